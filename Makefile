@@ -1,0 +1,52 @@
+# smelt: the README's commands. Everything installs from requirements.lock (the one pinned, hashed lock).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export DO_NOT_TRACK := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+UV_PIN := $(shell grep -m1 -E '^uv==' requirements.lock | sed -E 's/[ \\]+$$//')
+
+.PHONY: help install demo run test lint lock clean
+
+help:
+	@echo "make demo   run the whole pipeline on embedded defaults (simulator, local lake, DuckDB), then summarise"
+	@echo "make run    the pipeline alone, non-interactive"
+	@echo "make test   install dev dependencies and run the whole test suite"
+	@echo "make lint   ruff, and mypy on workflows/"
+	@echo "make lock   re-pin requirements.lock from pyproject.toml"
+
+# The stamp makes install a no-op until the lock or the project metadata change.
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(UV_PIN)"
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(BIN)/smelt run
+
+demo: install
+	$(BIN)/smelt run
+	$(BIN)/smelt summary
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check workflows dashboard tests bench
+	$(BIN)/ruff format --check workflows dashboard tests bench
+	$(BIN)/mypy
+
+lock:
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf .smelt dbt/target dbt/logs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,77 @@
+"""NYSE trading days, holidays and early closes, from exchange_calendars (maintained, not a hand list)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import exchange_calendars as xcals
+import pandas as pd
+
+NEW_YORK = ZoneInfo("America/New_York")
+_FIRST_DAY = "2000-01-03"
+
+
+@lru_cache(maxsize=1)
+def _xnys() -> Any:
+    return xcals.get_calendar("XNYS", start=_FIRST_DAY)
+
+
+def _ts(day: dt.date) -> pd.Timestamp:
+    return pd.Timestamp(day)
+
+
+def is_trading_day(day: dt.date) -> bool:
+    return bool(_xnys().is_session(_ts(day)))
+
+
+def trading_days(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Sessions from ``start`` to ``end``, both included (either may be a non-trading day)."""
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    return [ts.date() for ts in _xnys().sessions_in_range(_ts(start), _ts(end))]
+
+
+def previous_trading_days(end: dt.date, count: int) -> list[dt.date]:
+    """The ``count`` sessions ending at ``end`` (or the last session before it), oldest first."""
+    cal = _xnys()
+    last = cal.date_to_session(_ts(end), direction="previous")
+    return [ts.date() for ts in cal.sessions_window(last, -count)]
+
+
+def holidays(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Weekdays in the range on which NYSE is closed."""
+    weekdays = pd.bdate_range(_ts(start), _ts(end))
+    sessions = set(_xnys().sessions_in_range(_ts(start), _ts(end)))
+    return [ts.date() for ts in weekdays if ts not in sessions]
+
+
+def session_close(day: dt.date) -> dt.datetime:
+    """The close of a session in UTC: 16:00 New York, or 13:00 on an early close."""
+    if not is_trading_day(day):
+        raise ValueError(f"{day} is not an NYSE trading day")
+    return _xnys().session_close(_ts(day)).to_pydatetime()
+
+
+def early_closes(start: dt.date, end: dt.date) -> dict[dt.date, dt.time]:
+    """Sessions that close before 16:00 New York time, with their local closing time."""
+    out: dict[dt.date, dt.time] = {}
+    for day in trading_days(start, end):
+        local = session_close(day).astimezone(NEW_YORK).time()
+        if local < dt.time(16, 0):
+            out[day] = local
+    return out
+
+
+def last_completed_trading_day(now: dt.datetime | None = None) -> dt.date:
+    """The newest session whose close has passed at ``now`` (default: the current time)."""
+    now = now or dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    today = now.astimezone(NEW_YORK).date()
+    if is_trading_day(today) and now >= session_close(today):
+        return today
+    cal = _xnys()
+    return cal.date_to_session(_ts(today - dt.timedelta(days=1)), direction="previous").date()  # type: ignore[no-any-return]

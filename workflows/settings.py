@@ -1,0 +1,149 @@
+"""One settings object for every step, read from the environment.
+
+Names follow ARCHITECTURE.md: ``SMELT_*`` for the pipeline, ``POLYGON_*`` and ``SNOWFLAKE_*`` for the
+services. Invalid values fail at start with a message that names the variable and what it accepts, so a
+mis-set pod dies in its first second instead of half-way through a day.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: The embedded default universe: large caps plus the three index ETFs options traders watch most.
+DEFAULT_UNDERLYINGS: tuple[str, ...] = (
+    "AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "AVGO", "JPM", "V",
+    "UNH", "XOM", "LLY", "COST", "NFLX", "AMD", "BAC", "SPY", "QQQ", "IWM",
+)  # fmt: skip
+
+#: The free Polygon plan allows 5 requests a minute; paid plans are unmetered but should stay polite.
+FREE_PLAN_RATE_PER_MINUTE = 5
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    """Everything a step needs to know about where it runs. Build with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="SMELT_", extra="ignore", frozen=True, populate_by_name=True)
+
+    home: Path = Field(default=Path(".smelt"), description="Working folder of the embedded mode.")
+    source: Literal["simulator", "polygon"] = "simulator"
+    lake_url: str | None = Field(default=None, description="file://… or s3://bucket/prefix")
+    warehouse: Literal["duckdb", "snowflake"] = "duckdb"
+    underlyings: Annotated[tuple[str, ...], NoDecode] = DEFAULT_UNDERLYINGS
+    s3_endpoint_url: str | None = Field(default=None, description="S3 API endpoint (MinIO, moto); None = AWS")
+    sim_seed: int = Field(default=7, description="Seed of the market simulator: same seed, same market.")
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    polygon_api_key: SecretStr | None = Field(default=None, validation_alias=_env("POLYGON_API_KEY"))
+    polygon_base_url: str = Field(
+        default="https://api.polygon.io", validation_alias=_env("POLYGON_BASE_URL")
+    )
+    polygon_rate_per_minute: int | None = Field(
+        default=None, ge=1, validation_alias=_env("POLYGON_RATE_PER_MINUTE")
+    )
+    polygon_max_concurrency: int = Field(default=8, ge=1, le=64)
+
+    snowflake_account: str | None = Field(default=None, validation_alias=_env("SNOWFLAKE_ACCOUNT"))
+    snowflake_user: str | None = Field(default=None, validation_alias=_env("SNOWFLAKE_USER"))
+    snowflake_private_key_path: Path | None = Field(
+        default=None, validation_alias=_env("SNOWFLAKE_PRIVATE_KEY_PATH")
+    )
+    snowflake_role: str | None = Field(default=None, validation_alias=_env("SNOWFLAKE_ROLE"))
+    snowflake_warehouse: str | None = Field(default=None, validation_alias=_env("SNOWFLAKE_WAREHOUSE"))
+    snowflake_database: str | None = Field(default=None, validation_alias=_env("SNOWFLAKE_DATABASE"))
+
+    @field_validator("underlyings", mode="before")
+    @classmethod
+    def _split_underlyings(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.replace(" ", "").split(",") if part]
+        if isinstance(value, list | tuple):
+            tickers = tuple(str(t).upper() for t in value)
+            bad = [t for t in tickers if not t.replace(".", "").isalnum()]
+            if bad or not tickers:
+                raise ValueError(f"expected comma-separated tickers like AAPL,SPY; got {value!r}")
+            return tuple(dict.fromkeys(tickers))
+        return value
+
+    @field_validator("lake_url")
+    @classmethod
+    def _check_lake_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("file://", "s3://")):
+            raise ValueError("expected file:///path or s3://bucket/prefix")
+        return value
+
+    @model_validator(mode="after")
+    def _polygon_needs_key(self) -> Settings:
+        if self.source == "polygon" and not (
+            self.polygon_api_key and self.polygon_api_key.get_secret_value().strip()
+        ):
+            raise ValueError(
+                "SMELT_SOURCE=polygon needs POLYGON_API_KEY; smelt never falls back to simulated data. "
+                "Set the key, or SMELT_SOURCE=simulator for the built-in market."
+            )
+        return self
+
+    @cached_property
+    def lake(self) -> str:
+        """The lake URL, defaulting to a folder under ``SMELT_HOME``."""
+        return self.lake_url or (self.home.resolve() / "lake").as_uri()
+
+    @cached_property
+    def duckdb_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @cached_property
+    def rate_per_minute(self) -> int | None:
+        """Pacing for the source: the plan's rate for Polygon (free plan if unset), none for the simulator."""
+        if self.polygon_rate_per_minute is not None:
+            return self.polygon_rate_per_minute
+        return FREE_PLAN_RATE_PER_MINUTE if self.source == "polygon" else None
+
+    def secrets(self) -> list[str]:
+        """Values that must never be printed, for the log redactor."""
+        key = self.polygon_api_key.get_secret_value() if self.polygon_api_key else ""
+        return [key] if len(key) >= 4 else []
+
+
+_ENV_NAMES = {
+    name: (
+        str(field.validation_alias.choices[0])
+        if isinstance(field.validation_alias, AliasChoices)
+        else f"SMELT_{name.upper()}"
+    )
+    for name, field in Settings.model_fields.items()
+}
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = error.get("loc") or ()
+    field = str(loc[0]) if loc else ""
+    if not field:  # model-level rule: the message already names the variables
+        return str(error["msg"]).removeprefix("Value error, ")
+    name = _ENV_NAMES.get(field, field)
+    allowed = (error.get("ctx") or {}).get("expected")
+    got = error.get("input")
+    detail = f"expected {allowed}" if allowed else str(error["msg"]).removeprefix("Value error, ")
+    return f"{name}={got!r} is not valid: {detail}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment (plus explicit overrides) or raise :class:`SettingsError` naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = [_describe(dict(err)) for err in exc.errors()]
+        raise SettingsError("invalid settings: " + "; ".join(lines)) from None
