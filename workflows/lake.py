@@ -343,8 +343,19 @@ class DatasetWriter:
     def rows(self) -> int:
         return sum(p.rows for p in self.parts) + self._rows
 
-    def write(self, item: dict[str, Any], *, endpoint: str, request_id: str | None, fetched_at: str) -> None:
-        """Append one API result item verbatim, plus the ``_meta`` object."""
+    def write(
+        self,
+        item: dict[str, Any],
+        *,
+        endpoint: str,
+        request_id: str | None,
+        fetched_at: str,
+        **extra_meta: Any,
+    ) -> None:
+        """Append one API result item verbatim, plus the ``_meta`` object.
+
+        ``extra_meta`` adds what the item itself lacks, e.g. the option ``ticker`` of a range-aggs bar.
+        """
         if self._gz is None:
             self._open_part()
         assert self._gz is not None
@@ -356,6 +367,7 @@ class DatasetWriter:
             "fetched_at": fetched_at,
             "trade_date": self.trade_date.isoformat(),
             "underlying": self.underlying,
+            **extra_meta,
         }
         self._gz.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
         self._rows += 1

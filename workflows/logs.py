@@ -74,9 +74,10 @@ def configure(
     """Set up structlog and the stdlib root logger once per process (safe to call again)."""
     add_secrets(secrets)
     stream = stream or sys.stderr
-    use_console = fmt == "console" or (fmt == "auto" and hasattr(stream, "isatty") and stream.isatty())
+    on_tty = bool(getattr(stream, "isatty", lambda: False)())
+    use_console = fmt == "console" or (fmt == "auto" and on_tty)
     renderer: Processor = (
-        structlog.dev.ConsoleRenderer(colors=use_console and fmt != "json", exception_formatter=_plain)
+        structlog.dev.ConsoleRenderer(colors=on_tty, exception_formatter=_plain)
         if use_console
         else structlog.processors.JSONRenderer(serializer=_orjson_dumps)
     )

@@ -1,0 +1,63 @@
+"""Shared test fixtures: paths, settings isolation."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("SMELT_SHARED_DIR", ROOT.parent / "shared")).resolve()
+POLYGON_FIXTURES = SHARED / "fixtures" / "polygon"
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's SMELT_*/POLYGON_*/SNOWFLAKE_* settings or writes to ./.smelt."""
+    for name in list(os.environ):
+        if name.startswith(("SMELT_", "POLYGON_", "SNOWFLAKE_")) and name != "SMELT_SHARED_DIR":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SMELT_HOME", str(tmp_path / "smelt-home"))
+
+
+@pytest.fixture(scope="session")
+def polygon_fixtures() -> Path:
+    if not POLYGON_FIXTURES.is_dir():
+        raise RuntimeError(
+            f"Polygon fixtures not found at {POLYGON_FIXTURES}: check out shared/ beside the repo "
+            "or set SMELT_SHARED_DIR"
+        )
+    return POLYGON_FIXTURES
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 API server (moto's server mode) on a free loopback port, for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
+    """A fresh bucket and a boto3 client for it; AWS credentials are dummies scoped to the test."""
+    import uuid
+
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    client = boto3.client("s3", endpoint_url=s3_endpoint)
+    bucket = f"smelt-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=bucket)
+    return client, bucket
