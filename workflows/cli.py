@@ -25,7 +25,9 @@ app.add_typer(sim_app, name="sim")
 log = logs.get_logger("smelt.cli")
 T = TypeVar("T")
 
-DateOpt = Annotated[dt.datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="Trading day, YYYY-MM-DD.")]
+DateOpt = Annotated[
+    dt.datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="Trading day, YYYY-MM-DD.")
+]
 RunIdOpt = Annotated[str | None, typer.Option(help="Run id for manifests (Argo passes the workflow name).")]
 UnderlyingsOpt = Annotated[
     str | None, typer.Option(help="Comma-separated underlyings; default SMELT_UNDERLYINGS.")
@@ -85,7 +87,9 @@ def ingest_options(
 
     settings = _settings()
     tickers = _tickers(underlyings)
-    report = _step("ingest-options", lambda: steps.ingest_options(settings, date.date(), tickers, run_id, mode))
+    report = _step(
+        "ingest-options", lambda: steps.ingest_options(settings, date.date(), tickers, run_id, mode)
+    )
     log.info("ingest-options done", rows=report.rows, requests=report.requests, run_id=report.run_id)
 
 
@@ -102,7 +106,8 @@ def ingest_options_backfill(
     settings = _settings()
     tickers = _tickers(underlyings) or settings.underlyings
     report = _step(
-        "backfill-options", lambda: steps.backfill_options(settings, start.date(), end.date(), tickers, run_id)
+        "backfill-options",
+        lambda: steps.backfill_options(settings, start.date(), end.date(), tickers, run_id),
     )
     log.info("backfill-options done", rows=report.rows, requests=report.requests, run_id=report.run_id)
 

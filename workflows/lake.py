@@ -194,7 +194,9 @@ class FolderStorage(Storage):
         try:
             os.link(tmp, target)  # atomic, and fails if the name exists: a complete file or none
         except FileExistsError:
-            raise ManifestExistsError(f"{self.url}/{key} already exists; manifests are never overwritten") from None
+            raise ManifestExistsError(
+                f"{self.url}/{key} already exists; manifests are never overwritten"
+            ) from None
         finally:
             tmp.unlink()
 
@@ -225,7 +227,9 @@ class FolderStorage(Storage):
 
 
 class S3Storage(Storage):
-    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None, client: Any = None) -> None:
+    def __init__(
+        self, bucket: str, prefix: str = "", endpoint_url: str | None = None, client: Any = None
+    ) -> None:
         import boto3
 
         self.bucket, self.prefix = bucket, prefix.strip("/")

@@ -48,9 +48,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     polygon_api_key: SecretStr | None = Field(default=None, validation_alias=_env("POLYGON_API_KEY"))
-    polygon_base_url: str = Field(
-        default="https://api.polygon.io", validation_alias=_env("POLYGON_BASE_URL")
-    )
+    polygon_base_url: str = Field(default="https://api.polygon.io", validation_alias=_env("POLYGON_BASE_URL"))
     polygon_rate_per_minute: int | None = Field(
         default=None, ge=1, validation_alias=_env("POLYGON_RATE_PER_MINUTE")
     )

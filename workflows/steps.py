@@ -95,8 +95,10 @@ def snapshot_is_end_of_day(day: dt.date, now: dt.datetime | None = None) -> bool
 
 def _session_open(now: dt.datetime) -> bool:
     today = now.astimezone(calendar.NEW_YORK).date()
-    return calendar.is_trading_day(today) and now < calendar.session_close(today) and (
-        now.astimezone(calendar.NEW_YORK).time() >= dt.time(9, 30)
+    return (
+        calendar.is_trading_day(today)
+        and now < calendar.session_close(today)
+        and (now.astimezone(calendar.NEW_YORK).time() >= dt.time(9, 30))
     )
 
 
@@ -136,9 +138,16 @@ async def _unit(
     pages: AsyncIterator[Page], collect: Callable[[dict[str, Any]], None] | None = None,
 ) -> UnitReport:  # fmt: skip
     unit, started = UnitReport(dataset, day, underlying), time.perf_counter()
-    with logs.bound(dataset=dataset, underlying=underlying), lake.writer(
-        dataset, day, underlying, run_id, source  # type: ignore[arg-type]
-    ) as writer:
+    with (
+        logs.bound(dataset=dataset, underlying=underlying),
+        lake.writer(
+            dataset,
+            day,
+            underlying,
+            run_id,
+            source,  # type: ignore[arg-type]
+        ) as writer,
+    ):
         writer.stats["run_id"] = run_id
         await _drain(pages, writer, unit, collect)
         writer.stats.update(requests=unit.requests, retries=unit.retries)
@@ -204,7 +213,9 @@ def ingest_options(
         return asyncio.run(_ingest_snapshots(settings, day, tickers, run_id))
 
 
-async def _ingest_snapshots(settings: Settings, day: dt.date, tickers: Sequence[str], run_id: str) -> IngestReport:
+async def _ingest_snapshots(
+    settings: Settings, day: dt.date, tickers: Sequence[str], run_id: str
+) -> IngestReport:
     lake = Lake.open(settings.lake, settings.s3_endpoint_url)
     async with open_client(settings, day) as client:
         coros = []
@@ -233,7 +244,9 @@ def backfill_options(
         return asyncio.run(_backfill(settings, days, tuple(underlyings), run_id))
 
 
-async def _backfill(settings: Settings, days: list[dt.date], tickers: Sequence[str], run_id: str) -> IngestReport:
+async def _backfill(
+    settings: Settings, days: list[dt.date], tickers: Sequence[str], run_id: str
+) -> IngestReport:
     lake = Lake.open(settings.lake, settings.s3_endpoint_url)
     report = IngestReport("backfill-options", run_id)
     async with open_client(settings, days[-1]) as client:
@@ -352,11 +365,17 @@ def transform(settings: Settings, full_refresh: bool = False, select: str | None
     """``dbt build`` (incremental unless asked), then source freshness; run_results.json is kept."""
     started = time.perf_counter()
     with logs.bound(step="transform"):
-        args = ["build"] + (["--full-refresh"] if full_refresh else []) + (["--select", select] if select else [])
+        args = (
+            ["build"]
+            + (["--full-refresh"] if full_refresh else [])
+            + (["--select", select] if select else [])
+        )
         result = dbt_invoke(settings, *args)
         failures = _dbt_failures(result)
         if not result.success:
-            detail = "; ".join(failures) if failures else _describe(result.exception or RuntimeError("unknown"))
+            detail = (
+                "; ".join(failures) if failures else _describe(result.exception or RuntimeError("unknown"))
+            )
             raise StepError(f"transform: dbt build failed: {detail}")
         kept = settings.home / "dbt" / "target" / "run_results.json"
         results = list(getattr(result.result, "results", None) or [])
@@ -397,7 +416,9 @@ def run(
     build per day, in a fraction of the time.
     """
     end = end or calendar.last_completed_trading_day()
-    days = calendar.trading_days(start, end) if start else calendar.previous_trading_days(end, DEFAULT_RUN_DAYS)
+    days = (
+        calendar.trading_days(start, end) if start else calendar.previous_trading_days(end, DEFAULT_RUN_DAYS)
+    )
     if not days:
         raise StepError(f"run: no trading days between {start} and {end}")
     report = RunReport(new_run_id(), days)

@@ -38,7 +38,10 @@ def test_last_completed_trading_day_is_in_new_york_time(now_utc: dt.datetime, ex
 
 
 def test_previous_trading_days_and_bad_input() -> None:
-    assert calendar.previous_trading_days(dt.date(2026, 11, 28), 2) == [dt.date(2026, 11, 25), dt.date(2026, 11, 27)]
+    assert calendar.previous_trading_days(dt.date(2026, 11, 28), 2) == [
+        dt.date(2026, 11, 25),
+        dt.date(2026, 11, 27),
+    ]
     with pytest.raises(ValueError, match="before start"):
         calendar.trading_days(dt.date(2026, 1, 2), dt.date(2026, 1, 1))
     with pytest.raises(ValueError, match="timezone-aware"):

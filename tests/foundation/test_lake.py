@@ -88,9 +88,10 @@ def test_rerun_writes_a_new_manifest_and_keeps_the_old_parts(lake: Lake) -> None
 
 
 def test_failure_inside_writer_leaves_no_manifest(lake: Lake) -> None:
-    with pytest.raises(RuntimeError, match="boom"), lake.writer(
-        "stock_bars", DAY, None, new_run_id(), "simulator", rows_per_part=2
-    ) as w:
+    with (
+        pytest.raises(RuntimeError, match="boom"),
+        lake.writer("stock_bars", DAY, None, new_run_id(), "simulator", rows_per_part=2) as w,
+    ):
         for i in range(5):
             w.write({"T": f"T{i}"}, endpoint="/v2/aggs", request_id=None, fetched_at="x")
         raise RuntimeError("boom")
@@ -107,8 +108,9 @@ def test_truncated_part_is_detected_by_its_manifest_checksum(tmp_path: Path) -> 
     manifest = _write(lake, new_run_id(), rows=8, per_part=100)
     path = tmp_path / "lake" / manifest.parts[0].key
     path.write_bytes(path.read_bytes()[:-20])
-    with pytest.raises(PartCorruptError, match=r"part-00000-.*does not match its manifest"), lake.verified_part(
-        manifest.parts[0]
+    with (
+        pytest.raises(PartCorruptError, match=r"part-00000-.*does not match its manifest"),
+        lake.verified_part(manifest.parts[0]),
     ):
         pass
 
@@ -129,7 +131,7 @@ def test_s3_conditional_write_refusal_is_raised_as_manifest_exists(s3_bucket: tu
     storage = S3Storage(bucket, "p", client=client)
     storage.put_exclusive("raw/_manifests/x.json", b"{}")
     with pytest.raises(ManifestExistsError, match=r"s3://.*/p/raw/_manifests/x.json already exists"):
-        storage.put_exclusive("raw/_manifests/x.json", b"{\"other\": 1}")
+        storage.put_exclusive("raw/_manifests/x.json", b'{"other": 1}')
     assert client.get_object(Bucket=bucket, Key="p/raw/_manifests/x.json")["Body"].read() == b"{}"
 
 
@@ -142,5 +144,5 @@ def test_bad_urls_and_missing_keys_are_clear(tmp_path: Path) -> None:
     with pytest.raises(LakeError, match="does not exist"):
         lake.read_manifest("raw/_manifests/stock_bars/dt=2026-11-24/nope.json")
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(LakeError, match="bad.json is unreadable"):
+    with pytest.raises(LakeError, match=r"bad\.json is unreadable"):
         lake.read_manifest("bad.json")

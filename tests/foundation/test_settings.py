@@ -20,14 +20,19 @@ def test_embedded_defaults_need_no_credentials(tmp_path: object) -> None:
     [
         ({"SMELT_SOURCE": "yahoo"}, "SMELT_SOURCE='yahoo' is not valid: expected 'simulator' or 'polygon'"),
         ({"SMELT_WAREHOUSE": "bigquery"}, "SMELT_WAREHOUSE='bigquery' is not valid: expected 'duckdb' or"),
-        ({"SMELT_LAKE_URL": "gs://x"}, "SMELT_LAKE_URL='gs://x' is not valid: expected file:///path or s3://"),
+        (
+            {"SMELT_LAKE_URL": "gs://x"},
+            "SMELT_LAKE_URL='gs://x' is not valid: expected file:///path or s3://",
+        ),
         ({"POLYGON_RATE_PER_MINUTE": "0"}, "POLYGON_RATE_PER_MINUTE='0' is not valid"),
         ({"SMELT_UNDERLYINGS": "AAPL,$$$"}, "SMELT_UNDERLYINGS="),
         ({"SMELT_SOURCE": "polygon"}, "SMELT_SOURCE=polygon needs POLYGON_API_KEY"),
         ({"SMELT_SOURCE": "polygon", "POLYGON_API_KEY": "  "}, "needs POLYGON_API_KEY"),
     ],
 )
-def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str) -> None:
+def test_invalid_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as err:

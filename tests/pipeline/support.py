@@ -1,0 +1,43 @@
+"""Shared pieces of the end-to-end tests: the range, the universe, mart fingerprints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from workflows.settings import Settings, load_settings
+
+# Five sessions that include a holiday gap (Thanksgiving 2026) and an early close.
+START, END = dt.date(2026, 11, 20), dt.date(2026, 11, 27)
+UNDERLYINGS = ("AAPL", "SPY", "TSLA")
+MARTS = (
+    "mart_polygon__options_stocks_joined",
+    "mart_stock_daily",
+    "mart_option_chain",
+    "mart_vol_surface",
+    "mart_options_positioning",
+)
+
+
+def make_settings(home: Path, **overrides: Any) -> Settings:
+    return load_settings(home=home, underlyings=UNDERLYINGS, log_format="json", **overrides)
+
+
+def mart_fingerprints(settings: Settings) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent checksum of every mart's full contents."""
+    out = {}
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        names = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        ).fetchall()]  # fmt: skip
+        for name in names:
+            rows = con.execute(f"select * from marts.{name}").fetchall()
+            digest = hashlib.sha256()
+            for line in sorted(repr(r) for r in rows):
+                digest.update(line.encode())
+            out[name] = (len(rows), digest.hexdigest())
+    return out

@@ -1,0 +1,51 @@
+"""The whole pipeline on the simulator: `smelt run` over 5 days x 3 underlyings, and re-running it."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+
+from tests.pipeline.support import END, MARTS, START, UNDERLYINGS, mart_fingerprints
+from workflows import calendar, steps
+from workflows.lake import Lake
+
+
+def test_run_lands_loads_and_models_every_day(demo_run) -> None:  # type: ignore[no-untyped-def]
+    settings, report = demo_run
+    days = calendar.trading_days(START, END)
+    assert report.days == days and len(days) == 5
+    lake = Lake.open(settings.lake)
+    manifests = lake.manifests()
+    # per day: stock_bars + stock_splits + (contracts + snapshots) per underlying
+    assert len(manifests) == len(days) * (2 + 2 * len(UNDERLYINGS))
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        ledger = dict(con.execute("select manifest_key, rows from raw.smelt_loads").fetchall())
+        assert ledger == {m.key: m.rows for m in manifests}
+        for mart in MARTS:
+            rows, days_seen, sources = con.execute(
+                f"select count(*), count(distinct trade_date), string_agg(distinct source, ',') from marts.{mart}"
+            ).fetchone()
+            assert rows > 0, mart
+            assert days_seen == len(days), mart
+            assert sources == "simulator", mart
+
+
+def test_snapshot_path_costs_one_request_per_250_contracts_plus_one(demo_run) -> None:  # type: ignore[no-untyped-def]
+    settings, _ = demo_run
+    lake = Lake.open(settings.lake)
+    for day in calendar.trading_days(START, END):
+        for u in UNDERLYINGS:
+            (contracts,) = [m for m in lake.manifests("option_contracts", day) if m.underlying == u]
+            (snapshots,) = [m for m in lake.manifests("option_snapshots", day) if m.underlying == u]
+            assert snapshots.rows == contracts.rows > 250
+            requests = contracts.stats["requests"] + snapshots.stats["requests"]
+            assert requests == math.ceil(snapshots.rows / 250) + 1
+
+
+def test_rerunning_the_range_changes_no_mart(demo_run) -> None:  # type: ignore[no-untyped-def]
+    settings, _ = demo_run
+    before = mart_fingerprints(settings)
+    assert set(MARTS) <= set(before)
+    steps.run(settings, START, END, UNDERLYINGS)
+    assert mart_fingerprints(settings) == before

@@ -1,0 +1,5 @@
+"""``python -m workflows`` is ``smelt``."""
+
+from workflows.cli import app
+
+app(prog_name="smelt")
