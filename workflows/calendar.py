@@ -52,7 +52,8 @@ def session_close(day: dt.date) -> dt.datetime:
     """The close of a session in UTC: 16:00 New York, or 13:00 on an early close."""
     if not is_trading_day(day):
         raise ValueError(f"{day} is not an NYSE trading day")
-    return _xnys().session_close(_ts(day)).to_pydatetime()
+    close: dt.datetime = _xnys().session_close(_ts(day)).to_pydatetime()
+    return close
 
 
 def early_closes(start: dt.date, end: dt.date) -> dict[dt.date, dt.time]:

@@ -8,6 +8,7 @@ link on a folder) and never overwritten; a part that no manifest names does not 
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import datetime as dt
 import gzip
@@ -120,14 +121,14 @@ class Manifest:
     def bytes(self) -> int:
         return sum(p.bytes for p in self.parts)
 
-    def to_json(self) -> bytes:
+    def to_json(self) -> builtins.bytes:
         body = asdict(self)
         body["trade_date"] = self.trade_date.isoformat()
         body["rows"], body["bytes"] = self.rows, self.bytes
         return orjson.dumps(body, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
 
     @classmethod
-    def from_json(cls, raw: bytes, key: str) -> Manifest:
+    def from_json(cls, raw: builtins.bytes, key: str) -> Manifest:
         try:
             body = orjson.loads(raw)
             return cls(
@@ -277,7 +278,7 @@ class S3Storage(Storage):
         from botocore.exceptions import ClientError
 
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]  # type: ignore[no-any-return]
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]  # type: ignore[return-value]
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             raise LakeError(f"cannot read {self.url}/{key}: {code or exc}") from exc
@@ -384,7 +385,7 @@ class DatasetWriter:
     def _open_part(self) -> None:
         self._fh = self._tmp().open("wb")
         self._hashing = _HashingFile(self._fh)
-        self._gz = gzip.GzipFile(fileobj=self._hashing, mode="wb", compresslevel=6, mtime=0)  # type: ignore[arg-type]
+        self._gz = gzip.GzipFile(fileobj=self._hashing, mode="wb", compresslevel=6, mtime=0)
 
     def _close_part(self) -> None:
         assert self._gz is not None and self._fh is not None and self._hashing is not None

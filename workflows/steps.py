@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,12 +20,15 @@ from typing import Any
 from workflows import calendar, logs
 from workflows.lake import DatasetWriter, Lake, Manifest, new_run_id
 from workflows.polygon import Page, PolygonClient
+from workflows.progress import UnitProgress
 from workflows.settings import Settings
 
 log = logs.get_logger("smelt.steps")
 
 SIMULATOR_BASE_URL = "http://simulator.smelt.invalid"
 SIM_NOW_HEADER = "X-Sim-Now"
+#: The simulator wants some key, like Polygon; this one guards nothing and is safe to print.
+SIMULATOR_KEY = "embedded-simulator-no-secret"
 
 
 class StepError(RuntimeError):
@@ -78,10 +81,10 @@ def open_client(settings: Settings, day: dt.date) -> PolygonClient:
 
     headers = {SIM_NOW_HEADER: day.isoformat()}
     if "polygon_base_url" in settings.model_fields_set:
-        return PolygonClient.from_settings(settings, headers=headers, api_key="simulator")
+        return PolygonClient.from_settings(settings, headers=headers, api_key=SIMULATOR_KEY)
     transport = simulator.transport(seed=settings.sim_seed)
     return PolygonClient.from_settings(
-        settings, transport=transport, headers=headers, base_url=SIMULATOR_BASE_URL, api_key="simulator"
+        settings, transport=transport, headers=headers, base_url=SIMULATOR_BASE_URL, api_key=SIMULATOR_KEY
     )
 
 
@@ -154,9 +157,17 @@ async def _unit(
     return _finish(unit, writer.manifest, started)
 
 
-async def _gather_units(step: str, day: dt.date, coros: Iterable[Any]) -> list[UnitReport]:
+async def _gather_units(step: str, day: dt.date, coros: Iterable[Awaitable[Any]]) -> list[UnitReport]:
     """Run units concurrently; finished units keep their manifests, failures end the step with one message."""
-    results = await asyncio.gather(*coros, return_exceptions=True)
+    pending = list(coros)
+    with UnitProgress(f"{step} {day}", len(pending)) as bar:
+
+        async def tracked(unit: Awaitable[Any]) -> Any:
+            result = await unit
+            bar.advance(result.rows if isinstance(result, UnitReport) else 0)
+            return result
+
+        results = await asyncio.gather(*(tracked(c) for c in pending), return_exceptions=True)
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
         first = failures[0]

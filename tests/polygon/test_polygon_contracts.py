@@ -1,0 +1,385 @@
+"""Contract tests: every fixture of the real API, served at the request its README names, parses.
+
+Each case serves fixture files only at their exact path (raw, so ``O:`` must stay unencoded) and with the
+query the README names; a request the case does not expect fails the test. The last test checks that
+the cases together serve every JSON file in the fixtures folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from tests.polygon.support import FAKE_KEY, FakeApi, drain, run_fake_time
+from workflows.polygon import PolygonClient
+
+TICKERS_CURSOR = (
+    "YWN0aXZlPXRydWUmZGF0ZT0yMDIyLTA0LTI3JmxpbWl0PTImb3JkZXI9YXNjJnBhZ2VfbWFya2VyPUFBJTdDZjEyMmJjYmY4YWQw"
+    "NzRmZmJlMTZmNjkxOWQ0ZDc3NjZlMzA3MWNmNmU1Nzg3OGE0OGU1NjQ1YzQyM2U3NzJhOSZzb3J0PXRpY2tlcg"
+)
+CONTRACTS_CURSOR = "YXA9JTdCJTIySUQlMjIlM0ElMjIy"
+AGGS_CURSOR = "bGltaXQ9MiZzb3J0PWFzYw"
+
+
+@dataclass(frozen=True)
+class Route:
+    """Serve ``file`` (or ``body``) at ``path``; ``query`` must be present, exactly so if ``exact``."""
+
+    path: str
+    file: str | None = None
+    query: dict[str, str] = field(default_factory=dict)
+    exact: bool = False
+    body: dict[str, Any] | None = None
+
+
+CASES: dict[str, list[Route]] = {
+    "grouped_a": [
+        Route(
+            "/v2/aggs/grouped/locale/us/market/stocks/2005-04-04",
+            "v2_aggs_grouped_locale_us_market_stocks_2005-04-04__adjusted-true.json",
+            {"adjusted": "true"},
+        )
+    ],
+    "grouped_b": [
+        Route(
+            "/v2/aggs/grouped/locale/us/market/stocks/2020-10-14",
+            "openapi-example__v2_aggs_grouped_locale_us_market_stocks_date.json",
+            {"adjusted": "false"},
+        )
+    ],
+    "aggs_a": [
+        Route(
+            "/v2/aggs/ticker/AAPL/range/1/day/2005-04-01/2005-04-04",
+            "v2_aggs_ticker_AAPL_range_1_day_2005-04-01_2005-04-04.json",
+            {"adjusted": "false", "sort": "asc", "limit": "50000"},
+        )
+    ],
+    "aggs_b": [
+        Route(
+            "/v2/aggs/ticker/AAPL/range/1/day/2020-01-02/2020-01-10",
+            "openapi-example__v2_aggs_ticker_stocksTicker_range.json",
+            {"adjusted": "false", "sort": "asc", "limit": "50000"},
+        ),
+        Route(  # the OpenAPI example's next_url; the API's last page of a range has no results
+            "/v2/aggs/ticker/AAPL/range/1/day/1578114000000/2020-01-10",
+            query={"cursor": AGGS_CURSOR},
+            exact=True,
+            body={"status": "OK", "request_id": "aggs-last", "ticker": "AAPL", "resultsCount": 0},
+        ),
+    ],
+    "contracts_a": [
+        Route("/v3/reference/options/contracts", "v3_reference_options_contracts.json", {"limit": "1000"}),
+        Route(
+            "/v3/reference/options/contracts",
+            "v3_reference_options_contracts__cursor-YXA9JTdCJTIySUQlMjIlM0ElMjIy.json",
+            {"cursor": CONTRACTS_CURSOR},
+            exact=True,
+        ),
+    ],
+    "contracts_b": [
+        Route(
+            "/v3/reference/options/contracts",
+            "openapi-example__v3_reference_options_contracts.json",
+            {"underlying_ticker": "AAPL", "as_of": "2021-11-01", "expired": "false", "limit": "1000"},
+        )
+    ],
+    "contract": [
+        Route(
+            "/v3/reference/options/contracts/OEVRI240119C00002500",
+            "v3_reference_options_contracts_OEVRI240119C00002500.json",
+            exact=True,
+        )
+    ],
+    "contract_snapshot_a": [
+        Route(
+            "/v3/snapshot/options/AAPL/O:AAPL230616C00150000",
+            "v3_snapshot_options_AAPL_O-AAPL230616C00150000.json",
+            exact=True,
+        )
+    ],
+    "contract_snapshot_b": [
+        Route(
+            "/v3/snapshot/options/AAPL/O:AAPL230616C00150000",
+            "openapi-example__v3_snapshot_options_underlyingAsset_optionContract.json",
+            exact=True,
+        )
+    ],
+    "chain_b": [
+        Route(
+            "/v3/snapshot/options/AAPL",
+            "openapi-example__v3_snapshot_options_underlyingAsset.json",
+            {"limit": "250"},
+            exact=True,
+        )
+    ],
+    "open_close_a": [
+        Route(
+            "/v1/open-close/AAPL/2005-04-01",
+            "v1_open-close_AAPL_2005-04-01__adjusted-true.json",
+            {"adjusted": "true"},
+            exact=True,
+        )
+    ],
+    "open_close_b": [
+        Route("/v1/open-close/AAPL/2023-01-09", "openapi-example__v1_open-close_stocksTicker_date.json")
+    ],
+    "status_now": [Route("/v1/marketstatus/now", "v1_marketstatus_now.json", exact=True)],
+    "upcoming_a": [Route("/v1/marketstatus/upcoming", "v1_marketstatus_upcoming.json", exact=True)],
+    "upcoming_b": [
+        Route("/v1/marketstatus/upcoming", "openapi-example__v1_marketstatus_upcoming.json", exact=True)
+    ],
+    "tickers": [
+        Route("/v3/reference/tickers", "v3_reference_tickers.json", {"market": "stocks", "limit": "1000"}),
+        Route(
+            "/v3/reference/tickers",
+            "v3_reference_tickers__cursor-YWN0aXZlPXRydW.json",
+            {"cursor": TICKERS_CURSOR},
+            exact=True,
+        ),
+    ],
+}
+
+
+def _matches(route: Route, request: httpx.Request) -> bool:
+    raw_path = request.url.raw_path.decode().split("?", 1)[0]
+    params = dict(request.url.params.multi_items())
+    if raw_path != route.path:
+        return False
+    if route.exact:
+        return params == route.query
+    return route.query.items() <= params.items() and "cursor" not in params
+
+
+def serve(case: str, fixtures: Path) -> FakeApi:
+    routes = CASES[case]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.method == "GET"
+        assert request.headers["authorization"] == f"Bearer {FAKE_KEY}"
+        for route in routes:
+            if _matches(route, request):
+                if route.file is not None:
+                    return httpx.Response(200, content=(fixtures / route.file).read_bytes())
+                return httpx.Response(200, json=route.body)
+        raise AssertionError(f"unexpected request for case {case}: {request.url}")
+
+    return FakeApi(handler)
+
+
+def fixture_json(fixtures: Path, name: str) -> Any:
+    return orjson.loads((fixtures / name).read_bytes())
+
+
+def call(api: FakeApi, fn: Any) -> Any:
+    async def main() -> Any:
+        async with api.client() as client:
+            return await fn(client)
+
+    return run_fake_time(main())
+
+
+def test_grouped_daily_fixture(polygon_fixtures: Path) -> None:
+    api = serve("grouped_a", polygon_fixtures)
+    pages = call(api, lambda c: drain(c.grouped_daily("2005-04-04", adjusted=True)))
+    [page] = pages
+    raw = fixture_json(polygon_fixtures, CASES["grouped_a"][0].file or "")
+    assert page.items == raw["results"]  # verbatim
+    assert page.items[0]["T"] == "GIK" and page.items[0]["c"] == 10.02
+    assert page.request_id == "eae3ded2d6d43f978125b7a8a609fad9"
+    assert page.endpoint == "/v2/aggs/grouped/locale/us/market/stocks/{date}"
+    assert (
+        page.url == "https://api.polygon.io/v2/aggs/grouped/locale/us/market/stocks/2005-04-04?adjusted=true"
+    )
+    assert page.status_code == 200 and page.item_errors == [] and page.next_url is None
+    assert dt.datetime.fromisoformat(page.fetched_at).tzinfo is not None
+
+
+def test_grouped_daily_openapi_example_unadjusted_by_default(polygon_fixtures: Path) -> None:
+    api = serve("grouped_b", polygon_fixtures)
+    [page] = call(api, lambda c: drain(c.grouped_daily(dt.date(2020, 10, 14))))
+    assert [item["T"] for item in page.items] == ["KIMpL", "TANH", "VSAT"]
+    assert page.items[1]["v"] == 25933.6
+    assert page.request_id is None
+
+
+def test_aggregates_fixture(polygon_fixtures: Path) -> None:
+    api = serve("aggs_a", polygon_fixtures)
+    [page] = call(api, lambda c: drain(c.aggregates("AAPL", dt.date(2005, 4, 1), "2005-04-04")))
+    assert len(page.items) == 2
+    assert page.items[0]["v"] == 642646396.0 and page.items[0]["t"] == 1112331600000
+    assert page.request_id == "12afda77aab3b1936c5fb6ef4241ae42"
+
+
+def test_aggregates_openapi_example_follows_next_url_to_an_empty_last_page(polygon_fixtures: Path) -> None:
+    api = serve("aggs_b", polygon_fixtures)
+    pages = call(api, lambda c: drain(c.aggregates("AAPL", "2020-01-02", "2020-01-10")))
+    assert [len(p.items) for p in pages] == [2, 0]
+    assert pages[0].items[1]["c"] == 74.3575
+    assert pages[0].next_url is not None and pages[0].next_url.startswith("https://api.massive.com/")
+    assert pages[1].request_id == "aggs-last" and pages[1].next_url is None
+    assert [r.url.host for r in api.requests] == ["api.polygon.io", "api.massive.com"]
+
+
+def test_option_contracts_two_pages_yield_20_items_and_stop(polygon_fixtures: Path) -> None:
+    api = serve("contracts_a", polygon_fixtures)
+    pages = call(api, lambda c: drain(c.option_contracts("A")))
+    assert [len(p.items) for p in pages] == [10, 10]
+    tickers = [item["ticker"] for page in pages for item in page.items]
+    assert len(set(tickers)) == 20 and tickers[0] == "O:A220520C00065000"
+    assert pages[1].items[0]["strike_price"] == 115
+    assert len(api.requests) == 2
+    assert api.urls[1] == f"https://api.massive.com/v3/reference/options/contracts?cursor={CONTRACTS_CURSOR}"
+    assert all(r.headers["authorization"] == f"Bearer {FAKE_KEY}" for r in api.requests)
+
+
+def test_option_contracts_openapi_example_keeps_nested_fields(polygon_fixtures: Path) -> None:
+    api = serve("contracts_b", polygon_fixtures)
+    pages = call(api, lambda c: drain(c.option_contracts("AAPL", as_of=dt.date(2021, 11, 1), expired=False)))
+    [page] = pages
+    assert page.items[1]["additional_underlyings"][0] == {"amount": 44, "type": "equity", "underlying": "VMW"}
+    assert page.request_id == "603902c0-a5a5-406f-bd08-f030f92418fa"
+
+
+def test_single_option_contract(polygon_fixtures: Path) -> None:
+    api = serve("contract", polygon_fixtures)
+    page = call(api, lambda c: c.option_contract("OEVRI240119C00002500"))
+    [item] = page.items
+    assert item["ticker"] == "O:EVRI240119C00002500" and item["strike_price"] == 2.5
+    assert page.endpoint == "/v3/reference/options/contracts/{ticker}"
+
+
+def test_single_contract_snapshot_keeps_colon_in_path(polygon_fixtures: Path) -> None:
+    api = serve("contract_snapshot_a", polygon_fixtures)
+    page = call(api, lambda c: c.option_contract_snapshot("AAPL", "O:AAPL230616C00150000"))
+    [item] = page.items
+    assert item["greeks"]["delta"] == 0.6436614934293701
+    assert item["open_interest"] == 8133 and item["implied_volatility"] == 0.3570277203465058
+    assert item["last_quote"]["last_updated"] == 1651254260800059648  # ns timestamps stay exact ints
+    assert page.request_id == "104d9b901d0c9e81d284cb8b41c5cdd3"
+
+
+def test_single_contract_snapshot_openapi_example(polygon_fixtures: Path) -> None:
+    api = serve("contract_snapshot_b", polygon_fixtures)
+    page = call(api, lambda c: c.option_contract_snapshot("AAPL", "O:AAPL230616C00150000"))
+    assert page.items[0]["implied_volatility"] == 0.3048997097864957
+    assert page.items[0]["last_quote"]["ask_exchange"] == 301
+
+
+def test_option_chain_snapshot_openapi_example(polygon_fixtures: Path) -> None:
+    api = serve("chain_b", polygon_fixtures)
+    [page] = call(api, lambda c: drain(c.option_chain_snapshot("AAPL")))
+    [item] = page.items
+    assert item["details"]["ticker"] == "O:AAPL211022C000150000"
+    assert item["greeks"] == {"delta": 1, "gamma": 0, "theta": 0.00229, "vega": 0}
+    assert item["implied_volatility"] == 5
+    assert item["underlying_asset"]["timeframe"] == "DELAYED"
+
+
+def test_open_close_flat_body_without_request_id(polygon_fixtures: Path) -> None:
+    api = serve("open_close_a", polygon_fixtures)
+    page = call(api, lambda c: c.open_close("AAPL", "2005-04-01", adjusted=True))
+    [item] = page.items
+    assert item["close"] == 123 and item["symbol"] == "AAPL" and item["from"] == "2021-04-01"
+    assert page.request_id is None
+
+
+def test_open_close_openapi_example(polygon_fixtures: Path) -> None:
+    api = serve("open_close_b", polygon_fixtures)
+    page = call(api, lambda c: c.open_close("AAPL", dt.date(2023, 1, 9)))
+    assert page.items[0]["close"] == 325.12 and page.items[0]["afterHours"] == 322.1
+
+
+def test_market_status_now(polygon_fixtures: Path) -> None:
+    api = serve("status_now", polygon_fixtures)
+    status = call(api, lambda c: c.market_status())
+    assert status.market == "extended-hours" and status.after_hours is True and status.early_hours is False
+    assert status.server_time == "2022-04-28T16:48:08-04:00"
+    assert status.exchanges == {"nyse": "extended-hours", "nasdaq": "extended-hours", "otc": "extended-hours"}
+
+
+def test_upcoming_holidays_bare_array(polygon_fixtures: Path) -> None:
+    api = serve("upcoming_a", polygon_fixtures)
+    holidays = call(api, lambda c: c.upcoming_holidays())
+    assert len(holidays) == 14
+    early = [h for h in holidays if h.status == "early-close"]
+    assert len(early) == 2 and early[0].open == "2022-11-25T14:30:00.000Z"
+    assert {h.exchange for h in holidays} == {"NYSE", "NASDAQ"}
+
+
+def test_upcoming_holidays_openapi_example(polygon_fixtures: Path) -> None:
+    api = serve("upcoming_b", polygon_fixtures)
+    holidays = call(api, lambda c: c.upcoming_holidays())
+    assert len(holidays) == 5 and holidays[2].exchange == "OTC"
+
+
+def test_tickers_pages(polygon_fixtures: Path) -> None:
+    api = serve("tickers", polygon_fixtures)
+    pages = call(api, lambda c: drain(c.tickers(market="stocks")))
+    assert [[i["ticker"] for i in p.items] for p in pages] == [["A", "AA"], ["AAA", "AAAU"]]
+    assert pages[1].request_id == "40d60d83fa0628503b4d13387b7bde2a"
+    assert api.requests[1].url.params["cursor"] == TICKERS_CURSOR
+
+
+def test_every_fixture_file_is_served_by_a_case(polygon_fixtures: Path) -> None:
+    served = {route.file for routes in CASES.values() for route in routes if route.file}
+    on_disk = {path.name for path in polygon_fixtures.glob("*.json")}
+    assert served == on_disk
+
+
+def test_query_parameters_of_each_endpoint() -> None:
+    """The filters the pipeline relies on reach the API with the names the API documents."""
+    api = FakeApi(lambda _: httpx.Response(200, json={"status": "OK", "results": []}))
+
+    async def main(client: PolygonClient) -> None:
+        day, last = dt.date(2024, 1, 2), dt.date(2024, 3, 15)
+        await drain(client.option_contracts("SPY", as_of=day, expired=True, expiration_date_gte=day,
+                                            expiration_date_lte=last))  # fmt: skip
+        await drain(client.splits("AAPL", execution_date_gte=day, execution_date_lte=last))
+        await drain(client.option_chain_snapshot("SPY"))
+        await drain(client.aggregates("O:SPY240315C00500000", day, last))
+        await drain(client.grouped_daily(day))
+
+    call(api, main)
+    params = [dict(r.url.params.multi_items()) for r in api.requests]
+    assert params[0] == {
+        "underlying_ticker": "SPY",
+        "as_of": "2024-01-02",
+        "expired": "true",
+        "expiration_date.gte": "2024-01-02",
+        "expiration_date.lte": "2024-03-15",
+        "limit": "1000",
+    }
+    assert api.requests[1].url.path == "/v3/reference/splits"
+    assert params[1] == {
+        "ticker": "AAPL",
+        "execution_date.gte": "2024-01-02",
+        "execution_date.lte": "2024-03-15",
+        "limit": "1000",
+    }
+    assert params[2] == {"limit": "250"}
+    assert api.requests[3].url.raw_path == (
+        b"/v2/aggs/ticker/O:SPY240315C00500000/range/1/day/2024-01-02/2024-03-15"
+        b"?adjusted=false&sort=asc&limit=50000"
+    )
+    assert params[4] == {"adjusted": "false"}
+
+
+def test_path_parts_are_encoded() -> None:
+    api = FakeApi(lambda _: httpx.Response(200, json={"status": "OK"}))
+
+    async def main(client: PolygonClient) -> None:
+        await drain(client.aggregates("BRK/B x", "2024-01-02", "2024-01-03"))
+        with pytest.raises(ValueError, match="invalid path part"):
+            await client.option_contract("..")
+        with pytest.raises(ValueError, match="YYYY-MM-DD"):
+            await drain(client.grouped_daily("2024-1-2"))
+
+    call(api, main)
+    assert api.requests[0].url.raw_path.startswith(b"/v2/aggs/ticker/BRK%2FB%20x/range/1/day/")
+    assert len(api.requests) == 1

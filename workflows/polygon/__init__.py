@@ -1,0 +1,66 @@
+"""Polygon (Massive) REST client: the only code in smelt that talks to the market-data API.
+
+``PolygonClient`` fetches pages of raw items with request metadata for the lake; errors are typed
+(``errors``), items are checked against per-endpoint models (``models``), requests share one rate
+bucket per process (``pacing``).
+"""
+
+from workflows.polygon.client import ClientStats, PolygonClient, collect
+from workflows.polygon.endpoints import Endpoint, parse_page
+from workflows.polygon.errors import (
+    PolygonAuthError,
+    PolygonError,
+    PolygonNotFoundError,
+    PolygonPaginationError,
+    PolygonRateLimitError,
+    PolygonRequestError,
+    PolygonResponseError,
+    PolygonSchemaError,
+    PolygonServerError,
+    PolygonTimeoutError,
+    PolygonTransportError,
+)
+from workflows.polygon.models import (
+    Agg,
+    GroupedAgg,
+    MarketHoliday,
+    MarketStatus,
+    OpenClose,
+    OptionContract,
+    OptionSnapshot,
+    Page,
+    StockSplit,
+    Ticker,
+)
+from workflows.polygon.pacing import Backoff, shared_limiter
+
+__all__ = [
+    "Agg",
+    "Backoff",
+    "ClientStats",
+    "Endpoint",
+    "GroupedAgg",
+    "MarketHoliday",
+    "MarketStatus",
+    "OpenClose",
+    "OptionContract",
+    "OptionSnapshot",
+    "Page",
+    "PolygonAuthError",
+    "PolygonClient",
+    "PolygonError",
+    "PolygonNotFoundError",
+    "PolygonPaginationError",
+    "PolygonRateLimitError",
+    "PolygonRequestError",
+    "PolygonResponseError",
+    "PolygonSchemaError",
+    "PolygonServerError",
+    "PolygonTimeoutError",
+    "PolygonTransportError",
+    "StockSplit",
+    "Ticker",
+    "collect",
+    "parse_page",
+    "shared_limiter",
+]

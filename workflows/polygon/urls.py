@@ -1,0 +1,53 @@
+"""URL hygiene: path parts encoded once, credentials never carried in a URL, pages compared for loops."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote
+
+import httpx
+
+from workflows.logs import add_secrets, get_logger
+
+log = get_logger("smelt.polygon")
+
+#: Query parameters that carry an API key in Polygon's legacy URL auth; the client never sends them.
+KEY_PARAMS = frozenset({"apikey", "api_key"})
+
+
+def path_part(value: str | int | dt.date) -> str:
+    """One path segment, percent-encoded; ``:`` stays literal as in ``O:AAPL230616C00150000``."""
+    if isinstance(value, dt.datetime):
+        raise TypeError(f"expected a date, not a datetime: {value!r}")
+    text = value.isoformat() if isinstance(value, dt.date) else str(value)
+    if text in {"", ".", ".."}:
+        raise ValueError(f"invalid path part {text!r}")
+    return quote(text, safe=":")
+
+
+def fill(template: str, **parts: str | int | dt.date) -> str:
+    """``fill("/v3/snapshot/options/{underlying}", underlying="SPY")`` with every part encoded."""
+    return template.format_map({name: path_part(value) for name, value in parts.items()})
+
+
+def strip_credentials(url: str) -> str:
+    """Drop ``apiKey``-style parameters and user info from ``url``; the dropped values become secrets.
+
+    A key embedded in a ``next_url`` is never used (auth is the client's own header) and never logged.
+    """
+    parsed = httpx.URL(url)
+    dropped = [value for name, value in parsed.params.multi_items() if name.lower() in KEY_PARAMS]
+    if parsed.userinfo:
+        dropped.extend(part for part in parsed.userinfo.decode("utf-8", "replace").split(":") if part)
+    if not dropped:
+        return url
+    add_secrets(dropped)
+    log.warning("polygon.url_credentials_dropped", host=parsed.host, path=parsed.path, count=len(dropped))
+    kept = [(name, value) for name, value in parsed.params.multi_items() if name.lower() not in KEY_PARAMS]
+    return str(parsed.copy_with(userinfo=b"", params=kept))
+
+
+def page_key(url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """What makes two page URLs the same page: path and sorted query, whatever the host."""
+    parsed = httpx.URL(url)
+    return parsed.path, tuple(sorted(parsed.params.multi_items()))
