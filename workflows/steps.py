@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflows import calendar, logs
 from workflows.lake import DatasetWriter, Lake, Manifest, new_run_id
@@ -23,10 +23,14 @@ from workflows.polygon import Page, PolygonClient
 from workflows.progress import UnitProgress
 from workflows.settings import Settings
 
+if TYPE_CHECKING:
+    from workflows.warehouse.base import LoadReport
+
 log = logs.get_logger("smelt.steps")
 
 SIMULATOR_BASE_URL = "http://simulator.smelt.invalid"
 SIM_NOW_HEADER = "X-Sim-Now"
+SIM_FAULTS_HEADER = "X-Sim-Faults"
 #: The simulator wants some key, like Polygon; this one guards nothing and is safe to print.
 SIMULATOR_KEY = "embedded-simulator-no-secret"
 
@@ -80,6 +84,8 @@ def open_client(settings: Settings, day: dt.date) -> PolygonClient:
     from workflows import simulator
 
     headers = {SIM_NOW_HEADER: day.isoformat()}
+    if settings.sim_faults:
+        headers[SIM_FAULTS_HEADER] = settings.sim_faults
     if "polygon_base_url" in settings.model_fields_set:
         return PolygonClient.from_settings(settings, headers=headers, api_key=SIMULATOR_KEY)
     transport = simulator.transport(seed=settings.sim_seed)
@@ -313,16 +319,17 @@ def _require_trading_day(day: dt.date, step: str) -> None:
 # --------------------------------------------------------------------------------------------- load
 
 
-def load(settings: Settings, day: dt.date, datasets: Sequence[str] | None = None) -> Any:
+def load(settings: Settings, day: dt.date, datasets: Sequence[str] | None = None) -> LoadReport:
     """Load the day's manifests that the ledger lacks; each manifest in one transaction or not at all."""
     from workflows.warehouse import load as load_day
     from workflows.warehouse import open_warehouse
 
     with logs.bound(step="load", trade_date=day.isoformat()):
         lake = Lake.open(settings.lake, settings.s3_endpoint_url)
-        report = load_day(open_warehouse(settings), lake, day, datasets)
+        with open_warehouse(settings) as warehouse:
+            report = load_day(warehouse, lake, day, datasets)
         if report.failed:
-            raise StepError(f"load {day}: {len(report.failed)} manifests failed; first: {report.failed[0]}")
+            raise StepError(f"load {day}: " + "; ".join(report.errors))
         return report
 
 

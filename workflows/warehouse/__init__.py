@@ -1,0 +1,43 @@
+"""Warehouse loaders: the lake's manifests into landing tables, once each, behind one small interface.
+
+``load(warehouse, lake, day)`` is the load step; ``open_warehouse(settings)`` picks the backend.
+"""
+
+from __future__ import annotations
+
+from workflows.settings import Settings
+from workflows.warehouse.base import (
+    DEFAULT_WORKERS,
+    LoadError,
+    LoadReport,
+    LoadResult,
+    ManifestLoadError,
+    Warehouse,
+    load,
+)
+from workflows.warehouse.ddl import LANDING_TABLES, LEDGER, SCHEMA, landing_table
+from workflows.warehouse.duckdb import DuckDBWarehouse, WarehouseLockedError
+
+__all__ = [
+    "DEFAULT_WORKERS",
+    "LANDING_TABLES",
+    "LEDGER",
+    "SCHEMA",
+    "DuckDBWarehouse",
+    "LoadError",
+    "LoadReport",
+    "LoadResult",
+    "ManifestLoadError",
+    "Warehouse",
+    "WarehouseLockedError",
+    "landing_table",
+    "load",
+    "open_warehouse",
+]
+
+
+def open_warehouse(settings: Settings) -> Warehouse:
+    """The configured warehouse, not yet connected: use it as a context manager to release it."""
+    if settings.warehouse == "duckdb":
+        return DuckDBWarehouse(settings.duckdb_path)
+    raise NotImplementedError("SMELT_WAREHOUSE=snowflake: the Snowflake loader is not implemented yet")

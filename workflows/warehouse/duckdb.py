@@ -1,0 +1,315 @@
+"""The embedded warehouse: a DuckDB file loaded straight from the lake's gzip NDJSON parts.
+
+DuckDB's own reader decompresses and splits each verified part (no Python per row) and keeps every line
+verbatim as JSON; ``WITH ORDINALITY`` numbers the lines in file order, which gives ``source_row``. One
+manifest is one transaction together with its ledger row, so a manifest is loaded once or not at all.
+
+DuckDB lets one process write a database file at a time: another process's connect fails with "Could not
+set lock on file". The loader waits for the lock with bounded, jittered retries, after which the ledger
+shows what the other process loaded. Threads share one connection and use a cursor each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from workflows.lake import Lake, LakeError, Manifest, PartCorruptError, PartInfo
+from workflows.logs import get_logger
+from workflows.warehouse.base import LoadResult, ManifestLoadError, Warehouse
+from workflows.warehouse.ddl import LEDGER, duckdb_ddl, landing_table
+
+log = get_logger(__name__)
+
+#: How long a loader waits for another process to release the database file before giving up.
+DEFAULT_LOCK_TIMEOUT = 300.0
+
+#: WAL size that triggers a checkpoint. DuckDB's 16 MiB default checkpoints after nearly every manifest,
+#: rewriting the table's last row group each time; a large WAL is checkpointed once, when the loader closes.
+DEFAULT_CHECKPOINT_THRESHOLD = "1GiB"
+
+_LOCK_MESSAGE = "Could not set lock on file"
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<holder>.+?)(?:\. See also|$)")
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process kept the DuckDB file locked for longer than the loader waits."""
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.IOException) and _LOCK_MESSAGE in str(exc)
+
+
+def _lock_holder(exc: BaseException | None) -> str:
+    match = _HOLDER.search(str(exc or ""))
+    return match["holder"] if match else "another process"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB database file; ``with DuckDBWarehouse(path) as wh: load(wh, lake, day)``.
+
+    The file lock is taken on first use and released by ``close()``, so dbt (and other loaders) can open
+    the file once the load is done. Pass ``connection`` to share an open database; it is then not closed.
+    """
+
+    name = "duckdb"
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        connection: duckdb.DuckDBPyConnection | None = None,
+        lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        checkpoint_threshold: str | None = DEFAULT_CHECKPOINT_THRESHOLD,
+    ) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self.checkpoint_threshold = checkpoint_threshold
+        self._conn = connection
+        self._owned = connection is None
+        self._mutex = threading.Lock()
+        self._landed = False
+
+    # -- connection ---------------------------------------------------------------------------------
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The shared connection, opened on first use (waiting for another process's lock if needed)."""
+        with self._mutex:
+            if self._conn is None:
+                self._conn = self._connect()
+            return self._conn
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        retrying = Retrying(
+            retry=retry_if_exception(_is_lock_error),
+            wait=wait_random_exponential(multiplier=0.05, max=2.0),
+            stop=stop_after_delay(self.lock_timeout),
+            before_sleep=self._log_wait,
+            reraise=False,
+        )
+        try:
+            conn: duckdb.DuckDBPyConnection = retrying(duckdb.connect, str(self.path))
+        except RetryError as exc:
+            last = exc.last_attempt.exception()
+            raise WarehouseLockedError(
+                f"{self.path} stayed locked by {_lock_holder(last)} for {self.lock_timeout:.0f}s; "
+                "another smelt step or a DuckDB client holds it: let it finish, or close it, then retry"
+            ) from last
+        if self.checkpoint_threshold:
+            conn.execute(f"SET checkpoint_threshold = '{self.checkpoint_threshold}'")
+        return conn
+
+    def _log_wait(self, state: RetryCallState) -> None:
+        n = state.attempt_number
+        if n & (n - 1) == 0:  # attempts 1, 2, 4, 8, …: say it without flooding the log
+            waited = time.monotonic() - state.start_time
+            log.info(
+                "waiting for the DuckDB write lock",
+                path=str(self.path),
+                held_by=_lock_holder(state.outcome.exception() if state.outcome else None),
+                attempt=n,
+                waited_seconds=round(waited, 2),
+                timeout_seconds=self.lock_timeout,
+            )
+
+    @contextlib.contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cursor = self.connection().cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._conn is not None and self._owned:
+                self._conn.close()
+                self._conn = None
+                self._landed = False
+
+    # -- the Warehouse interface --------------------------------------------------------------------
+
+    def ensure_landing(self) -> None:
+        if self._landed:
+            return
+        # Two threads creating the same table race in the catalog; the loser's retry finds it created.
+        for attempt in Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, duckdb.TransactionException)),
+            stop=stop_after_attempt(3),
+            reraise=True,
+        ):
+            with attempt, self._cursor() as cur:
+                for statement in duckdb_ddl():
+                    cur.execute(statement)
+        self._landed = True
+
+    def loaded_keys(self, keys: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return set()
+        self.ensure_landing()
+        with self._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT manifest_key FROM {LEDGER} WHERE list_contains($keys, manifest_key)",
+                {"keys": wanted},
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def load_manifest(self, lake: Lake, key: str) -> LoadResult:
+        start = time.perf_counter()
+        self.ensure_landing()
+        try:
+            raw = lake.storage.get_bytes(key)
+            manifest = Manifest.from_json(raw, key)
+        except LakeError as exc:
+            raise ManifestLoadError(f"cannot load {lake.url}/{key}: {exc}") from exc
+        if manifest.key != key:
+            raise ManifestLoadError(
+                f"cannot load {lake.url}/{key}: its content describes {manifest.key}; the manifest was "
+                "moved or edited by hand"
+            )
+        what = _describe(manifest)
+        loaded_at = dt.datetime.now(dt.UTC)
+
+        with self._cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                if cur.execute(f"SELECT 1 FROM {LEDGER} WHERE manifest_key = ?", [key]).fetchall():
+                    cur.execute("ROLLBACK")
+                    return _result(manifest, "skipped", start, "already in the ledger")
+                # Claim the manifest first: a concurrent loader of the same key then fails at commit.
+                cur.execute(
+                    f"INSERT INTO {LEDGER} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [key, manifest.dataset, manifest.trade_date, len(manifest.parts), manifest.rows,
+                     hashlib.sha256(raw).hexdigest(), loaded_at],
+                )  # fmt: skip
+                for part in manifest.parts:
+                    self._load_part(cur, lake, manifest, part, loaded_at, what)
+                cur.execute("COMMIT")
+            except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
+                _rollback(cur)
+                if key in self.loaded_keys([key]):
+                    return _result(manifest, "skipped", start, "loaded concurrently by another loader")
+                raise ManifestLoadError(
+                    f"{what}: cannot commit {lake.url}/{key}: {_first_line(exc)}"
+                ) from exc
+            except BaseException:
+                _rollback(cur)
+                raise
+        return _result(manifest, "loaded", start)
+
+    def _load_part(
+        self,
+        cur: duckdb.DuckDBPyConnection,
+        lake: Lake,
+        manifest: Manifest,
+        part: PartInfo,
+        loaded_at: dt.datetime,
+        what: str,
+    ) -> None:
+        url = f"{lake.url}/{part.key}"
+        try:
+            with lake.verified_part(part) as local:
+                try:
+                    inserted = self._insert(cur, manifest, part, local, loaded_at)
+                except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+                    raise ManifestLoadError(
+                        f"{what}: {url} is not valid gzip NDJSON: {_clean(exc, local)}"
+                    ) from exc
+        except PartCorruptError as exc:
+            raise ManifestLoadError(f"{what}: {exc}") from exc
+        except (LakeError, OSError) as exc:
+            raise ManifestLoadError(f"{what}: cannot read {url}: {_first_line(exc)}") from exc
+        if inserted != part.rows:
+            raise ManifestLoadError(
+                f"{what}: {url} holds {inserted} lines but its manifest says {part.rows}; nothing of the "
+                "manifest was loaded"
+            )
+
+    @staticmethod
+    def _insert(
+        cur: duckdb.DuckDBPyConnection,
+        manifest: Manifest,
+        part: PartInfo,
+        local: Path,
+        loaded_at: dt.datetime,
+    ) -> int:
+        """Append one part; ``WITH ORDINALITY`` numbers its lines 1.. in file order. Returns rows inserted.
+
+        Hive partitioning is off: DuckDB would otherwise add ``dt`` and ``underlying`` columns read from
+        the lake path, and the manifest is the authority on both.
+        """
+        rows = cur.execute(
+            f"""INSERT INTO {landing_table(manifest.dataset)}
+                    (record, trade_date, underlying, source_file, source_row, loaded_at)
+                SELECT f.json, $trade_date, $underlying, $source_file, f.ordinality, $loaded_at
+                FROM read_ndjson_objects($path, compression = 'gzip', hive_partitioning = false)
+                     WITH ORDINALITY AS f""",
+            {
+                "trade_date": manifest.trade_date,
+                "underlying": manifest.underlying,
+                "source_file": part.key,
+                "loaded_at": loaded_at,
+                "path": str(local),
+            },
+        ).fetchall()
+        return int(rows[0][0])
+
+
+def _describe(manifest: Manifest) -> str:
+    who = f" {manifest.underlying}" if manifest.underlying else ""
+    return f"cannot load {manifest.dataset}{who} for {manifest.trade_date.isoformat()}"
+
+
+def _clean(exc: BaseException, local: Path) -> str:
+    """DuckDB's message names the local (perhaps temporary) file; the lake URL before it already does."""
+    text = _first_line(exc)
+    text = (
+        text.replace(f' in file "{local}",', "").replace(f' in file "{local}"', "").replace(f": {local}", "")
+    )
+    return text.replace(f'"{local}"', "the file").replace(str(local), "the file")
+
+
+def _rollback(cur: Any) -> None:
+    # A failed COMMIT has already rolled back; ROLLBACK then reports "no transaction is active".
+    with contextlib.suppress(duckdb.Error):
+        cur.execute("ROLLBACK")
+
+
+def _result(manifest: Manifest, status: str, start: float, message: str | None = None) -> LoadResult:
+    loaded = status == "loaded"
+    return LoadResult(
+        key=manifest.key,
+        dataset=manifest.dataset,
+        trade_date=manifest.trade_date,
+        underlying=manifest.underlying,
+        status="loaded" if loaded else "skipped",
+        files=len(manifest.parts) if loaded else 0,
+        rows=manifest.rows if loaded else 0,
+        bytes=manifest.bytes if loaded else 0,
+        seconds=time.perf_counter() - start,
+        message=message,
+    )
