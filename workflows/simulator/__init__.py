@@ -1,0 +1,37 @@
+"""A Polygon-compatible market simulator: deterministic prices, option chains with Greeks, and faults.
+
+It answers the endpoints smelt uses (grouped daily and range aggregates, option contracts, chain and contract
+snapshots, splits, market status) with the API's envelopes, field names, types and units, so the pipeline can
+run end to end with no key and no network, and its client can be tested against 429 storms, 5xx, HTML 504s,
+truncated bodies, looping ``next_url`` and malformed items.
+
+* ``create_app(seed, underlyings, market_size, faults, api_key, now)``: the Starlette app; its counters are
+  ``app.state.stats`` (also ``GET /_sim/stats``, without auth), its clock ``set_now(app, ...)``.
+* ``transport(seed, faults, **kw)``: an in-process ``httpx.ASGITransport`` around a new app.
+* ``serve(host, port, seed, faults, ...)``: run it under uvicorn.
+* ``Faults``: what to break, per app or per request (header ``X-Sim-Faults``, syntax in ``faults``).
+* Header ``X-Sim-Now``: the simulated now of one request (``2026-11-24`` = that day's close, or an ISO
+  datetime); the default is the close of the last completed NYSE session.
+* ``Market`` / ``OptionMarket``: the pure models (no HTTP).
+"""
+
+from workflows.simulator.app import FAULTS_HEADER, NOW_HEADER, SimStats, create_app, set_faults, set_now
+from workflows.simulator.faults import Faults, FaultsError
+from workflows.simulator.market import Market
+from workflows.simulator.options import OptionMarket
+from workflows.simulator.server import serve, transport
+
+__all__ = [
+    "FAULTS_HEADER",
+    "NOW_HEADER",
+    "Faults",
+    "FaultsError",
+    "Market",
+    "OptionMarket",
+    "SimStats",
+    "create_app",
+    "serve",
+    "set_faults",
+    "set_now",
+    "transport",
+]

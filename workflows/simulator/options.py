@@ -1,0 +1,549 @@
+"""Listed option chains: expiries, strikes, Black-Scholes prices and Greeks, open interest and day bars.
+
+Listing follows the exchanges' habits closely enough for an options dashboard: weekly expiries (Fridays, or
+the session before a Friday holiday) are listed about seven weeks ahead, monthly ones (third Fridays) about a
+year ahead, and each monthly gets a second, denser batch of strikes when it comes within the weekly window.
+Strikes are fixed when a batch is listed, around the spot of the previous close, so a contract's ticker is
+the same every day of its life. Splits adjust existing contracts the way OCC adjusts whole-number splits:
+strike divided by the ratio (a new OCC ticker), 100 shares a contract.
+
+Every number of a contract on a day comes from one vectorised function of (contract, day), used alike for a
+day's whole chain and for one contract's history, so the snapshot's ``day`` and the aggregate bar of the same
+contract and day are the same numbers. Prices are European Black-Scholes on the implied volatility (the
+contracts are labelled American, as the API labels equity options).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.special import ndtr
+
+from workflows import calendar
+from workflows.simulator import rng
+from workflows.simulator.market import (
+    EPOCH,
+    F64,
+    I64,
+    LRU,
+    Market,
+    Series,
+    ordinals,
+    to_days,
+)
+
+NEW_YORK = ZoneInfo("America/New_York")
+#: Risk-free rate used for pricing (continuous compounding).
+RATE = 0.04
+#: Shortest time to expiry used for pricing, in years: the last six hours of the expiry day.
+MIN_T = 0.25 / 365.0
+WEEKLY_WINDOW = 49  # days before expiry a weekly (or a monthly's dense batch) is listed
+MONTHLY_WINDOW = 364
+S_OPT, S_OI, S_IV = 31, 32, 33
+_NICE_STEPS = (0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0)
+OPTION_TICKER = re.compile(r"^O:([A-Z]{1,6})(\d{6})([CP])(\d{8})$")
+B = NDArray[np.bool_]
+_EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
+
+
+@dataclass(frozen=True)
+class Expiry:
+    friday: dt.date  # the nominal Friday; the contract expires on ``expiration``
+    expiration: dt.date
+    listed: dt.date
+    monthly: bool
+
+
+@dataclass(frozen=True)
+class Strikes:
+    """One expiry's strikes: grid value when listed, listing date and split factor at listing."""
+
+    grid: F64
+    listed: I64  # ordinals
+    factor: F64
+
+    def raw(self, factor_on_day: float | F64) -> F64:
+        """Strikes as quoted on a day whose split factor is ``factor_on_day``."""
+        return np.asarray(np.round(self.grid * (factor_on_day / self.factor), 3), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Contracts:
+    """A set of contracts of one underlying, as they are quoted on ``as_of`` (tickers sorted)."""
+
+    underlying: str
+    as_of: dt.date
+    tickers: list[str]
+    expiration: I64  # ordinals
+    listed: I64
+    monthly: B
+    call: B
+    strike: F64  # raw strike on the quoting day
+    key: NDArray[np.uint64]
+
+    def __len__(self) -> int:
+        return len(self.tickers)
+
+    def take(self, index: I64) -> Contracts:
+        return Contracts(
+            self.underlying,
+            self.as_of,
+            [self.tickers[i] for i in index.tolist()],
+            self.expiration[index],
+            self.listed[index],
+            self.monthly[index],
+            self.call[index],
+            self.strike[index],
+            self.key[index],
+        )
+
+
+@dataclass(frozen=True)
+class Quotes:
+    """Everything the snapshot and the aggregates say about contracts on days (arrays of one length)."""
+
+    years: F64
+    spot: F64
+    iv: F64
+    fmv: F64
+    delta: F64
+    gamma: F64
+    theta: F64
+    vega: F64
+    open_interest: I64
+    open: F64
+    high: F64
+    low: F64
+    close: F64
+    vwap: F64
+    volume: I64
+    trades: I64
+    bid: F64
+    ask: F64
+    bid_size: I64
+    ask_size: I64
+    trade_size: I64
+    exchange: I64
+    quote_ns: I64
+    trade_ns: I64
+    day_ns: I64  # 00:00 New York of the day, in ns (the bar's start, like the API's day.last_updated)
+    close_ns: I64
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The end-of-day chain of one underlying on one session."""
+
+    underlying: str
+    day: dt.date
+    contracts: Contracts
+    quotes: Quotes
+    previous_close: F64
+
+
+@lru_cache(maxsize=4096)
+def day_start_ns(ordinal: int) -> int:
+    day = dt.date(1970, 1, 1) + dt.timedelta(days=ordinal)
+    return int(dt.datetime.combine(day, dt.time(0), NEW_YORK).timestamp()) * 1_000_000_000
+
+
+@lru_cache(maxsize=4096)
+def session_close_ns(ordinal: int) -> int:
+    day = dt.date(1970, 1, 1) + dt.timedelta(days=ordinal)
+    return int(calendar.session_close(day).timestamp()) * 1_000_000_000
+
+
+def occ_ticker(root: str, expiration: dt.date, call: bool, strike: float) -> str:
+    return f"O:{root}{expiration:%y%m%d}{'C' if call else 'P'}{round(strike * 1000):08d}"
+
+
+def option_root(underlying: str) -> str | None:
+    """OCC root of an underlying (BRK.B -> BRKB); None for names that have no listed options here."""
+    root = underlying.replace(".", "")
+    return root if re.fullmatch(r"[A-Z]{1,6}", root) else None
+
+
+def nice_step(spot: float, raw_step: float) -> float:
+    floor = 0.5 if spot < 25 else 1.0 if spot < 100 else 2.5 if spot < 250 else 5.0 if spot < 1000 else 10.0
+    want = max(raw_step, floor)
+    return next((s for s in _NICE_STEPS if s >= want), _NICE_STEPS[-1])
+
+
+def black_scholes(
+    call: B, spot: F64, strike: F64, years: F64, iv: F64, q: F64 | float
+) -> tuple[F64, F64, F64, F64, F64]:
+    """Price, delta, gamma, theta (per calendar day) and vega (per vol point) of European options."""
+    sqrt_t = np.sqrt(years)
+    vs = iv * sqrt_t
+    d1 = (np.log(spot / strike) + (RATE - q + 0.5 * iv * iv) * years) / vs
+    d2 = d1 - vs
+    dq, dr = np.exp(-q * years), np.exp(-RATE * years)
+    pdf = np.exp(-0.5 * d1 * d1) / math.sqrt(2.0 * math.pi)
+    sign = np.where(call, 1.0, -1.0)
+    nd1, nd2 = ndtr(sign * d1), ndtr(sign * d2)
+    price = sign * (spot * dq * nd1 - strike * dr * nd2)
+    delta = sign * dq * nd1
+    gamma = dq * pdf / (spot * vs)
+    decay = -spot * dq * pdf * iv / (2.0 * sqrt_t)
+    theta = (decay + sign * (q * spot * dq * nd1 - RATE * strike * dr * nd2)) / 365.0
+    vega = spot * dq * pdf * sqrt_t / 100.0
+    return np.maximum(price, 0.0), delta, gamma, theta, vega
+
+
+class OptionMarket:
+    """Option chains of every optionable ticker of a :class:`Market`."""
+
+    def __init__(self, market: Market) -> None:
+        self.market = market
+        self.seed = market.seed
+        self.expiries = self._schedule()
+        self._exp_ord = np.array([e.expiration.toordinal() for e in self.expiries])
+        self._list_ord = np.array([e.listed.toordinal() for e in self.expiries])
+        self._by_expiration = {e.expiration: e for e in self.expiries}
+        self._strikes: LRU[tuple[str, dt.date], Strikes | None] = LRU(20_000)
+        self._contracts: LRU[tuple[str, dt.date, bool], Contracts] = LRU(128)
+        self._chains: LRU[tuple[str, dt.date], Chain] = LRU(128)
+        self._slow: LRU[str, F64] = LRU(256)
+        self.roots = {r: t for t in market.tickers if (r := option_root(t))}
+
+    # -- listing ------------------------------------------------------------------------------------------
+
+    def _roll(self, day: dt.date, forward: bool) -> dt.date:
+        """The session on/after (or on/before) ``day``; plain weekdays beyond the calendar's end."""
+        m = self.market
+        if EPOCH <= day <= m.last_day:
+            i = m.last_session_on_or_before(day)
+            if i is not None and forward and m.sessions[i] != np.datetime64(day, "D"):
+                i += 1
+            if i is not None and 0 <= i < len(m.sessions):
+                return dt.date.fromordinal(int(ordinals(m.sessions[i : i + 1])[0]) + _EPOCH_ORDINAL)
+        stamp = np.datetime64(day, "D")
+        rolled = np.busday_offset(stamp, 0, roll="forward" if forward else "backward")
+        return dt.date.fromordinal(int(ordinals(np.array([rolled]))[0]) + _EPOCH_ORDINAL)
+
+    def _schedule(self) -> list[Expiry]:
+        start = EPOCH - dt.timedelta(days=MONTHLY_WINDOW + 14)
+        end = self.market.last_day + dt.timedelta(days=MONTHLY_WINDOW + 14)
+        friday = start + dt.timedelta(days=(4 - start.weekday()) % 7)
+        out = []
+        while friday <= end:
+            monthly = 15 <= friday.day <= 21
+            window = MONTHLY_WINDOW if monthly else WEEKLY_WINDOW
+            listed = self._roll(friday - dt.timedelta(days=window), forward=True)
+            out.append(Expiry(friday, self._roll(friday, forward=False), listed, monthly))
+            friday += dt.timedelta(days=7)
+        return out
+
+    def _grid(self, series: Series, expiry: Expiry, listed: dt.date, n_target: int) -> tuple[F64, float]:
+        """Strikes listed on ``listed``: about +-1.5 standard deviations around the previous close."""
+        m = self.market
+        ref = m.last_session_on_or_before(listed - dt.timedelta(days=1))
+        ref = 0 if ref is None else ref
+        factor = float(m.factor(series.ticker, to_days([listed]))[0])
+        spot = float(series.adj_close[ref]) * factor
+        years = max((expiry.expiration - listed).days, 1) / 365.0
+        half = 1.5 * m.specs[series.ticker].vol * math.sqrt(years) * spot
+        step = nice_step(spot, half / n_target)
+        n_side = int(np.clip(math.ceil(half / step), 3, 12))
+        center = round(spot / step) * step
+        grid = center + step * np.arange(-n_side, n_side + 1)
+        return np.round(grid[grid > 0], 3), factor
+
+    def strikes(self, underlying: str, expiry: Expiry) -> Strikes | None:
+        return self._strikes.get((underlying, expiry.friday), lambda: self._make_strikes(underlying, expiry))
+
+    def _make_strikes(self, underlying: str, expiry: Expiry) -> Strikes | None:
+        series = self.market.series(underlying)
+        if series is None or expiry.listed > self.market.last_day:
+            return None
+        batches = [(expiry.listed, 8 if not expiry.monthly else 10)]
+        dense = self._roll(expiry.friday - dt.timedelta(days=WEEKLY_WINDOW), forward=True)
+        if expiry.monthly and dense <= self.market.last_day:
+            batches.append((dense, 8))
+        seen: dict[int, tuple[float, int, float]] = {}
+        for listed, n_target in batches:
+            grid, factor = self._grid(series, expiry, listed, n_target)
+            for k in grid.tolist():
+                adj_key = round(k / factor * 1e6)
+                seen.setdefault(adj_key, (k, listed.toordinal(), factor))
+        rows = sorted(seen.items())
+        return Strikes(
+            grid=np.array([r[1][0] for r in rows]),
+            listed=np.array([r[1][1] for r in rows], dtype=np.int64),
+            factor=np.array([r[1][2] for r in rows]),
+        )
+
+    def contracts(self, underlying: str, as_of: dt.date, expired: bool = False) -> Contracts:
+        """Contracts alive on ``as_of`` (or, with ``expired``, those that expired before it)."""
+        key = (underlying, as_of, expired)
+        return self._contracts.get(key, lambda: self._make_contracts(underlying, as_of, expired))
+
+    def _make_contracts(self, underlying: str, as_of: dt.date, expired: bool) -> Contracts:
+        root = option_root(underlying)
+        day = as_of.toordinal()
+        if expired:
+            chosen = np.nonzero((self._exp_ord < day) & (self._exp_ord >= EPOCH.toordinal()))[0]
+        else:
+            chosen = np.nonzero((self._exp_ord >= day) & (self._list_ord <= day))[0]
+        parts: list[tuple[Expiry, Strikes, B]] = []
+        if root is not None and underlying in self.market.index:
+            for i in chosen.tolist():
+                expiry = self.expiries[i]
+                strikes = self.strikes(underlying, expiry)
+                if strikes is None:
+                    continue
+                alive = strikes.listed <= min(day, expiry.expiration.toordinal())
+                if alive.any():
+                    parts.append((expiry, strikes, alive))
+        tickers: list[str] = []
+        exp: list[I64] = []
+        listed: list[I64] = []
+        monthly: list[B] = []
+        calls: list[B] = []
+        strike: list[F64] = []
+        adj: list[F64] = []
+        for expiry, strikes, alive in parts:
+            quote_day = expiry.expiration if expired else as_of
+            factor = float(self.market.factor(underlying, to_days([quote_day]))[0])
+            k = strikes.raw(factor)[alive]
+            n = len(k)
+            for call in (True, False):
+                tickers.extend(occ_ticker(root or "", expiry.expiration, call, s) for s in k.tolist())
+                exp.append(np.full(n, expiry.expiration.toordinal(), dtype=np.int64))
+                listed.append(strikes.listed[alive])
+                monthly.append(np.full(n, expiry.monthly, dtype=np.bool_))
+                calls.append(np.full(n, call, dtype=np.bool_))
+                strike.append(k)
+                adj.append(np.round(strikes.grid[alive] / strikes.factor[alive] * 1e6))
+        exp_all = np.concatenate(exp) if exp else np.zeros(0, dtype=np.int64)
+        call_all = np.concatenate(calls) if calls else np.zeros(0, dtype=np.bool_)
+        adj_all = np.concatenate(adj) if adj else np.zeros(0)
+        u_key = rng.text_key(underlying)
+        keys = rng.hash64(
+            self.seed, S_OPT, u_key, exp_all, call_all.astype(np.int64), adj_all.astype(np.int64)
+        )
+        return Contracts(
+            underlying,
+            as_of,
+            tickers,
+            exp_all,
+            np.concatenate(listed) if listed else np.zeros(0, dtype=np.int64),
+            np.concatenate(monthly) if monthly else np.zeros(0, dtype=np.bool_),
+            call_all,
+            np.concatenate(strike) if strike else np.zeros(0),
+            np.atleast_1d(keys),
+        )
+
+    # -- pricing ------------------------------------------------------------------------------------------
+
+    def quotes(self, contracts: Contracts, sessions: I64, strike: F64) -> Quotes:
+        """Price contracts on sessions (index arrays of one length, or broadcastable scalars)."""
+        m = self.market
+        u = contracts.underlying
+        spec = m.specs[u]
+        series = m.series(u)
+        assert series is not None
+        sessions = np.asarray(sessions, dtype=np.int64)
+        n = max(len(contracts), len(sessions))
+        sessions = np.broadcast_to(sessions, (n,))
+        day_ord = ordinals(m.sessions[sessions])  # days since 1970
+        day_num = day_ord + _EPOCH_ORDINAL  # proleptic ordinals, like date.toordinal()
+        spot = series.bars.close[sessions]
+        spot_open = series.bars.open[sessions]
+        years = np.maximum(contracts.expiration - day_num, 0) / 365.0
+        years = np.maximum(years, MIN_T)
+        q = spec.dividend_yield
+        key = contracts.key
+
+        # Implied volatility: a slowly moving level (with a leverage effect), a term structure that
+        # mean-reverts to the long-run level, and a skewed smile in standardised log-moneyness.
+        u_key = rng.text_key(u)
+        phase = rng.uniform(self.seed, S_IV, u_key, np.arange(2)) * 2.0 * math.pi
+        back = np.maximum(sessions - 20, 0)
+        r20 = np.log(series.adj_close[sessions] / series.adj_close[back])
+        wave = 0.6 * np.sin(2 * math.pi * day_ord / 97.0 + phase[0]) + 0.4 * np.sin(
+            2 * math.pi * day_ord / 263.0 + phase[1]
+        )
+        long_run = spec.vol * 1.04
+        short = long_run * np.exp(0.15 * wave + np.clip(-2.0 * r20, -0.3, 0.5))
+        atm = long_run + (short - long_run) * np.exp(-years / 0.25)
+        forward = spot * np.exp((RATE - q) * years)
+        x = np.clip(np.log(strike / forward) / (atm * np.sqrt(years)), -3.0, 3.0)
+        skew, smile = (-0.16, 0.05) if spec.etf else (-0.08, 0.06)
+        iv = np.clip(atm * (1.0 + skew * x + smile * x * x), 0.03, 4.0)
+        price, delta, gamma, theta, vega = black_scholes(contracts.call, spot, strike, years, iv, q)
+
+        # Open interest builds up after listing and falls off away from the money and with maturity. Positions
+        # are sticky, so "the money" is a slow average of the spot, not the day's close: a big move on one
+        # day does not wipe out yesterday's open interest.
+        ref = self._slow_spot(u)[sessions] * series.factor[sessions]
+        money = np.log(strike / ref) / (spec.vol * np.sqrt(np.maximum(years, 1.0 / 12.0)))
+        base = np.clip(spec.volume / 2000.0, 100.0, 60000.0)
+        put_share = 1.4 if spec.etf else 0.75
+        side = np.where(contracts.call, 1.0, put_share)
+        tenor = np.where(contracts.monthly, 1.6, 1.0) * (0.35 + np.exp(-years / 0.35))
+        age = np.maximum(day_num - contracts.listed, 0)
+        ramp = 1.0 - np.exp(-(age + 1.0) / 8.0)
+        own = np.exp(0.35 * rng.normal(self.seed, S_OI, key))
+        oi = np.floor(base * side * tenor * ramp * own * np.exp(-0.5 * money * money)).astype(np.int64)
+
+        # The day's trading: marks around the model value inside a spread that widens with the price.
+        z = rng.normal(self.seed, S_OPT, key[:, None], day_ord[:, None], np.arange(8))
+        uu = rng.uniform(self.seed, S_OPT + 1, key[:, None], day_ord[:, None], np.arange(6))
+        width = np.ceil(np.minimum(0.01 + 0.05 * price, 0.1 + 0.01 * price) * 100.0) / 100.0
+        bid = np.maximum(np.round(price - width / 2.0, 2), 0.0)
+        ask = np.maximum(np.round(price + width / 2.0, 2), bid + 0.01)
+        close = np.clip(
+            np.round(price + width / 2.0 * np.clip(z[:, 0], -1, 1), 2), np.maximum(bid, 0.01), ask
+        )
+        open_years = years + 6.5 / 24.0 / 365.0
+        p_open = black_scholes(contracts.call, spot_open, strike, open_years, iv, q)[0]
+        opened = np.maximum(np.round(p_open + width / 2.0 * np.clip(z[:, 1], -1, 1), 2), 0.01)
+        high = np.round(np.maximum(opened, close) + np.abs(z[:, 2]) * width, 2)
+        low = np.maximum(np.round(np.minimum(opened, close) - np.abs(z[:, 3]) * width, 2), 0.01)
+        vwap = np.round(low + (high - low) * uu[:, 0], 4)
+        flow = base * 0.25 * np.exp(-0.5 * (money / 0.7) ** 2) * (0.3 + 2.0 * np.exp(-years / 0.06))
+        volume = np.maximum(np.round(flow * side * np.exp(0.6 * z[:, 4])), 1.0).astype(np.int64)
+        trades = np.clip(np.round(volume / (2.0 + 8.0 * uu[:, 1])), 1, volume).astype(np.int64)
+        unique, inverse = np.unique(day_ord, return_inverse=True)
+        close_ns = np.array([session_close_ns(int(d)) for d in unique], dtype=np.int64)[inverse]
+        day_ns = np.array([day_start_ns(int(d)) for d in unique], dtype=np.int64)[inverse]
+        return Quotes(
+            years=years,
+            spot=spot,
+            iv=iv,
+            fmv=np.round(price, 4),
+            delta=delta,
+            gamma=gamma,
+            theta=theta,
+            vega=vega,
+            open_interest=oi,
+            open=opened,
+            high=high,
+            low=low,
+            close=close,
+            vwap=vwap,
+            volume=volume,
+            trades=trades,
+            bid=bid,
+            ask=ask,
+            bid_size=(1 + uu[:, 2] * 300).astype(np.int64),
+            ask_size=(1 + uu[:, 3] * 300).astype(np.int64),
+            trade_size=np.minimum(1 + (uu[:, 4] * 20).astype(np.int64), volume),
+            exchange=300 + (uu[:, 5] * 25).astype(np.int64),
+            quote_ns=close_ns - (np.abs(z[:, 5]) * 30e9).astype(np.int64),
+            trade_ns=close_ns - (np.abs(z[:, 6]) * 900e9).astype(np.int64),
+            day_ns=day_ns,
+            close_ns=close_ns,
+        )
+
+    def _slow_spot(self, underlying: str) -> F64:
+        """An exponential average of the adjusted close (half-life 10 sessions), for open interest."""
+
+        def make() -> F64:
+            series = self.market.series(underlying)
+            assert series is not None
+            alpha = 1.0 - 0.5 ** (1.0 / 10.0)
+            out = series.adj_close.copy()
+            for i in range(1, len(out)):
+                out[i] = out[i - 1] + alpha * (out[i] - out[i - 1])
+            return out
+
+        return self._slow.get(underlying, make)
+
+    # -- views --------------------------------------------------------------------------------------------
+
+    def chain(self, underlying: str, day: dt.date) -> Chain | None:
+        """The end-of-day chain on session ``day`` (cached), None if the day is no session."""
+        i = self.market.session_index(day)
+        if i is None or underlying not in self.market.index:
+            return None
+        return self._chains.get((underlying, day), lambda: self._make_chain(underlying, day, i))
+
+    def _make_chain(self, underlying: str, day: dt.date, i: int) -> Chain:
+        contracts = self.contracts(underlying, day)
+        quotes = self.quotes(contracts, np.array([i]), contracts.strike)
+        prev = max(i - 1, 0)
+        m = self.market
+        f_day, f_prev = m.factor(underlying, m.sessions[[i, prev]])
+        before = self._strike_on(contracts, m.sessions[prev].astype(dt.date))
+        prev_close = self.quotes(contracts, np.array([prev]), before).close
+        previous = np.round(prev_close * (f_day / f_prev), 2) if f_day != f_prev else prev_close
+        if prev == i:
+            previous = quotes.open
+        return Chain(underlying, day, contracts, quotes, previous)
+
+    def _strike_on(self, contracts: Contracts, day: dt.date) -> F64:
+        """The contracts' strikes as quoted on another day (differs only across a split)."""
+        m = self.market
+        f_then = m.factor(contracts.underlying, to_days([day]))[0]
+        f_now = m.factor(contracts.underlying, to_days([contracts.as_of]))[0]
+        if f_then == f_now:
+            return contracts.strike
+        return np.asarray(np.round(contracts.strike * (f_then / f_now), 3), dtype=np.float64)
+
+    def parse(self, ticker: str) -> tuple[str, Expiry, bool, float] | None:
+        """(underlying, expiry, is_call, strike) of an OCC ticker this market lists, else None."""
+        match = OPTION_TICKER.match(ticker)
+        if not match:
+            return None
+        root, ymd, cp, strike = match.groups()
+        underlying = self.roots.get(root)
+        try:
+            expiration = dt.datetime.strptime(ymd, "%y%m%d").date()
+        except ValueError:
+            return None
+        expiry = self._by_expiration.get(expiration)
+        if underlying is None or expiry is None:
+            return None
+        return underlying, expiry, cp == "C", int(strike) / 1000.0
+
+    def history(self, ticker: str, start: dt.date, end: dt.date) -> tuple[I64, Quotes] | None:
+        """Session indexes and quotes of one contract for every day it was listed in [start, end]."""
+        parsed = self.parse(ticker)
+        if parsed is None:
+            return None
+        underlying, expiry, call, strike = parsed
+        strikes = self.strikes(underlying, expiry)
+        if strikes is None:
+            return None
+        m = self.market
+        lo, hi = m.sessions_between(max(start, EPOCH), min(end, expiry.expiration))
+        sessions = np.arange(lo, hi)
+        if len(sessions) == 0:
+            return None
+        factor = m.factor(underlying, m.sessions[sessions])
+        quoted = np.round(strikes.grid[:, None] * (factor[None, :] / strikes.factor[:, None]), 3)
+        day_num = ordinals(m.sessions[sessions]) + _EPOCH_ORDINAL
+        valid = (quoted == strike) & (strikes.listed[:, None] <= day_num[None, :])
+        rows, cols = np.nonzero(valid)
+        if len(cols) == 0:
+            return None
+        # Across a split one OCC ticker can name two contracts (the old strike 200 becomes 100 while the old
+        # 400 becomes 200): the ticker means the contract that carries it on the last day asked for.
+        j = int(rows[np.argmax(cols)])
+        sessions = sessions[cols[rows == j]]
+        n = len(sessions)
+        adj = round(strikes.grid[j] / strikes.factor[j] * 1e6)
+        key = rng.hash64(
+            self.seed, S_OPT, rng.text_key(underlying), expiry.expiration.toordinal(), int(call), adj
+        )
+        one = Contracts(
+            underlying,
+            expiry.expiration,
+            [ticker] * n,
+            np.full(n, expiry.expiration.toordinal(), dtype=np.int64),
+            np.full(n, int(strikes.listed[j]), dtype=np.int64),
+            np.full(n, expiry.monthly),
+            np.full(n, call),
+            np.full(n, strike),
+            np.full(n, int(key), dtype=np.uint64),
+        )
+        return sessions, self.quotes(one, sessions, one.strike)
