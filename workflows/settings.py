@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     underlyings: Annotated[tuple[str, ...], NoDecode] = DEFAULT_UNDERLYINGS
     s3_endpoint_url: str | None = Field(default=None, description="S3 API endpoint (MinIO, moto); None = AWS")
     sim_seed: int = Field(default=7, description="Seed of the market simulator: same seed, same market.")
+    sim_faults: str | None = Field(
+        default=None, description="Faults the simulator injects, e.g. rate_429=0.3,retry_after=1 (tests, drills)."
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -24,7 +24,7 @@ MARTS = (
 
 
 def make_settings(home: Path, **overrides: Any) -> Settings:
-    return load_settings(home=home, underlyings=UNDERLYINGS, log_format="json", **overrides)
+    return load_settings(**{"home": home, "underlyings": UNDERLYINGS, "log_format": "json", **overrides})
 
 
 def mart_fingerprints(settings: Settings) -> dict[str, tuple[int, str]]:

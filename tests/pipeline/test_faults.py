@@ -1,0 +1,181 @@
+"""Faults end to end: a 429 storm, a crash before the manifest, concurrent and corrupt loads, 401, redaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.pipeline.support import make_settings
+from workflows import steps
+from workflows.lake import FolderStorage, Lake
+from workflows.settings import Settings
+
+DAY = dt.date(2026, 11, 24)
+FAKE_KEY = "pk_FAKE_0123456789_must_never_print"
+
+
+def smelt(settings: Settings, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real command line, in its own process, as a container would run it."""
+    full_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SMELT_", "POLYGON_"))},
+        "SMELT_HOME": str(settings.home), "SMELT_UNDERLYINGS": ",".join(settings.underlyings),
+        "SMELT_LOG_FORMAT": "json", **(env or {}),
+    }  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "workflows", *args], env=full_env, capture_output=True, text=True, timeout=300
+    )
+
+
+def landing_rows(settings: Settings, table: str) -> int:
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        return int(con.execute(f"select count(*) from raw.{table}").fetchone()[0])
+
+
+def test_a_429_storm_still_completes_with_the_same_rows(tmp_path: Path) -> None:
+    calm = steps.ingest_options(make_settings(tmp_path / "calm", underlyings=("AAPL", "IWM")), DAY)
+    stormy_settings = make_settings(
+        tmp_path / "storm", underlyings=("AAPL", "IWM"), sim_faults="rate_429=0.6,retry_after=0.05"
+    )
+    storm = steps.ingest_options(stormy_settings, DAY)
+    assert storm.rows == calm.rows > 0
+    assert sum(u.retries for u in storm.units) > 0
+    assert storm.requests > calm.requests
+
+
+def test_crash_between_parts_and_manifest_then_rerun_is_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(tmp_path / "home", underlyings=("SPY",))
+    real = FolderStorage.put_exclusive
+
+    def crash_on_snapshots(self: FolderStorage, key: str, body: bytes) -> None:
+        if "/option_snapshots/" in key:
+            raise OSError("simulated crash after the parts, before the manifest")
+        real(self, key, body)
+
+    monkeypatch.setattr(FolderStorage, "put_exclusive", crash_on_snapshots)
+    with pytest.raises(steps.StepError, match=r"ingest-options 2026-11-24: 1 of 2 units failed.*simulated crash"):
+        steps.ingest_options(settings, DAY)
+    lake = Lake.open(settings.lake)
+    orphans = list((settings.home / "lake" / "raw/polygon/option_snapshots").rglob("*.ndjson.gz"))
+    assert orphans and lake.manifests("option_snapshots") == []  # parts written, invisible
+    steps.load(settings, DAY)
+    assert landing_rows(settings, "polygon_option_snapshots") == 0
+
+    monkeypatch.setattr(FolderStorage, "put_exclusive", real)
+    steps.ingest_options(settings, DAY)
+    steps.load(settings, DAY)
+    (manifest,) = lake.manifests("option_snapshots")
+    assert landing_rows(settings, "polygon_option_snapshots") == manifest.rows
+    first, second = lake.manifests("option_contracts")  # both runs' contracts: dbt keeps the newest
+    assert landing_rows(settings, "polygon_option_contracts") == first.rows + second.rows
+
+
+def test_two_concurrent_loads_of_one_day_do_not_double_load(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "home", underlyings=("QQQ", "IWM"))
+    steps.ingest_stocks(settings, DAY)
+    steps.ingest_options(settings, DAY)
+    env = {"SMELT_LOG_LEVEL": "info"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "workflows", "load", "--date", DAY.isoformat()],
+            env={**os.environ, "SMELT_HOME": str(settings.home), **env},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    manifests = Lake.open(settings.lake).manifests(day=None)
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        ledger = con.execute("select manifest_key, count(*) from raw.smelt_loads group by 1").fetchall()
+    assert sorted(k for k, _ in ledger) == sorted(m.key for m in manifests)
+    assert all(n == 1 for _, n in ledger)
+    assert landing_rows(settings, "polygon_option_snapshots") == sum(
+        m.rows for m in manifests if m.dataset == "option_snapshots"
+    )
+
+
+def test_a_truncated_part_is_rejected_and_nothing_of_its_manifest_loads(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "home", underlyings=("AAPL", "TSLA"))
+    steps.ingest_options(settings, DAY)
+    lake = Lake.open(settings.lake)
+    victim = next(m for m in lake.manifests("option_snapshots") if m.underlying == "TSLA")
+    path = settings.home / "lake" / victim.parts[0].key
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+    result = smelt(settings, "load", "--date", DAY.isoformat())
+    assert result.returncode == 1
+    assert victim.parts[0].key in result.stderr and "does not match its manifest" in result.stderr
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        tsla = con.execute(
+            "select count(*) from raw.polygon_option_snapshots where underlying = 'TSLA'"
+        ).fetchone()[0]
+        loaded = {r[0] for r in con.execute("select manifest_key from raw.smelt_loads").fetchall()}
+    assert tsla == 0 and victim.key not in loaded
+    assert len(loaded) == 3  # the other underlying's two manifests and TSLA's contracts
+
+
+@pytest.fixture
+def served_simulator() -> Iterator[str]:
+    """The simulator over real HTTP on a free loopback port, accepting only a different key."""
+    import uvicorn
+
+    from workflows.simulator import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(api_key="the-only-valid-key"), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_polygon_mode_without_a_key_is_an_error_not_simulated_data(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "home")
+    result = smelt(settings, "ingest", "stocks", "--date", DAY.isoformat(), env={"SMELT_SOURCE": "polygon"})
+    assert result.returncode == 2
+    assert "SMELT_SOURCE=polygon needs POLYGON_API_KEY" in result.stderr
+    assert not (settings.home / "lake").exists()
+
+
+def test_401_fails_fast_and_the_key_never_appears(tmp_path: Path, served_simulator: str) -> None:
+    settings = make_settings(tmp_path / "home")
+    env = {"SMELT_SOURCE": "polygon", "POLYGON_API_KEY": FAKE_KEY, "POLYGON_BASE_URL": served_simulator,
+           "POLYGON_RATE_PER_MINUTE": "6000", "SMELT_LOG_LEVEL": "debug"}  # fmt: skip
+    started = time.monotonic()
+    result = smelt(settings, "ingest", "stocks", "--date", DAY.isoformat(), env=env)
+    assert result.returncode == 1
+    assert time.monotonic() - started < 30  # no retries: a 401 is final
+    assert "ingest-stocks 2026-11-24" in result.stderr and "POLYGON_API_KEY" in result.stderr
+    assert FAKE_KEY not in result.stdout + result.stderr
+
+
+def test_a_successful_polygon_mode_run_never_prints_the_key(tmp_path: Path, served_simulator: str) -> None:
+    settings = make_settings(tmp_path / "home")
+    env = {"SMELT_SOURCE": "polygon", "POLYGON_API_KEY": "the-only-valid-key",
+           "POLYGON_BASE_URL": served_simulator, "POLYGON_RATE_PER_MINUTE": "6000", "SMELT_LOG_LEVEL": "debug"}  # fmt: skip
+    result = smelt(settings, "ingest", "stocks", "--date", DAY.isoformat(), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "ingest-stocks done" in result.stderr
+    assert "the-only-valid-key" not in result.stdout + result.stderr
+    manifests = Lake.open(settings.lake).manifests("stock_bars")
+    assert manifests and manifests[0].source == "polygon" and manifests[0].rows > 1000
