@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import AsyncExitStack
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,20 +147,28 @@ async def _unit(
     pages: AsyncIterator[Page], collect: Callable[[dict[str, Any]], None] | None = None,
 ) -> UnitReport:  # fmt: skip
     unit, started = UnitReport(dataset, day, underlying), time.perf_counter()
-    with (
-        logs.bound(dataset=dataset, underlying=underlying),
-        lake.writer(
-            dataset,
-            day,
-            underlying,
-            run_id,
-            source,  # type: ignore[arg-type]
-        ) as writer,
-    ):
-        writer.stats["run_id"] = run_id
-        await _drain(pages, writer, unit, collect)
-        writer.stats.update(requests=unit.requests, retries=unit.retries)
+    try:
+        with (
+            logs.bound(dataset=dataset, underlying=underlying),
+            _writer(lake, dataset, day, underlying, run_id, source) as writer,
+        ):
+            writer.stats["run_id"] = run_id
+            await _drain(pages, writer, unit, collect)
+            writer.stats.update(requests=unit.requests, retries=unit.retries)
+    except Exception as exc:
+        raise _unit_error(dataset, underlying, exc) from exc
     return _finish(unit, writer.manifest, started)
+
+
+def _writer(
+    lake: Lake, dataset: str, day: dt.date, underlying: str | None, run_id: str, source: str
+) -> DatasetWriter:
+    return lake.writer(dataset, day, underlying, run_id, "polygon" if source == "polygon" else "simulator")
+
+
+def _unit_error(dataset: str, underlying: str | None, exc: BaseException) -> StepError:
+    where = f"{dataset} for {underlying}" if underlying else dataset
+    return StepError(f"{where}: {_describe(exc)}")
 
 
 async def _gather_units(step: str, day: dt.date, coros: Iterable[Awaitable[Any]]) -> list[UnitReport]:
@@ -184,7 +192,8 @@ async def _gather_units(step: str, day: dt.date, coros: Iterable[Awaitable[Any]]
 
 
 def _describe(exc: BaseException) -> str:
-    return logs.redact(f"{type(exc).__name__}: {exc}")
+    text = str(exc) if isinstance(exc, StepError) else f"{type(exc).__name__}: {exc}"
+    return logs.redact(text)
 
 
 # --------------------------------------------------------------------------------------------- ingest
@@ -283,23 +292,24 @@ async def _backfill_underlying(
     ])  # fmt: skip
     started = time.perf_counter()
     bars = {d: UnitReport("option_bars", d, underlying) for d in days}
-    async with AsyncExitStack() as stack:
+    with ExitStack() as stack:
         writers = {
-            d: stack.enter_context(lake.writer("option_bars", d, underlying, run_id, source))  # type: ignore[arg-type]
-            for d in days
+            d: stack.enter_context(_writer(lake, "option_bars", d, underlying, run_id, source)) for d in days
         }
 
         async def one(contract: str) -> None:
             # Requests cover the whole range, so they are counted on the range's first day.
-            pages = client.aggregates(contract, days[0], days[-1])
-            async for page in pages:
-                bars[days[0]].requests += 1 + page.retries
-                bars[days[0]].retries += page.retries
-                for item in page.items:
-                    d = _bar_day(item)
-                    if d in writers:
-                        writers[d].write(item, endpoint=page.endpoint, request_id=page.request_id,
-                                         fetched_at=page.fetched_at, ticker=contract)  # fmt: skip
+            try:
+                async for page in client.aggregates(contract, days[0], days[-1]):
+                    bars[days[0]].requests += 1 + page.retries
+                    bars[days[0]].retries += page.retries
+                    for item in page.items:
+                        d = _bar_day(item)
+                        if d in writers:
+                            writers[d].write(item, endpoint=page.endpoint, request_id=page.request_id,
+                                             fetched_at=page.fetched_at, ticker=contract)  # fmt: skip
+            except Exception as exc:
+                raise _unit_error("option_bars", f"{underlying} {contract}", exc) from exc
 
         with logs.bound(dataset="option_bars", underlying=underlying):
             await _gather_units("backfill-options", days[0], [one(c) for c in sorted(contracts)])

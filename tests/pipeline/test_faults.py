@@ -24,7 +24,9 @@ DAY = dt.date(2026, 11, 24)
 FAKE_KEY = "pk_FAKE_0123456789_must_never_print"
 
 
-def smelt(settings: Settings, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def smelt(
+    settings: Settings, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The real command line, in its own process, as a container would run it."""
     full_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SMELT_", "POLYGON_"))},
@@ -64,7 +66,9 @@ def test_crash_between_parts_and_manifest_then_rerun_is_complete(
         real(self, key, body)
 
     monkeypatch.setattr(FolderStorage, "put_exclusive", crash_on_snapshots)
-    with pytest.raises(steps.StepError, match=r"ingest-options 2026-11-24: 1 of 2 units failed.*simulated crash"):
+    with pytest.raises(
+        steps.StepError, match=r"ingest-options 2026-11-24: 1 of 2 units failed.*simulated crash"
+    ):
         steps.ingest_options(settings, DAY)
     lake = Lake.open(settings.lake)
     orphans = list((settings.home / "lake" / "raw/polygon/option_snapshots").rglob("*.ndjson.gz"))
@@ -90,8 +94,10 @@ def test_two_concurrent_loads_of_one_day_do_not_double_load(tmp_path: Path) -> N
         subprocess.Popen(
             [sys.executable, "-m", "workflows", "load", "--date", DAY.isoformat()],
             env={**os.environ, "SMELT_HOME": str(settings.home), **env},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     outputs = [p.communicate(timeout=300) for p in procs]
@@ -137,7 +143,9 @@ def served_simulator() -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(create_app(api_key="the-only-valid-key"), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(api_key="the-only-valid-key"), host="127.0.0.1", port=port, log_level="warning"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
