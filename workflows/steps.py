@@ -375,7 +375,22 @@ def dbt_invoke(settings: Settings, *args: str) -> Any:
     ]  # fmt: skip
     if settings.log_format == "json" or (settings.log_format == "auto" and not sys.stderr.isatty()):
         argv = ["--log-format", "json", *argv]
-    return dbtRunner().invoke(argv)
+    try:
+        return dbtRunner().invoke(argv)
+    finally:
+        if settings.warehouse == "duckdb":
+            _release_duckdb()
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps the database open in a class-level cache after a run; close it so the loader or
+    the dashboard in this process can open the file again (DuckDB allows one configuration per file)."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 def _dbt_failures(result: Any) -> list[str]:

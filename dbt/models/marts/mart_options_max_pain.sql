@@ -1,0 +1,16 @@
+-- Max pain by expiry: one row per underlying, trading day and expiry.
+
+select
+    underlying,
+    trade_date,
+    expiration_date,
+    days_to_expiry,
+    underlying_price,
+    call_open_interest,
+    put_open_interest,
+    strike_count,
+    max_pain_strike,
+    max_pain_payout,
+    max_pain_distance,
+    source
+from {{ ref('int_polygon__option_max_pain') }}

@@ -1,0 +1,20 @@
+-- Open interest, volume and gamma exposure by strike: one row per underlying, trading day, expiry and strike.
+
+select
+    underlying,
+    trade_date,
+    expiration_date,
+    strike_price,
+    days_to_expiry,
+    underlying_price,
+    moneyness,
+    call_open_interest,
+    put_open_interest,
+    coalesce(call_open_interest, 0) + coalesce(put_open_interest, 0) as total_open_interest,
+    call_volume,
+    put_volume,
+    call_gamma_exposure,
+    put_gamma_exposure,
+    net_gamma_exposure,
+    source
+from {{ ref('int_polygon__option_strikes_daily') }}

@@ -1,0 +1,38 @@
+-- One row per option contract and as-of date: reference terms from /v3/reference/options/contracts?as_of=D.
+with
+
+source as (
+
+    select * from {{ source('polygon', 'polygon_option_contracts') }}
+
+),
+
+renamed as (
+
+    select
+        {{ json_field('record', 'ticker', 'varchar') }} as option_ticker,
+        trade_date as as_of_date,
+        coalesce({{ json_field('record', 'underlying_ticker', 'varchar') }}, underlying) as underlying_ticker,
+        lower({{ json_field('record', 'contract_type', 'varchar') }}) as contract_type,
+        lower({{ json_field('record', 'exercise_style', 'varchar') }}) as exercise_style,
+        {{ json_field('record', 'expiration_date', 'date') }} as expiration_date,
+        {{ json_field('record', 'strike_price', 'double') }} as strike_price,
+        {{ json_field('record', 'shares_per_contract', 'double') }} as shares_per_contract,
+        {{ json_field('record', 'primary_exchange', 'varchar') }} as primary_exchange,
+        {{ json_field('record', 'cfi', 'varchar') }} as cfi,
+        {{ json_field('record', '_meta.source', 'varchar') }} as source,
+        {{ json_field('record', '_meta.fetched_at', 'timestamp_tz') }} as _fetched_at,
+        loaded_at as _loaded_at,
+        source_file as _source_file,
+        source_row as _source_row
+
+    from source
+
+)
+
+select * from renamed
+where option_ticker is not null
+qualify row_number() over (
+    partition by option_ticker, as_of_date
+    order by _fetched_at desc, _loaded_at desc, _source_file desc, _source_row desc
+) = 1

@@ -1,0 +1,38 @@
+-- One row per ticker and trading day: the grouped daily bar (unadjusted), newest fetch wins.
+with
+
+source as (
+
+    select * from {{ source('polygon', 'polygon_stock_bars') }}
+
+),
+
+renamed as (
+
+    select
+        {{ json_field('record', 'T', 'varchar') }} as ticker,
+        trade_date,
+        {{ json_field('record', 'o', 'double') }} as open,
+        {{ json_field('record', 'h', 'double') }} as high,
+        {{ json_field('record', 'l', 'double') }} as low,
+        {{ json_field('record', 'c', 'double') }} as close,
+        {{ json_field('record', 'v', 'double') }} as volume,
+        {{ json_field('record', 'vw', 'double') }} as vwap,
+        {{ json_field('record', 'n', 'bigint') }} as transactions,
+        {{ epoch_to_timestamp(json_field('record', 't', 'bigint'), 'ms') }} as bar_ts,
+        {{ json_field('record', '_meta.source', 'varchar') }} as source,
+        {{ json_field('record', '_meta.fetched_at', 'timestamp_tz') }} as _fetched_at,
+        loaded_at as _loaded_at,
+        source_file as _source_file,
+        source_row as _source_row
+
+    from source
+
+)
+
+select * from renamed
+where ticker is not null
+qualify row_number() over (
+    partition by ticker, trade_date
+    order by _fetched_at desc, _loaded_at desc, _source_file desc, _source_row desc
+) = 1

@@ -1,0 +1,37 @@
+-- One row per ticker and execution date: a stock split (split_from old shares become split_to new shares).
+with
+
+source as (
+
+    select * from {{ source('polygon', 'polygon_stock_splits') }}
+
+),
+
+renamed as (
+
+    select
+        {{ json_field('record', 'id', 'varchar') }} as split_id,
+        {{ json_field('record', 'ticker', 'varchar') }} as ticker,
+        {{ json_field('record', 'execution_date', 'date') }} as execution_date,
+        {{ json_field('record', 'split_from', 'double') }} as split_from,
+        {{ json_field('record', 'split_to', 'double') }} as split_to,
+        -- Multiply a price from before the execution date by this to put it on the post-split basis.
+        {{ safe_divide(json_field('record', 'split_from', 'double'), json_field('record', 'split_to', 'double')) }}
+            as price_adjustment_factor,
+        {{ json_field('record', '_meta.source', 'varchar') }} as source,
+        trade_date as _ingest_date,
+        {{ json_field('record', '_meta.fetched_at', 'timestamp_tz') }} as _fetched_at,
+        loaded_at as _loaded_at,
+        source_file as _source_file,
+        source_row as _source_row
+
+    from source
+
+)
+
+select * from renamed
+where ticker is not null and execution_date is not null
+qualify row_number() over (
+    partition by ticker, execution_date
+    order by _fetched_at desc, _loaded_at desc, _source_file desc, _source_row desc
+) = 1
