@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     sim_faults: str | None = Field(
         default=None, description="Faults the simulator injects, e.g. rate_429=0.3,retry_after=1 (tests, drills)."
     )
+    duckdb_memory_limit: str = Field(
+        default="1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        description="DuckDB's memory_limit for the loader and dbt: keeps the embedded run inside a laptop's RAM.",
+    )  # fmt: skip
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

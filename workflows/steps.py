@@ -358,7 +358,12 @@ class TransformReport:
 
 def dbt_env(settings: Settings) -> dict[str, str]:
     """Environment dbt's profile reads: where the warehouse is; no tracking calls home."""
-    return {"SMELT_DUCKDB_PATH": str(settings.duckdb_path.resolve()), "DO_NOT_TRACK": "1"}
+    return {
+        "SMELT_DUCKDB_PATH": str(settings.duckdb_path.resolve()),
+        "SMELT_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
+        "SMELT_WAREHOUSE": settings.warehouse,
+        "DO_NOT_TRACK": "1",
+    }
 
 
 def dbt_invoke(settings: Settings, *args: str) -> Any:

@@ -39,5 +39,5 @@ __all__ = [
 def open_warehouse(settings: Settings) -> Warehouse:
     """The configured warehouse, not yet connected: use it as a context manager to release it."""
     if settings.warehouse == "duckdb":
-        return DuckDBWarehouse(settings.duckdb_path)
+        return DuckDBWarehouse(settings.duckdb_path, memory_limit=settings.duckdb_memory_limit)
     raise NotImplementedError("SMELT_WAREHOUSE=snowflake: the Snowflake loader is not implemented yet")

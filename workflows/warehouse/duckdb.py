@@ -83,8 +83,10 @@ class DuckDBWarehouse(Warehouse):
         connection: duckdb.DuckDBPyConnection | None = None,
         lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
         checkpoint_threshold: str | None = DEFAULT_CHECKPOINT_THRESHOLD,
+        memory_limit: str | None = None,
     ) -> None:
         self.path = Path(path)
+        self.memory_limit = memory_limit
         self.lock_timeout = lock_timeout
         self.checkpoint_threshold = checkpoint_threshold
         self._conn = connection
@@ -120,6 +122,8 @@ class DuckDBWarehouse(Warehouse):
             ) from last
         if self.checkpoint_threshold:
             conn.execute(f"SET checkpoint_threshold = '{self.checkpoint_threshold}'")
+        if self.memory_limit:
+            conn.execute(f"SET memory_limit = '{self.memory_limit}'")
         return conn
 
     def _log_wait(self, state: RetryCallState) -> None:

@@ -3,7 +3,7 @@
 
     path is dot-separated keys, case-sensitive (Polygon's grouped bars have both `T` and `t`):
         {{ json_field('record', 'day.close', 'double') }}
-            duckdb:    cast(record ->> '$."day"."close"' as double)
+            duckdb:    cast((record -> '$."day"') ->> '$."close"' as double)
             snowflake: record:"day"."close"::double
     type is one of: varchar, double, bigint, date, timestamp_tz, boolean.
     A missing key or a JSON null gives SQL NULL on both engines.
@@ -28,13 +28,26 @@
 {%- endmacro %}
 
 {% macro duckdb__json_field(column, keys, type) -%}
-    {%- set json_path = '$.' ~ ('"' ~ keys | join('"."') ~ '"') -%}
+    {#-
+        A nested key is read from its top-level object: (record -> '$."day"') ->> '$."close"'. DuckDB's
+        common-subexpression elimination then parses each record once per top-level object instead of once
+        per field; every JSON function keeps its own parse buffers, and 40-odd full-document parses per row
+        of an option chain need more than a 1 GB memory limit.
+    -#}
     {%- set sql_type = {'varchar': 'varchar', 'double': 'double', 'bigint': 'bigint', 'date': 'date',
                          'timestamp_tz': 'timestamptz', 'boolean': 'boolean'}[type] -%}
-    {%- if type == 'varchar' -%}
-        ({{ column }} ->> '{{ json_path }}')
+    {%- if keys | length > 1 -%}
+        {%- set source = '(' ~ column ~ " -> '$.\"" ~ keys[0] ~ "\"')" -%}
+        {%- set rest = keys[1:] -%}
     {%- else -%}
-        cast({{ column }} ->> '{{ json_path }}' as {{ sql_type }})
+        {%- set source = column -%}
+        {%- set rest = keys -%}
+    {%- endif -%}
+    {%- set json_path = '$.' ~ ('"' ~ rest | join('"."') ~ '"') -%}
+    {%- if type == 'varchar' -%}
+        ({{ source }} ->> '{{ json_path }}')
+    {%- else -%}
+        cast({{ source }} ->> '{{ json_path }}' as {{ sql_type }})
     {%- endif -%}
 {%- endmacro %}
 

@@ -13,7 +13,12 @@ source as (
         source_file,
         source_row,
         loaded_at
-    from {{ source('polygon', 'polygon_option_bars') }}
+    from (
+        {{ newest_landing_rows(source('polygon', 'polygon_option_bars'), [
+            json_field('record', '_meta.ticker', 'varchar'),
+            to_exchange_date(epoch_to_timestamp(json_field('record', 't', 'bigint'), 'ms')),
+        ]) }}
+    ) as newest
 
 ),
 
@@ -44,7 +49,3 @@ renamed as (
 
 select * from renamed
 where option_ticker is not null and trade_date is not null
-qualify row_number() over (
-    partition by option_ticker, trade_date
-    order by _fetched_at desc, _loaded_at desc, _source_file desc, _source_row desc
-) = 1

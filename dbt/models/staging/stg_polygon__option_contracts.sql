@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('polygon', 'polygon_option_contracts') }}
+    {{ newest_landing_rows(source('polygon', 'polygon_option_contracts'), [json_field('record', 'ticker', 'varchar'), 'trade_date']) }}
 
 ),
 
@@ -32,7 +32,3 @@ renamed as (
 
 select * from renamed
 where option_ticker is not null
-qualify row_number() over (
-    partition by option_ticker, as_of_date
-    order by _fetched_at desc, _loaded_at desc, _source_file desc, _source_row desc
-) = 1

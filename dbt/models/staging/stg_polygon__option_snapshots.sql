@@ -4,7 +4,7 @@ with
 
 source as (
 
-    select * from {{ source('polygon', 'polygon_option_snapshots') }}
+    {{ newest_landing_rows(source('polygon', 'polygon_option_snapshots'), [json_field('record', 'details.ticker', 'varchar'), 'trade_date']) }}
 
 ),
 
@@ -75,7 +75,3 @@ renamed as (
 
 select * from renamed
 where option_ticker is not null
-qualify row_number() over (
-    partition by option_ticker, trade_date
-    order by _fetched_at desc, _loaded_at desc, _source_file desc, _source_row desc
-) = 1

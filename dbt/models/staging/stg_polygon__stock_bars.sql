@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('polygon', 'polygon_stock_bars') }}
+    {{ newest_landing_rows(source('polygon', 'polygon_stock_bars'), [json_field('record', 'T', 'varchar'), 'trade_date']) }}
 
 ),
 
@@ -32,7 +32,3 @@ renamed as (
 
 select * from renamed
 where ticker is not null
-qualify row_number() over (
-    partition by ticker, trade_date
-    order by _fetched_at desc, _loaded_at desc, _source_file desc, _source_row desc
-) = 1

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('polygon', 'polygon_stock_splits') }}
+    {{ newest_landing_rows(source('polygon', 'polygon_stock_splits'), [json_field('record', 'ticker', 'varchar'), json_field('record', 'execution_date', 'date')]) }}
 
 ),
 
@@ -31,7 +31,3 @@ renamed as (
 
 select * from renamed
 where ticker is not null and execution_date is not null
-qualify row_number() over (
-    partition by ticker, execution_date
-    order by _fetched_at desc, _loaded_at desc, _source_file desc, _source_row desc
-) = 1
