@@ -45,10 +45,11 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(default=None, description="S3 API endpoint (MinIO, moto); None = AWS")
     sim_seed: int = Field(default=7, description="Seed of the market simulator: same seed, same market.")
     sim_faults: str | None = Field(
-        default=None, description="Faults the simulator injects, e.g. rate_429=0.3,retry_after=1 (tests, drills)."
+        default=None,
+        description="Faults the simulator injects, e.g. rate_429=0.3,retry_after=1 (tests, drills).",
     )
     duckdb_memory_limit: str = Field(
-        default="1GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
+        default="768MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
         description="DuckDB's memory_limit for the loader and dbt: keeps the embedded run inside a laptop's RAM.",
     )  # fmt: skip
     log_format: Literal["auto", "json", "console"] = "auto"

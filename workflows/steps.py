@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 log = logs.get_logger("smelt.steps")
 
 SIMULATOR_BASE_URL = "http://simulator.smelt.invalid"
-SIM_NOW_HEADER = "X-Sim-Now"
-SIM_FAULTS_HEADER = "X-Sim-Faults"
 #: The simulator wants some key, like Polygon; this one guards nothing and is safe to print.
 SIMULATOR_KEY = "embedded-simulator-no-secret"
 
@@ -83,9 +81,9 @@ def open_client(settings: Settings, day: dt.date) -> PolygonClient:
         return PolygonClient.from_settings(settings)
     from workflows import simulator
 
-    headers = {SIM_NOW_HEADER: day.isoformat()}
+    headers = {simulator.NOW_HEADER: day.isoformat()}
     if settings.sim_faults:
-        headers[SIM_FAULTS_HEADER] = settings.sim_faults
+        headers[simulator.FAULTS_HEADER] = settings.sim_faults
     if "polygon_base_url" in settings.model_fields_set:
         return PolygonClient.from_settings(settings, headers=headers, api_key=SIMULATOR_KEY)
     transport = simulator.transport(seed=settings.sim_seed)
@@ -395,7 +393,7 @@ def _release_duckdb() -> None:
     env = DuckDBConnectionManager._ENV
     if env is not None:
         env.close()
-    DuckDBConnectionManager.close_all_connections()
+    DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
 
 
 def _dbt_failures(result: Any) -> list[str]:
@@ -477,5 +475,9 @@ def run(
             report.ingested_rows += ingest.rows
             report.requests += ingest.requests
         report.loaded_rows += load(settings, day).rows
+    if settings.source == "simulator":
+        from workflows.simulator import release_models
+
+        release_models()  # the transform does not need the simulated market's price history in memory
     report.transform = transform(settings)
     return report

@@ -15,7 +15,15 @@ truncated bodies, looping ``next_url`` and malformed items.
 * ``Market`` / ``OptionMarket``: the pure models (no HTTP).
 """
 
-from workflows.simulator.app import FAULTS_HEADER, NOW_HEADER, SimStats, create_app, set_faults, set_now
+from workflows.simulator.app import (
+    FAULTS_HEADER,
+    NOW_HEADER,
+    SimStats,
+    create_app,
+    release_models,
+    set_faults,
+    set_now,
+)
 from workflows.simulator.faults import Faults, FaultsError
 from workflows.simulator.market import Market
 from workflows.simulator.options import OptionMarket
@@ -30,6 +38,7 @@ __all__ = [
     "OptionMarket",
     "SimStats",
     "create_app",
+    "release_models",
     "serve",
     "set_faults",
     "set_now",

@@ -108,6 +108,11 @@ def models(seed: int, underlyings: tuple[str, ...], market_size: int) -> Models:
     return Models(seed, underlyings, market_size)
 
 
+def release_models() -> None:
+    """Drop the cached market models (hundreds of MB of price history) once a process is done ingesting."""
+    models.cache_clear()
+
+
 class Simulator:
     """Per-app state: the shared models plus this app's faults, key, clock, stats and request counter."""
 
