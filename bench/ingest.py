@@ -70,7 +70,8 @@ def main() -> None:
             off_target = [
                 m.underlying
                 for m in snapshots
-                if m.stats["requests"] + contracts[m.underlying].stats["requests"] != math.ceil(m.rows / 250) + 1
+                if m.stats["requests"] + contracts[m.underlying].stats["requests"]
+                != math.ceil(m.rows / 250) + 1
             ]
             base_rows, base_seconds = baseline(lake, Path(tmp) / "baseline.ndjson.gz")
             assert base_rows == rows
@@ -82,7 +83,9 @@ def main() -> None:
     print(f"| wall time (best of {args.repeat}, whole process incl. start-up) | {seconds:.2f} s |")
     print(f"| records per second | {rows / seconds:,.0f} |")
     print(f"| peak RSS | {peak:,.0f} MiB |")
-    print(f"| underlyings off the `ceil(contracts/250) + 1` request target | {len(off_target)} {off_target} |")
+    print(
+        f"| underlyings off the `ceil(contracts/250) + 1` request target | {len(off_target)} {off_target} |"
+    )
     print(f"| baseline: serialise + gzip the same records only | {base_seconds:.2f} s |")
     print(f"| ratio ingest / baseline (time) | {seconds / base_seconds:.1f}x |")
 

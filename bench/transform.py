@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from workflows import calendar, steps
+from workflows import calendar, logs, steps
 from workflows.settings import load_settings
 
 
@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--underlyings", default="AAPL,SPY,TSLA,NVDA,IWM")
     parser.add_argument("--home", type=Path, default=None, help="reuse a built history (skips ingest)")
     args = parser.parse_args()
+    logs.configure("json", "warning")
     home = args.home or Path(tempfile.mkdtemp(prefix="smelt-bench-")) / "home"
     tickers = tuple(args.underlyings.split(","))
     settings = load_settings(home=home, underlyings=tickers, log_format="json", log_level="warning")
@@ -53,7 +54,9 @@ def main() -> None:
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         snapshots = con.execute("select count(*) from raw.polygon_option_snapshots").fetchone()[0]
         bars = con.execute("select count(*) from raw.polygon_stock_bars").fetchone()[0]
-    print(f"## Transform: incremental one day vs full refresh ({len(days)} trading days, {len(tickers)} underlyings)\n")
+    print(
+        f"## Transform: incremental one day vs full refresh ({len(days)} trading days, {len(tickers)} underlyings)\n"
+    )
     print("| measure | value |\n|---|---|")
     print(f"| history | {days[0]} .. {days[-1]}: {bars:,} stock bars, {snapshots:,} option snapshots |")
     if build_seconds:

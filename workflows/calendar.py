@@ -48,6 +48,26 @@ def holidays(start: dt.date, end: dt.date) -> list[dt.date]:
     return [ts.date() for ts in weekdays if ts not in sessions]
 
 
+def session_open(day: dt.date) -> dt.datetime:
+    """The open of a session in UTC (09:30 New York)."""
+    if not is_trading_day(day):
+        raise ValueError(f"{day} is not an NYSE trading day")
+    opened: dt.datetime = _xnys().session_open(_ts(day)).to_pydatetime()
+    return opened
+
+
+def holiday_names(start: dt.date, end: dt.date) -> dict[dt.date, str]:
+    """Named NYSE holidays (weekday closures) in the range, from the calendar's own rules."""
+    cal = _xnys()
+    names: dict[dt.date, str] = {}
+    rules = cal.regular_holidays.holidays(_ts(start), _ts(end), return_name=True)
+    for ts, name in rules.items():
+        names[ts.date()] = str(name)
+    for day in holidays(start, end):
+        names.setdefault(day, "Market closed")
+    return names
+
+
 def session_close(day: dt.date) -> dt.datetime:
     """The close of a session in UTC: 16:00 New York, or 13:00 on an early close."""
     if not is_trading_day(day):
