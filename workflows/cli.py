@@ -25,6 +25,11 @@ app.add_typer(sim_app, name="sim")
 log = logs.get_logger("smelt.cli")
 T = TypeVar("T")
 
+#: What an ingest step's closing log line reports.
+_INGESTED: dict[str, Callable[[Any], Any]] = {
+    "rows": lambda r: r.rows, "requests": lambda r: r.requests, "run_id": lambda r: r.run_id,
+}  # fmt: skip
+
 DateOpt = Annotated[
     dt.datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="Trading day, YYYY-MM-DD.")
 ]
@@ -45,15 +50,21 @@ def _settings() -> Settings:
     return settings
 
 
-def _step(name: str, fn: Callable[[], T]) -> T:
-    """Run a step; expected failures become one error line and exit code 1, never a traceback."""
+def _step(name: str, fn: Callable[[], T], bind_run_id: str | None = None, **done: Callable[[T], Any]) -> T:
+    """Run a step inside its log context; expected failures become one error line and exit code 1.
+
+    ``done`` maps field names to functions of the result, logged on the step's closing line.
+    """
     from workflows.steps import StepError
 
-    try:
-        return fn()
-    except (StepError, ValueError) as exc:
-        log.error(f"{name} failed", error=logs.redact(str(exc)))
-        raise typer.Exit(1) from None
+    with logs.bound(step=name, run_id=bind_run_id):
+        try:
+            result = fn()
+        except (StepError, ValueError) as exc:
+            log.error(f"{name} failed", error=logs.redact(str(exc)))
+            raise typer.Exit(1) from None
+        log.info(f"{name} done", **{field: get(result) for field, get in done.items()})
+        return result
 
 
 def _tickers(value: str | None) -> tuple[str, ...] | None:
@@ -71,8 +82,7 @@ def ingest_stocks(date: DateOpt, run_id: RunIdOpt = None) -> None:
     from workflows import steps
 
     settings = _settings()
-    report = _step("ingest-stocks", lambda: steps.ingest_stocks(settings, date.date(), run_id))
-    log.info("ingest-stocks done", rows=report.rows, requests=report.requests, run_id=report.run_id)
+    _step("ingest-stocks", lambda: steps.ingest_stocks(settings, date.date(), run_id), run_id, **_INGESTED)
 
 
 @ingest_app.command("options")
@@ -87,10 +97,12 @@ def ingest_options(
 
     settings = _settings()
     tickers = _tickers(underlyings)
-    report = _step(
-        "ingest-options", lambda: steps.ingest_options(settings, date.date(), tickers, run_id, mode)
+    _step(
+        "ingest-options",
+        lambda: steps.ingest_options(settings, date.date(), tickers, run_id, mode),
+        run_id,
+        **_INGESTED,
     )
-    log.info("ingest-options done", rows=report.rows, requests=report.requests, run_id=report.run_id)
 
 
 @ingest_app.command("options-backfill")
@@ -105,35 +117,38 @@ def ingest_options_backfill(
 
     settings = _settings()
     tickers = _tickers(underlyings) or settings.underlyings
-    report = _step(
+    _step(
         "backfill-options",
         lambda: steps.backfill_options(settings, start.date(), end.date(), tickers, run_id),
+        run_id,
+        **_INGESTED,
     )
-    log.info("backfill-options done", rows=report.rows, requests=report.requests, run_id=report.run_id)
 
 
 @app.command("load")
 def load(
     date: DateOpt,
     dataset: Annotated[list[str] | None, typer.Option(help="Only these datasets (repeatable).")] = None,
+    run_id: RunIdOpt = None,
 ) -> None:
     """Load the day's manifests that the warehouse ledger lacks."""
     from workflows import steps
 
     settings = _settings()
-    _step("load", lambda: steps.load(settings, date.date(), dataset))
+    _step("load", lambda: steps.load(settings, date.date(), dataset), run_id, rows=lambda r: r.rows)
 
 
 @app.command("transform")
 def transform(
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models.")] = False,
     select: Annotated[str | None, typer.Option(help="dbt selection.")] = None,
+    run_id: RunIdOpt = None,
 ) -> None:
     """dbt build, then source freshness; run_results.json is kept under SMELT_HOME/dbt/target."""
     from workflows import steps
 
     settings = _settings()
-    _step("transform", lambda: steps.transform(settings, full_refresh, select))
+    _step("transform", lambda: steps.transform(settings, full_refresh, select), run_id)
 
 
 @app.command("run")
@@ -147,13 +162,11 @@ def run(
 
     settings = _settings()
     tickers = _tickers(underlyings)
-    report = _step(
+    _step(
         "run",
         lambda: steps.run(settings, start.date() if start else None, end.date() if end else None, tickers),
-    )
-    log.info(
-        "run finished", days=len(report.days), first=str(report.days[0]), last=str(report.days[-1]),
-        ingested_rows=report.ingested_rows, requests=report.requests, loaded_rows=report.loaded_rows,
+        days=lambda r: len(r.days), first=lambda r: str(r.days[0]), last=lambda r: str(r.days[-1]),
+        ingested_rows=lambda r: r.ingested_rows, requests=lambda r: r.requests, loaded_rows=lambda r: r.loaded_rows,
     )  # fmt: skip
 
 

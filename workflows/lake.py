@@ -264,14 +264,19 @@ class S3Storage(Storage):
             return body.read()
 
     def list_keys(self, prefix: str) -> list[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         paginator = self.client.get_paginator("list_objects_v2")
         full = self._key(prefix)
         strip = len(self.prefix) + 1 if self.prefix else 0
-        keys = [
-            obj["Key"][strip:]
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=full)
-            for obj in page.get("Contents", [])
-        ]
+        try:
+            keys = [
+                obj["Key"][strip:]
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=full)
+                for obj in page.get("Contents", [])
+            ]
+        except (ClientError, BotoCoreError) as exc:
+            raise LakeError(f"cannot list {self.url}/{prefix}: {exc}") from exc
         return sorted(keys)
 
     def open_read(self, key: str) -> IO[bytes]:
@@ -464,6 +469,9 @@ class Lake:
         return DatasetWriter(self.storage, dataset, trade_date, underlying, run_id, source, rows_per_part)
 
     def manifest_keys(self, dataset: str | None = None, day: dt.date | None = None) -> list[str]:
+        """Manifest keys, optionally of one dataset and/or one day (the day is a folder per dataset)."""
+        if dataset is None and day is not None:
+            return sorted(k for name in DATASETS for k in self.manifest_keys(name, day))
         return [k for k in self.storage.list_keys(manifest_prefix(dataset, day)) if k.endswith(".json")]
 
     def read_manifest(self, key: str) -> Manifest:

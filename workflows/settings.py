@@ -28,10 +28,6 @@ class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the environment variable."""
 
 
-def _env(name: str) -> AliasChoices:
-    return AliasChoices(name)
-
-
 class Settings(BaseSettings):
     """Everything a step needs to know about where it runs. Build with :func:`load_settings`."""
 
@@ -55,21 +51,25 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
-    polygon_api_key: SecretStr | None = Field(default=None, validation_alias=_env("POLYGON_API_KEY"))
-    polygon_base_url: str = Field(default="https://api.polygon.io", validation_alias=_env("POLYGON_BASE_URL"))
+    polygon_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("POLYGON_API_KEY"))
+    polygon_base_url: str = Field(
+        default="https://api.polygon.io", validation_alias=AliasChoices("POLYGON_BASE_URL")
+    )
     polygon_rate_per_minute: int | None = Field(
-        default=None, ge=1, validation_alias=_env("POLYGON_RATE_PER_MINUTE")
+        default=None, ge=1, validation_alias=AliasChoices("POLYGON_RATE_PER_MINUTE")
     )
     polygon_max_concurrency: int = Field(default=8, ge=1, le=64)
 
-    snowflake_account: str | None = Field(default=None, validation_alias=_env("SNOWFLAKE_ACCOUNT"))
-    snowflake_user: str | None = Field(default=None, validation_alias=_env("SNOWFLAKE_USER"))
+    snowflake_account: str | None = Field(default=None, validation_alias=AliasChoices("SNOWFLAKE_ACCOUNT"))
+    snowflake_user: str | None = Field(default=None, validation_alias=AliasChoices("SNOWFLAKE_USER"))
     snowflake_private_key_path: Path | None = Field(
-        default=None, validation_alias=_env("SNOWFLAKE_PRIVATE_KEY_PATH")
+        default=None, validation_alias=AliasChoices("SNOWFLAKE_PRIVATE_KEY_PATH")
     )
-    snowflake_role: str | None = Field(default=None, validation_alias=_env("SNOWFLAKE_ROLE"))
-    snowflake_warehouse: str | None = Field(default=None, validation_alias=_env("SNOWFLAKE_WAREHOUSE"))
-    snowflake_database: str | None = Field(default=None, validation_alias=_env("SNOWFLAKE_DATABASE"))
+    snowflake_role: str | None = Field(default=None, validation_alias=AliasChoices("SNOWFLAKE_ROLE"))
+    snowflake_warehouse: str | None = Field(
+        default=None, validation_alias=AliasChoices("SNOWFLAKE_WAREHOUSE")
+    )
+    snowflake_database: str | None = Field(default=None, validation_alias=AliasChoices("SNOWFLAKE_DATABASE"))
 
     @field_validator("underlyings", mode="before")
     @classmethod

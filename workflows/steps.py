@@ -169,10 +169,11 @@ def _unit_error(dataset: str, underlying: str | None, exc: BaseException) -> Ste
     return StepError(f"{where}: {_describe(exc)}")
 
 
-async def _gather_units(step: str, day: dt.date, coros: Iterable[Awaitable[Any]]) -> list[UnitReport]:
-    """Run units concurrently; finished units keep their manifests, failures end the step with one message."""
+async def _gather_units(step: str, when: object, coros: Iterable[Awaitable[Any]]) -> list[UnitReport]:
+    """Run units concurrently; finished units keep their manifests, failures end the step with one message
+    that names every failed unit (each is also logged on its own line)."""
     pending = list(coros)
-    with UnitProgress(f"{step} {day}", len(pending)) as bar:
+    with UnitProgress(f"{step} {when}", len(pending)) as bar:
 
         async def tracked(unit: Awaitable[Any]) -> Any:
             result = await unit
@@ -181,11 +182,13 @@ async def _gather_units(step: str, day: dt.date, coros: Iterable[Awaitable[Any]]
 
         results = await asyncio.gather(*(tracked(c) for c in pending), return_exceptions=True)
     failures = [r for r in results if isinstance(r, BaseException)]
+    for failure in failures:
+        log.error("unit failed", error=_describe(failure))
     if failures:
-        first = failures[0]
         raise StepError(
-            f"{step} {day}: {len(failures)} of {len(results)} units failed; first: {_describe(first)}"
-        ) from first
+            f"{step} {when}: {len(failures)} of {len(results)} units failed: "
+            + "; ".join(_describe(f) for f in failures)
+        ) from failures[0]
     return [r for r in results if isinstance(r, UnitReport)]
 
 
@@ -283,7 +286,7 @@ async def _backfill_underlying(
     lake: Lake, client: PolygonClient, source: str, days: list[dt.date], underlying: str, run_id: str
 ) -> list[UnitReport]:
     contracts: set[str] = set()
-    units = await _gather_units("backfill-options", days[0], [
+    units = await _gather_units("backfill-options", f"{days[0]}..{days[-1]}", [
         _unit(lake, run_id, source, "option_contracts", d, underlying,
               client.option_contracts(underlying, as_of=d), collect=lambda item: contracts.add(item["ticker"]))
         for d in days
@@ -309,8 +312,18 @@ async def _backfill_underlying(
             except Exception as exc:
                 raise _unit_error("option_bars", f"{underlying} {contract}", exc) from exc
 
-        with logs.bound(dataset="option_bars", underlying=underlying):
-            await _gather_units("backfill-options", days[0], [one(c) for c in sorted(contracts)])
+        span = f"{days[0]}..{days[-1]}"
+        with (
+            logs.bound(dataset="option_bars", underlying=underlying),
+            UnitProgress(f"backfill-options {underlying} {span}", len(contracts)) as bar,
+        ):
+            try:  # the first failure cancels the rest: no point fetching bars that will be thrown away
+                async with asyncio.TaskGroup() as group:
+                    for contract in sorted(contracts):
+                        group.create_task(one(contract)).add_done_callback(lambda _: bar.advance(0))
+            except* Exception as failed:
+                first = failed.exceptions[0]
+                raise StepError(f"backfill-options {span}: {_describe(first)}") from first
     return units + [_finish(bars[d], writers[d].manifest, started) for d in days]
 
 
@@ -333,11 +346,14 @@ def load(settings: Settings, day: dt.date, datasets: Sequence[str] | None = None
     from workflows.warehouse import open_warehouse
 
     with logs.bound(step="load", trade_date=day.isoformat()):
-        lake = Lake.open(settings.lake, settings.s3_endpoint_url)
-        with open_warehouse(settings) as warehouse:
-            report = load_day(warehouse, lake, day, datasets)
+        try:
+            lake = Lake.open(settings.lake, settings.s3_endpoint_url)
+            with open_warehouse(settings) as warehouse:
+                report = load_day(warehouse, lake, day, datasets)
+        except Exception as exc:  # lock timeouts, S3 credentials, DDL: one message naming the day
+            raise StepError(f"load {day}: {_describe(exc)}") from exc
         if report.failed:
-            raise StepError(f"load {day}: " + "; ".join(report.errors))
+            raise StepError(f"load {day}: {len(report.failed)} manifests failed: " + "; ".join(report.errors))
         return report
 
 
@@ -397,13 +413,17 @@ def _release_duckdb() -> None:
 
 
 def _dbt_failures(result: Any) -> list[str]:
+    """One line per failed node: the test (and the model it checks) or the model, and dbt's message."""
     failures = []
     for r in getattr(result.result, "results", None) or []:
         status = str(getattr(r.status, "value", r.status))
         if status in {"error", "fail", "runtime error"}:
             node = r.node
-            kind = "test" if node.resource_type == "test" else node.resource_type
-            failures.append(f"{kind} {node.name} {status}: {(r.message or '').strip()[:300]}")
+            subject = node.unique_id
+            attached = getattr(node, "attached_node", None)
+            if attached:
+                subject += f" on {attached}"
+            failures.append(f"{subject} {status}: {(r.message or '').strip()[:300]}")
     return failures
 
 
@@ -468,16 +488,26 @@ def run(
     if not days:
         raise StepError(f"run: no trading days between {start} and {end}")
     report = RunReport(new_run_id(), days)
-    log.info("run started", days=len(days), first=str(days[0]), last=str(days[-1]), source=settings.source)
-    for day in days:
-        for ingest in (ingest_stocks(settings, day, report.run_id),
-                       ingest_options(settings, day, underlyings, report.run_id)):  # fmt: skip
-            report.ingested_rows += ingest.rows
-            report.requests += ingest.requests
-        report.loaded_rows += load(settings, day).rows
-    if settings.source == "simulator":
-        from workflows.simulator import release_models
+    backfill = [] if settings.source == "simulator" else [d for d in days if not snapshot_is_end_of_day(d)]
+    with logs.bound(run_id=report.run_id):
+        log.info(
+            "run started", days=len(days), first=str(days[0]), last=str(days[-1]), source=settings.source
+        )
+        ingests = [ingest_stocks(settings, day, report.run_id) for day in days]
+        ingests += [
+            ingest_options(settings, day, underlyings, report.run_id, mode="snapshot")
+            for day in days
+            if day not in backfill
+        ]
+        if backfill:  # one range request per contract, never one per contract per day
+            tickers = tuple(underlyings or settings.underlyings)
+            ingests.append(backfill_options(settings, backfill[0], backfill[-1], tickers, report.run_id))
+        report.ingested_rows = sum(i.rows for i in ingests)
+        report.requests = sum(i.requests for i in ingests)
+        report.loaded_rows = sum(load(settings, day).rows for day in days)
+        if settings.source == "simulator":
+            from workflows.simulator import release_models
 
-        release_models()  # the transform does not need the simulated market's price history in memory
-    report.transform = transform(settings)
+            release_models()  # the transform does not need the simulated market's price history in memory
+        report.transform = transform(settings)
     return report

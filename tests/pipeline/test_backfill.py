@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 from pathlib import Path
+from typing import Any
 
 import orjson
+import pytest
 
 from tests.pipeline.support import make_settings
-from workflows import steps
+from workflows import simulator, steps
 from workflows.lake import Lake, Manifest
 
 START, END = dt.date(2026, 11, 19), dt.date(2026, 11, 24)
@@ -23,7 +25,18 @@ def _records(lake: Lake, manifest: Manifest) -> list[dict]:  # type: ignore[type
     return out
 
 
-def test_backfill_costs_one_request_per_contract_and_matches_the_snapshot(tmp_path: Path) -> None:
+def test_backfill_costs_one_request_per_contract_and_matches_the_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    apps = []
+    real = simulator.transport
+
+    def recording(**kwargs: Any) -> Any:
+        transport = real(**kwargs)
+        apps.append(transport.app)
+        return transport
+
+    monkeypatch.setattr(simulator, "transport", recording)
     settings = make_settings(tmp_path / "home", underlyings=("IWM",))
     report = steps.backfill_options(settings, START, END, ("IWM",))
     lake = Lake.open(settings.lake)
@@ -35,6 +48,9 @@ def test_backfill_costs_one_request_per_contract_and_matches_the_snapshot(tmp_pa
     bar_requests = sum(u.requests for u in report.units if u.dataset == "option_bars")
     assert contract_requests == len(days)  # one page of contracts per day
     assert bar_requests == len(contracts)  # one request per contract for the whole range
+    (app,) = apps  # what the server saw, not what the client counted
+    served = app.state.stats.endpoints
+    assert served["aggregates"] == len(contracts) and served["options_contracts"] == len(days)
 
     (last_day,) = [m for m in lake.manifests("option_bars") if m.trade_date == END]
     bars = {r["_meta"]["ticker"]: r for r in _records(lake, last_day)}

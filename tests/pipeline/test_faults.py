@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -54,6 +55,45 @@ def test_a_429_storm_still_completes_with_the_same_rows(tmp_path: Path) -> None:
     assert storm.requests > calm.requests
 
 
+@pytest.mark.parametrize(
+    "faults",
+    [
+        "error_5xx=0.5,max_consecutive=1",
+        "html_504=0.5,max_consecutive=1",
+        "truncate=0.5,max_consecutive=1",
+    ],
+)
+def test_transient_faults_are_retried_to_the_same_rows(tmp_path: Path, faults: str) -> None:
+    calm = steps.ingest_options(make_settings(tmp_path / "calm", underlyings=("IWM",)), DAY)
+    faulty = steps.ingest_options(
+        make_settings(tmp_path / "faulty", underlyings=("IWM",), sim_faults=faults), DAY
+    )
+    assert faulty.rows == calm.rows > 0
+    assert sum(u.retries for u in faulty.units) > 0
+
+
+@pytest.mark.parametrize(
+    ("faults", "cause"),
+    [
+        ("next_url_loop,paths=/v3/snapshot", r"next_url"),
+        ("retype=strike_price:str,paths=/v3/snapshot", r"strike_price"),
+        ("drop=details,paths=/v3/snapshot", r"details"),
+        ("rate_429=1,retry_after=0,max_consecutive=50", r"PolygonRateLimitError"),
+    ],
+)
+def test_permanent_faults_stop_the_step_naming_day_dataset_and_cause(
+    tmp_path: Path, faults: str, cause: str
+) -> None:
+    settings = make_settings(tmp_path / "home", underlyings=("IWM",), sim_faults=faults)
+    with pytest.raises(steps.StepError) as failure:
+        steps.ingest_options(settings, DAY)
+    message = str(failure.value)
+    assert message.startswith("ingest-options 2026-11-24:")
+    assert re.search(r"option_(snapshots|contracts) for IWM", message), message
+    assert re.search(cause, message), message
+    assert Lake.open(settings.lake).manifests("option_snapshots") == []  # nothing half-written is visible
+
+
 def test_crash_between_parts_and_manifest_then_rerun_is_complete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -83,6 +123,18 @@ def test_crash_between_parts_and_manifest_then_rerun_is_complete(
     assert landing_rows(settings, "polygon_option_snapshots") == manifest.rows
     first, second = lake.manifests("option_contracts")  # both runs' contracts: dbt keeps the newest
     assert landing_rows(settings, "polygon_option_contracts") == first.rows + second.rows
+
+    steps.ingest_stocks(settings, DAY)
+    steps.load(settings, DAY)
+    steps.transform(settings)
+    with duckdb.connect(str(settings.duckdb_path)) as con:
+        for table, key in [
+            ("staging.stg_polygon__option_contracts", "option_ticker, as_of_date"),
+            ("marts.mart_option_chain", "option_ticker, trade_date"),
+            ("marts.mart_polygon__options_stocks_joined", "option_ticker, trade_date"),
+        ]:
+            rows, keys = con.execute(f"select count(*), count(distinct ({key})) from {table}").fetchone()
+            assert rows == keys == manifest.rows, table
 
 
 def test_two_concurrent_loads_of_one_day_do_not_double_load(tmp_path: Path) -> None:
@@ -178,12 +230,37 @@ def test_401_fails_fast_and_the_key_never_appears(tmp_path: Path, served_simulat
 
 
 def test_a_successful_polygon_mode_run_never_prints_the_key(tmp_path: Path, served_simulator: str) -> None:
-    settings = make_settings(tmp_path / "home")
+    settings = make_settings(tmp_path / "home", underlyings=("IWM",))
     env = {"SMELT_SOURCE": "polygon", "POLYGON_API_KEY": "the-only-valid-key",
-           "POLYGON_BASE_URL": served_simulator, "POLYGON_RATE_PER_MINUTE": "6000", "SMELT_LOG_LEVEL": "debug"}  # fmt: skip
-    result = smelt(settings, "ingest", "stocks", "--date", DAY.isoformat(), env=env)
-    assert result.returncode == 0, result.stderr
-    assert "ingest-stocks done" in result.stderr
-    assert "the-only-valid-key" not in result.stdout + result.stderr
-    manifests = Lake.open(settings.lake).manifests("stock_bars")
-    assert manifests and manifests[0].source == "polygon" and manifests[0].rows > 1000
+           "POLYGON_BASE_URL": served_simulator, "POLYGON_RATE_PER_MINUTE": "60000", "SMELT_LOG_LEVEL": "debug"}  # fmt: skip
+    stocks = smelt(settings, "ingest", "stocks", "--date", DAY.isoformat(), env=env)
+    # a past day on Polygon takes the backfill path: contracts, then one range request per contract
+    options = smelt(settings, "ingest", "options", "--date", DAY.isoformat(), env=env)
+    for result in (stocks, options):
+        assert result.returncode == 0, result.stderr
+        assert "the-only-valid-key" not in result.stdout + result.stderr
+    assert "ingest-stocks done" in stocks.stderr and "ingest-options done" in options.stderr
+    lake = Lake.open(settings.lake)
+    (bars,) = lake.manifests("stock_bars")
+    (option_bars,) = lake.manifests("option_bars")
+    assert bars.source == option_bars.source == "polygon" and bars.rows > 1000 and option_bars.rows > 100
+
+
+def test_a_failed_dbt_test_fails_the_transform_naming_the_test_and_model(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "home", underlyings=("IWM",))
+    steps.ingest_stocks(settings, DAY)
+    steps.ingest_options(settings, DAY)
+    steps.load(settings, DAY)
+    with duckdb.connect(str(settings.duckdb_path)) as con:  # a contract type the API never sends
+        con.execute(
+            """insert into raw.polygon_option_contracts
+               select json_merge_patch(record, '{"contract_type": "banana", "ticker": "O:IWM261218X00100000"}'),
+                      trade_date, underlying, 'bad/part.ndjson.gz', 1, now()
+               from raw.polygon_option_contracts limit 1"""
+        )
+    with pytest.raises(steps.StepError) as failure:
+        steps.transform(settings)
+    message = str(failure.value)
+    assert message.startswith("transform: dbt build failed:")
+    assert "accepted_values" in message and "stg_polygon__option_contracts" in message
+    assert "contract_type" in message

@@ -16,12 +16,12 @@ def test_run_lands_loads_and_models_every_day(demo_run) -> None:  # type: ignore
     days = calendar.trading_days(START, END)
     assert report.days == days and len(days) == 5
     lake = Lake.open(settings.lake)
-    manifests = lake.manifests()
+    manifests = [m for m in lake.manifests() if m.run_id == report.run_id]
     # per day: stock_bars + stock_splits + (contracts + snapshots) per underlying
     assert len(manifests) == len(days) * (2 + 2 * len(UNDERLYINGS))
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         ledger = dict(con.execute("select manifest_key, rows from raw.smelt_loads").fetchall())
-        assert ledger == {m.key: m.rows for m in manifests}
+        assert {k: ledger[k] for k in (m.key for m in manifests)} == {m.key: m.rows for m in manifests}
         for mart in MARTS:
             rows, days_seen, sources = con.execute(
                 f"select count(*), count(distinct trade_date), string_agg(distinct source, ',') from marts.{mart}"
@@ -32,12 +32,13 @@ def test_run_lands_loads_and_models_every_day(demo_run) -> None:  # type: ignore
 
 
 def test_snapshot_path_costs_one_request_per_250_contracts_plus_one(demo_run) -> None:  # type: ignore[no-untyped-def]
-    settings, _ = demo_run
+    settings, report = demo_run
     lake = Lake.open(settings.lake)
     for day in calendar.trading_days(START, END):
         for u in UNDERLYINGS:
-            (contracts,) = [m for m in lake.manifests("option_contracts", day) if m.underlying == u]
-            (snapshots,) = [m for m in lake.manifests("option_snapshots", day) if m.underlying == u]
+            ours = [m for m in lake.manifests(day=day) if m.run_id == report.run_id and m.underlying == u]
+            (contracts,) = [m for m in ours if m.dataset == "option_contracts"]
+            (snapshots,) = [m for m in ours if m.dataset == "option_snapshots"]
             assert snapshots.rows == contracts.rows > 250
             requests = contracts.stats["requests"] + snapshots.stats["requests"]
             assert requests == math.ceil(snapshots.rows / 250) + 1
