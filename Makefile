@@ -8,7 +8,6 @@ BIN    := $(VENV)/bin
 export DO_NOT_TRACK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-UV_PIN := $(shell grep -m1 -E '^uv==' requirements.lock | sed -E 's/[ \\]+$$//')
 
 .PHONY: help install demo run test lint lock clean
 
@@ -19,10 +18,15 @@ help:
 	@echo "make lint   ruff, and mypy on workflows/"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
 
-# The stamp makes install a no-op until the lock or the project metadata change.
+# The stamp makes install a no-op until the lock or the project metadata change. uv itself comes from the
+# lock too (its block, hashes included), so every byte installed is pinned and verified.
 $(VENV)/.installed: requirements.lock pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check "$(UV_PIN)"
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "smelt needs Python 3.11+; $(PYTHON) is $$($(PYTHON) --version 2>&1)" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+	  { echo "cannot create $(VENV): install the venv module (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
+	@awk '/^uv==/{p=1} p{print; if ($$0 !~ /\\$$/) exit}' requirements.lock > $(VENV)/uv.requirements
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(VENV)/uv.requirements
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
@@ -44,8 +48,8 @@ lint: install
 	$(BIN)/ruff format --check workflows dashboard tests bench
 	$(BIN)/mypy
 
-lock:
-	uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 --generate-hashes -o requirements.lock
 
 clean:
