@@ -11,7 +11,7 @@ import structlog
 
 from tests.polygon.support import RecordingSleep
 from workflows import logs
-from workflows.polygon import endpoints
+from workflows.polygon import endpoints, pacing
 
 
 @pytest.fixture
@@ -23,6 +23,12 @@ def sleeps() -> RecordingSleep:
 def _fresh_drift_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """Schema drift is reported once per process; each test starts with nothing reported."""
     monkeypatch.setattr(endpoints, "_drift_seen", set())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rate buckets live as long as the process; each test starts with a whole burst available."""
+    monkeypatch.setattr(pacing, "_buckets", {})
 
 
 @pytest.fixture

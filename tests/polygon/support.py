@@ -30,6 +30,25 @@ def run_fake_time(coro: Coroutine[Any, Any, T]) -> T:
         return runner.run(coro)
 
 
+class ProcessClock:
+    """A fake ``time.monotonic()`` for a process that runs one event loop after another.
+
+    Standard loops read ``time.monotonic()``, so the clock of the next ``asyncio.run`` continues where
+    the last one stopped. :meth:`run` is ``asyncio.run`` on a looptime loop that starts at :attr:`now`
+    and hands its end time on to the next run: the pipeline's steps, on fake time.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        with asyncio.Runner(loop_factory=lambda: looptime.new_event_loop(start=self.now)) as runner:
+            try:
+                return runner.run(coro)
+            finally:
+                self.now = runner.get_loop().time()
+
+
 def now() -> float:
     """The running loop's (fake) clock."""
     return asyncio.get_running_loop().time()

@@ -2,7 +2,7 @@
 
 ``PolygonClient`` fetches pages of raw items with request metadata for the lake; errors are typed
 (``errors``), items are checked against per-endpoint models (``models``), requests share one rate
-bucket per process (``pacing``).
+bucket per process, across event loops (``pacing``).
 """
 
 from workflows.polygon.client import ClientStats, PolygonClient, collect
@@ -32,7 +32,7 @@ from workflows.polygon.models import (
     StockSplit,
     Ticker,
 )
-from workflows.polygon.pacing import Backoff, shared_limiter
+from workflows.polygon.pacing import Backoff, RateLimiter, SharedBucket, shared_limiter
 
 __all__ = [
     "Agg",
@@ -58,6 +58,8 @@ __all__ = [
     "PolygonServerError",
     "PolygonTimeoutError",
     "PolygonTransportError",
+    "RateLimiter",
+    "SharedBucket",
     "StockSplit",
     "Ticker",
     "collect",

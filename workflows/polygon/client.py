@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 import httpx
 import orjson
-from aiolimiter import AsyncLimiter
 from pydantic import SecretStr
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
@@ -40,7 +39,7 @@ from workflows.polygon.errors import (
     PolygonTransportError,
 )
 from workflows.polygon.models import MarketHoliday, MarketStatus, Page
-from workflows.polygon.pacing import Backoff, Pacer, parse_retry_after
+from workflows.polygon.pacing import Backoff, Pacer, RateLimiter, parse_retry_after
 from workflows.polygon.urls import fill, page_key, strip_credentials
 
 if TYPE_CHECKING:
@@ -154,7 +153,7 @@ class PolygonClient:
         max_attempts: int = 6,
         sleep: Sleep = asyncio.sleep,
         backoff: Backoff | None = None,
-        limiter: AsyncLimiter | None = None,
+        limiter: RateLimiter | None = None,
         trusted_hosts: Iterable[str] = (),
         max_pages: int = 10_000,
     ) -> None:
@@ -442,7 +441,7 @@ class PolygonClient:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_attempts),
             wait=self._wait,
-            retry=retry_if_exception(_is_retryable),
+            retry=retry_if_exception(self._should_retry),
             sleep=self._sleep,
             before_sleep=self._before_sleep,
             reraise=True,
@@ -458,6 +457,12 @@ class PolygonClient:
             exc.attempts = attempt_number
             raise
         raise AssertionError("unreachable: tenacity returns a result or raises")
+
+    def _should_retry(self, exc: BaseException) -> bool:
+        """Retry transient failures, unless the server asked for a longer wait than the backoff's cap."""
+        return _is_retryable(exc) and not (
+            isinstance(exc, PolygonError) and self._backoff.exceeds_cap(exc.retry_after)
+        )
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -557,18 +562,24 @@ class PolygonClient:
         if status == 404:
             return PolygonNotFoundError(f"not found: {detail}", **context)
         retry_after = parse_retry_after(response.headers.get("retry-after"))
+        too_long = ""
+        if self._backoff.exceeds_cap(retry_after):
+            too_long = (
+                f"; the server asked to wait {retry_after:g} s (Retry-After), more than the "
+                f"{self._backoff.retry_after_cap:g} s cap: not retrying, re-run the step later"
+            )
         if status == 429:
             self.stats.throttled += 1
             return PolygonRateLimitError(
-                f"rate limit exceeded ({detail}); lower POLYGON_RATE_PER_MINUTE to the plan's rate, "
-                "or upgrade the plan",
+                f"rate limit exceeded ({detail}){too_long}; lower POLYGON_RATE_PER_MINUTE to the plan's "
+                "rate, or upgrade the plan",
                 retry_after=retry_after,
                 **context,
             )
         if status == 408:
             return PolygonTimeoutError(f"the server timed out the request ({detail})", **context)
         if status >= 500:
-            return PolygonServerError(f"server error: {detail}", retry_after=retry_after, **context)
+            return PolygonServerError(f"server error: {detail}{too_long}", retry_after=retry_after, **context)
         if 300 <= status < 400:
             location = httpx.URL(response.headers.get("location", ""))
             return PolygonRequestError(
