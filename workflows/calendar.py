@@ -62,7 +62,8 @@ def holiday_names(start: dt.date, end: dt.date) -> dict[dt.date, str]:
     names: dict[dt.date, str] = {}
     rules = cal.regular_holidays.holidays(_ts(start), _ts(end), return_name=True)
     for ts, name in rules.items():
-        names[ts.date()] = str(name)
+        if ts.weekday() < 5:  # a rule's date on a weekend is observed on a weekday, listed below
+            names[ts.date()] = str(name)
     for day in holidays(start, end):
         names.setdefault(day, "Market closed")
     return names

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from starlette.applications import Starlette
 
 from tests.simulator.support import DAY, Client
+from workflows import calendar
 from workflows.calendar import NEW_YORK
 from workflows.simulator import set_now
 
@@ -101,3 +103,52 @@ def test_contracts_as_of_a_past_day(client: Client) -> None:
     assert tickers == chain
     expired = client.json("/v3/reference/options/contracts?underlying_ticker=SPY&expired=true&limit=10")
     assert all(r["expiration_date"] < DAY.isoformat() for r in expired["results"])
+
+
+def test_upcoming_takes_dates_and_names_from_the_calendar(client: Client) -> None:
+    body = client.json("/v1/marketstatus/upcoming", {"X-Sim-Now": "2024-12-20"})
+    assert [r["exchange"] for r in body[:2]] == ["NYSE", "NASDAQ"] and len(body) % 2 == 0
+    nyse = [r for r in body if r["exchange"] == "NYSE"]
+    closed = {r["date"]: r["name"] for r in nyse if r["status"] == "closed"}
+    days = calendar.holidays(dt.date(2024, 12, 20), dt.date(2025, 12, 20))
+    assert list(closed) == [d.isoformat() for d in days]
+    assert closed["2025-01-09"] == "Market closed"  # an ad-hoc closure, known only to a maintained calendar
+    assert (closed["2025-01-20"], closed["2025-02-17"]) == (
+        "Martin Luther King, Jr. Day",
+        "Washington's Birthday",
+    )
+    assert (closed["2025-06-19"], closed["2025-07-04"]) == ("Juneteenth", "Independence Day")
+    early = {r["date"]: r for r in nyse if r["status"] == "early-close"}
+    assert {d: r["name"] for d, r in early.items()} == {
+        "2024-12-24": "Christmas",
+        "2025-07-03": "Independence Day",
+        "2025-11-28": "Thanksgiving",
+    }
+    assert early["2025-07-03"]["open"] == "2025-07-03T13:30:00.000Z"  # 09:30 EDT
+    assert early["2025-07-03"]["close"] == "2025-07-03T17:00:00.000Z"  # 13:00 EDT
+
+
+def test_clock_follows_the_calendar_not_a_copy(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names, opens and closes are read from ``workflows.calendar`` (here: a late open and renamed days)."""
+    names, opens = calendar.holiday_names, calendar.session_open
+
+    def late_open(day: dt.date) -> dt.datetime:
+        return opens(day) + dt.timedelta(minutes=30) if day in (DAY, dt.date(2026, 11, 27)) else opens(day)
+
+    monkeypatch.setattr(calendar, "session_open", late_open)
+    monkeypatch.setattr(
+        calendar, "holiday_names", lambda a, b: {d: n.upper() for d, n in names(a, b).items()}
+    )
+
+    def status(at: str) -> tuple[str, bool]:
+        body = client.json("/v1/marketstatus/now", {"X-Sim-Now": at})
+        return body["market"], body["earlyHours"]
+
+    assert status("2026-11-24T09:45:00") == ("extended-hours", True)
+    assert status("2026-11-24T10:00:00") == ("open", False)
+    assert status("2026-11-23T09:30:00") == ("open", False)
+    assert status("2026-11-23T09:29:59") == ("extended-hours", True)
+    upcoming = client.json("/v1/marketstatus/upcoming")
+    assert upcoming[0]["name"] == "THANKSGIVING" and upcoming[0]["date"] == "2026-11-26"
+    early = next(r for r in upcoming if r["status"] == "early-close")
+    assert early["name"] == "THANKSGIVING" and early["open"] == "2026-11-27T15:00:00.000Z"

@@ -67,7 +67,7 @@ def market_status(now: dt.datetime) -> dict[str, Any]:
     day = local.date()
     market, early, after = "closed", False, False
     if calendar.is_trading_day(day):
-        opens = dt.datetime.combine(day, dt.time(9, 30), NEW_YORK)
+        opens = calendar.session_open(day)
         closes = calendar.session_close(day)
         if opens <= now < closes:
             market = "open"
@@ -86,23 +86,30 @@ def market_status(now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def holiday_name(day: dt.date) -> str:
-    """The usual name of an NYSE closure or early close (the dates come from the calendar)."""
-    m, d, wd = day.month, day.day, day.weekday()
-    rules = (
-        (m == 1 and d <= 2, "New Year's Day"),
-        (m == 12 and d == 31, "New Year's Day"),
-        (m == 1 and wd == 0 and 15 <= d <= 21, "Martin Luther King, Jr. Day"),
-        (m == 2 and wd == 0 and 15 <= d <= 21, "Washington's Birthday"),
-        (m in (3, 4) and wd == 4, "Good Friday"),
-        (m == 5 and wd == 0 and d >= 25, "Memorial Day"),
-        (m == 6 and 18 <= d <= 20, "Juneteenth"),
-        (m == 7 and 3 <= d <= 5, "Independence Day"),
-        (m == 9 and wd == 0 and d <= 7, "Labor Day"),
-        (m == 11 and 22 <= d <= 29, "Thanksgiving"),
-        (m == 12 and 24 <= d <= 26, "Christmas"),
-    )
-    return next((name for hit, name in rules if hit), "Market Closed")
+#: Polygon's spelling of the holidays whose exchange_calendars rule names differ (names only: the dates
+#: always come from :func:`workflows.calendar.holiday_names`).
+POLYGON_NAMES = {
+    "Dr. Martin Luther King Jr. Day": "Martin Luther King, Jr. Day",
+    "President's Day": "Washington's Birthday",
+    "Juneteenth National Independence Day": "Juneteenth",
+    "July 4th": "Independence Day",
+}
+#: An early close is named after the closure it adjoins (July 3, the day after Thanksgiving, December 24).
+EARLY_CLOSE_REACH = dt.timedelta(days=4)
+
+
+def holiday_names(start: dt.date, end: dt.date) -> dict[dt.date, str]:
+    """NYSE closures from ``start`` to ``end`` with Polygon's names (ad-hoc ones: "Market closed")."""
+    names = calendar.holiday_names(start, end)
+    return {day: POLYGON_NAMES.get(name, name) for day, name in names.items()}
+
+
+def early_close_name(day: dt.date, names: dict[dt.date, str]) -> str:
+    """The name of the holiday nearest to an early close (a day after wins a tie), as Polygon names it."""
+    near = [d for d in names if abs(d - day) <= EARLY_CLOSE_REACH]
+    if not near:
+        return "Early close"
+    return names[min(near, key=lambda d: (abs(d - day), d < day))]
 
 
 def _iso_z(moment: dt.datetime) -> str:
@@ -115,19 +122,21 @@ def upcoming(now: dt.datetime, last_day: dt.date, days: int = 365) -> list[dict[
     end = min(start + dt.timedelta(days=days), last_day)
     if end < start:
         return []
+    # A few days either side, so that an early close at either end of the window still finds its holiday.
+    names = holiday_names(start - EARLY_CLOSE_REACH, min(end + EARLY_CLOSE_REACH, last_day))
     rows: list[tuple[dt.date, dict[str, Any]]] = []
     for day in calendar.holidays(start, end):
-        rows.append((day, {"name": holiday_name(day), "date": day.isoformat(), "status": "closed"}))
+        name = names.get(day, "Market closed")
+        rows.append((day, {"name": name, "date": day.isoformat(), "status": "closed"}))
     for day in calendar.early_closes(start, end):
-        opens = dt.datetime.combine(day, dt.time(9, 30), NEW_YORK)
         rows.append(
             (
                 day,
                 {
-                    "name": holiday_name(day),
+                    "name": early_close_name(day, names),
                     "date": day.isoformat(),
                     "status": "early-close",
-                    "open": _iso_z(opens),
+                    "open": _iso_z(calendar.session_open(day)),
                     "close": _iso_z(calendar.session_close(day)),
                 },
             )

@@ -10,9 +10,14 @@ days before it, and gives the same value however it is reached:
 * levels are anchored at :data:`ANCHOR` (near the default "now") so the default tickers trade near their real
   prices in the demo's window.
 
-Prices are kept in today's share basis ("adjusted") and turned into raw prices with the split factor
-``F(d)``: the product of the ratios of the splits executed after ``d``. Raw bars are rounded like real
-quotes (cents above $1); adjusted bars divide raw ones by the splits between the bar and the cut-off.
+Splits never move the path. Raw prices are the path divided by ``C(d)``, the cumulative ratio of the splits
+executed on or before ``d`` (a share held since the :data:`EPOCH` is the base), times one per-ticker constant
+``C(ANCHOR)`` that makes the raw price on :data:`ANCHOR` the spec's level. So ``raw(d) = level(d) * F(d)`` with
+``F(d) = C(ANCHOR) / C(d)``, and a raw price depends on (seed, ticker, d) and the splits up to ``d`` (and up to
+``ANCHOR``, a fixed past date): never on how far ahead the calendar reaches, so splits that the calendar
+learns about as real time passes cannot change a raw price already served. Raw bars are rounded like real
+quotes (cents above $1); adjusted bars divide raw ones by the splits executed after the bar and on or before
+the cut-off (the request's "now").
 """
 
 from __future__ import annotations
@@ -146,12 +151,12 @@ class Bars:
 
 @dataclass(frozen=True)
 class Series:
-    """One ticker on every session from :data:`EPOCH`: raw bars plus the adjusted close and split factor."""
+    """One ticker on every session from :data:`EPOCH`: raw bars plus the split-free close and split factor."""
 
     ticker: str
     bars: Bars
-    adj_close: F64
-    factor: F64  # F(d): raw = adjusted * factor
+    level: F64  # the close in ANCHOR's share basis: a continuous path, no jumps at splits
+    factor: F64  # F(d) = C(ANCHOR) / C(d): raw close = level * factor (before rounding)
 
 
 class Market:
@@ -187,12 +192,12 @@ class Market:
         self.splits: tuple[Split, ...] = tuple(
             make_splits(self.seed, self.tickers, self.sessions, SPLIT_YEAR)
         )
+        # Per ticker: execution dates and C after each split (C[0] = 1 before the first one).
         self._split_table: dict[str, tuple[I64, F64]] = {}
         for t in {s.ticker for s in self.splits}:
             own = [s for s in self.splits if s.ticker == t]
             dates = ordinals(to_days([s.execution_date for s in own]))
-            suffix = np.cumprod([s.ratio for s in own][::-1])[::-1]
-            self._split_table[t] = (dates, np.append(suffix, 1.0))
+            self._split_table[t] = (dates, np.cumprod([1.0, *(s.ratio for s in own)], dtype=np.float64))
 
         self._years = np.arange(PATH_FIRST_YEAR, self.last_day.year + 1)
         counts = np.array([len(_weekdays(int(y))) for y in self._years], dtype=np.float64)
@@ -259,8 +264,8 @@ class Market:
             return self._w_anchor
         return self._w(idx, to_days([ANCHOR]))[:, 0]
 
-    def _adj_close(self, idx: I64, days: Days) -> F64:
-        """Adjusted closes of ``idx`` on ``days`` (shape (len(idx), len(days)))."""
+    def _level(self, idx: I64, days: Days) -> F64:
+        """Closes of ``idx`` on ``days`` in ANCHOR's share basis (shape (len(idx), len(days)))."""
         w = self._w(idx, days) - self._anchor_w(idx)[:, None]
         g = np.busday_count(np.datetime64(ANCHOR, "D"), days).astype(np.float64)
         log_s = (
@@ -270,13 +275,24 @@ class Market:
         )
         return np.asarray(np.exp(log_s), dtype=np.float64)
 
-    def factor(self, ticker: str, days: Days) -> F64:
-        """Split factor F(d) = product of ratios of the ticker's splits executed after ``d``."""
+    def cumulative(self, ticker: str, days: Days) -> F64:
+        """C(d): the product of the ratios of the ticker's splits executed on or before ``d``."""
         table = self._split_table.get(ticker)
         if table is None:
             return np.ones(len(days))
-        dates, suffix = table
-        return np.asarray(suffix[np.searchsorted(dates, ordinals(days), side="right")], dtype=np.float64)
+        dates, cum = table
+        return np.asarray(cum[np.searchsorted(dates, ordinals(days), side="right")], dtype=np.float64)
+
+    def factor(self, ticker: str, days: Days) -> F64:
+        """Split factor F(d) = C(ANCHOR) / C(d): raw prices are ``level * F``, raw volumes ``shares / F``.
+
+        Only splits on or before ``max(d, ANCHOR)`` enter, so F of a past day never changes when later
+        splits are added to the schedule. Ratios ``F(a) / F(b)`` are ``C(b) / C(a)``.
+        """
+        if ticker not in self._split_table:
+            return np.ones(len(days))
+        anchor = self.cumulative(ticker, to_days([ANCHOR]))[0]
+        return np.asarray(anchor / self.cumulative(ticker, days), dtype=np.float64)
 
     def _bars(self, idx: I64, days: Days, close: F64, prev: F64, factor: F64) -> Bars:
         """Raw bars, element by element (``idx``, ``days`` and the price arrays have one shape)."""
@@ -307,11 +323,11 @@ class Market:
         i = self.index[ticker]
         before = np.busday_offset(np.datetime64(EPOCH, "D"), -1, roll="backward")
         days = np.concatenate([[before], self.sessions]).astype("datetime64[D]")
-        adj = self._adj_close(np.array([i]), days)[0]
+        level = self._level(np.array([i]), days)[0]
         factor = self.factor(ticker, self.sessions)
         idx = np.full(len(self.sessions), i)
-        bars = self._bars(idx, self.sessions, adj[1:], adj[:-1], factor)
-        return Series(ticker, bars, adj[1:], factor)
+        bars = self._bars(idx, self.sessions, level[1:], level[:-1], factor)
+        return Series(ticker, bars, level[1:], factor)
 
     def cross_section(self, day: dt.date) -> Bars | None:
         """Raw bars of the whole universe on one session (cached), or None on a non-trading day."""
@@ -324,12 +340,12 @@ class Market:
         day = self.sessions[i]
         before = np.busday_offset(np.datetime64(EPOCH, "D"), -1, roll="backward")
         pair = np.array([self.sessions[i - 1] if i > 0 else before, day], dtype="datetime64[D]")
-        adj = self._adj_close(self._all, pair)
+        level = self._level(self._all, pair)
         factor = np.ones(len(self.tickers))
         for t in self._split_table:
             factor[self.index[t]] = self.factor(t, to_days([day]))[0]
         days = np.full(len(self.tickers), day, dtype="datetime64[D]")
-        return self._bars(self._all, days, adj[:, 1], adj[:, 0], factor)
+        return self._bars(self._all, days, level[:, 1], level[:, 0], factor)
 
     def adjust(self, bars: Bars, cutoff: dt.date) -> Bars:
         """Split-adjust raw bars for the splits executed after each bar and on or before ``cutoff``."""
@@ -341,7 +357,7 @@ class Market:
                 rows.setdefault(t, []).append(j)
         for t, js in rows.items():
             days = bars.days[js]
-            ratio[js] = self.factor(t, days) / self.factor(t, np.maximum(days, cut))
+            ratio[js] = self.cumulative(t, np.maximum(days, cut)) / self.cumulative(t, days)
         if np.all(ratio == 1.0):
             return bars
 

@@ -20,9 +20,12 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import exchange_calendars as xcals
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
@@ -148,6 +151,24 @@ class Chain:
     previous_close: F64
 
 
+#: Range of the rule-based holidays used beyond the calendar's sessions (fixed: never the real date).
+RULES_FROM, RULES_TO = dt.date(2015, 1, 1), dt.date(2099, 12, 31)
+
+
+@lru_cache(maxsize=1)
+def rule_weekdays() -> np.busdaycalendar:
+    """Weekdays minus NYSE holidays by exchange_calendars' rules, for days the calendar has no sessions for.
+
+    The NYSE calendar's sessions reach about a year past the real today, but expiries are rolled up to a year
+    beyond that. Its holiday rules know those days already, so a Friday holiday is rolled the same way
+    whenever this runs (unannounced ad-hoc closures aside, which nobody can know in advance).
+    """
+    cal: Any = xcals.get_calendar("XNYS")
+    rules = cal.regular_holidays.holidays(pd.Timestamp(RULES_FROM), pd.Timestamp(RULES_TO))
+    days = [*(ts.date() for ts in rules), *(ts.date() for ts in cal.adhoc_holidays)]
+    return np.busdaycalendar(holidays=np.array(sorted(set(days)), dtype="datetime64[D]"))
+
+
 @lru_cache(maxsize=4096)
 def day_start_ns(ordinal: int) -> int:
     day = dt.date(1970, 1, 1) + dt.timedelta(days=ordinal)
@@ -216,7 +237,7 @@ class OptionMarket:
     # -- listing ------------------------------------------------------------------------------------------
 
     def _roll(self, day: dt.date, forward: bool) -> dt.date:
-        """The session on/after (or on/before) ``day``; plain weekdays beyond the calendar's end."""
+        """The session on/after (or on/before) ``day``; beyond the sessions, by the holiday rules."""
         m = self.market
         if EPOCH <= day <= m.last_day:
             i = m.last_session_on_or_before(day)
@@ -225,7 +246,9 @@ class OptionMarket:
             if i is not None and 0 <= i < len(m.sessions):
                 return dt.date.fromordinal(int(ordinals(m.sessions[i : i + 1])[0]) + _EPOCH_ORDINAL)
         stamp = np.datetime64(day, "D")
-        rolled = np.busday_offset(stamp, 0, roll="forward" if forward else "backward")
+        rolled = np.busday_offset(
+            stamp, 0, roll="forward" if forward else "backward", busdaycal=rule_weekdays()
+        )
         return dt.date.fromordinal(int(ordinals(np.array([rolled]))[0]) + _EPOCH_ORDINAL)
 
     def _schedule(self) -> list[Expiry]:
@@ -247,7 +270,7 @@ class OptionMarket:
         ref = m.last_session_on_or_before(listed - dt.timedelta(days=1))
         ref = 0 if ref is None else ref
         factor = float(m.factor(series.ticker, to_days([listed]))[0])
-        spot = float(series.adj_close[ref]) * factor
+        spot = float(series.level[ref]) * factor
         years = max((expiry.expiration - listed).days, 1) / 365.0
         half = 1.5 * m.specs[series.ticker].vol * math.sqrt(years) * spot
         step = nice_step(spot, half / n_target)
@@ -367,7 +390,7 @@ class OptionMarket:
         u_key = rng.text_key(u)
         phase = rng.uniform(self.seed, S_IV, u_key, np.arange(2)) * 2.0 * math.pi
         back = np.maximum(sessions - 20, 0)
-        r20 = np.log(series.adj_close[sessions] / series.adj_close[back])
+        r20 = np.log(series.level[sessions] / series.level[back])
         wave = 0.6 * np.sin(2 * math.pi * day_ord / 97.0 + phase[0]) + 0.4 * np.sin(
             2 * math.pi * day_ord / 263.0 + phase[1]
         )
@@ -451,7 +474,7 @@ class OptionMarket:
             series = self.market.series(underlying)
             assert series is not None
             alpha = 1.0 - 0.5 ** (1.0 / 10.0)
-            out = series.adj_close.copy()
+            out = series.level.copy()
             for i in range(1, len(out)):
                 out[i] = out[i - 1] + alpha * (out[i] - out[i - 1])
             return out

@@ -154,7 +154,10 @@ def make_splits(
 ) -> list[Split]:
     """Deterministic splits: two default stocks split in the anchor year, synthetic ones now and then.
 
-    Each ticker's splits depend only on (seed, ticker, year), so they survive changes to the universe.
+    Each ticker's splits depend only on (seed, ticker, year), so they survive changes to the universe, and
+    never on the real date: a split's day is drawn from the seed and rolled to the next session, and
+    ``sessions`` (which reach about a year past the real today) only decide how far the list goes. A
+    longer calendar appends later splits and never changes or removes an earlier one.
     """
     days = sessions.astype("datetime64[D]")
     years = days.astype("datetime64[Y]").astype(np.int64) + 1970
@@ -166,8 +169,9 @@ def make_splits(
     anchor_days = days[years == anchor_year]
     for t in sorted(picked & set(tickers)):
         h = [int(x) for x in rng.hash64(seed, S_SPLIT, rng.text_key(t), anchor_year, np.arange(2))]
-        if len(anchor_days) > 200:
-            day = anchor_days[40 + h[0] % 160].astype(dt.date)
+        k = 40 + h[0] % 160  # a session index in the anchor year: the same whatever the calendar's end
+        if k < len(anchor_days):
+            day = anchor_days[k].astype(dt.date)
             out.append(Split(t, day, 1.0, float(FORWARD_RATIOS[h[1] % len(FORWARD_RATIOS)])))
 
     synthetic = [t for t in tickers if t not in DEFAULT_SPECS]
