@@ -1,3 +1,5 @@
+{{ config(unique_key=['option_ticker', 'trade_date']) }}
+
 -- One row per option contract and bar day: daily range aggregates fetched for backfill days (no snapshot).
 -- The aggregates item carries no ticker: the pipeline adds it as _meta.ticker. The bar's day comes from `t`
 -- (ms, 00:00 New York of that day), not from the ingest's trade_date, since one request covers a date range.
@@ -36,12 +38,8 @@ renamed as (
         {{ json_field('record', 'vw', 'double') }} as vwap,
         {{ json_field('record', 'n', 'bigint') }} as transactions,
         {{ epoch_to_timestamp(json_field('record', 't', 'bigint'), 'ms') }} as bar_ts,
-        {{ json_field('record', '_meta.source', 'varchar') }} as source,
         ingest_date as _ingest_date,
-        {{ json_field('record', '_meta.fetched_at', 'timestamp_tz') }} as _fetched_at,
-        loaded_at as _loaded_at,
-        source_file as _source_file,
-        source_row as _source_row
+        {{ landing_lineage() }}
 
     from source
 

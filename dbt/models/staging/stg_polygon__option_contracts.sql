@@ -1,3 +1,5 @@
+{{ config(unique_key=['option_ticker', 'as_of_date']) }}
+
 -- One row per option contract and as-of date: reference terms from /v3/reference/options/contracts?as_of=D.
 with
 
@@ -20,11 +22,7 @@ renamed as (
         {{ json_field('record', 'shares_per_contract', 'double') }} as shares_per_contract,
         {{ json_field('record', 'primary_exchange', 'varchar') }} as primary_exchange,
         {{ json_field('record', 'cfi', 'varchar') }} as cfi,
-        {{ json_field('record', '_meta.source', 'varchar') }} as source,
-        {{ json_field('record', '_meta.fetched_at', 'timestamp_tz') }} as _fetched_at,
-        loaded_at as _loaded_at,
-        source_file as _source_file,
-        source_row as _source_row
+        {{ landing_lineage() }}
 
     from source
 

@@ -1,3 +1,5 @@
+{{ config(unique_key=['option_ticker', 'trade_date']) }}
+
 -- One row per option contract and trading day: the chain snapshot taken at the close of trade_date
 -- (day bar, Greeks, implied volatility, open interest, last quote and trade, underlying price).
 with
@@ -63,11 +65,7 @@ renamed as (
         {{ epoch_to_timestamp(json_field('record', 'underlying_asset.last_updated', 'bigint'), 'ns') }}
             as underlying_updated_at,
 
-        {{ json_field('record', '_meta.source', 'varchar') }} as source,
-        {{ json_field('record', '_meta.fetched_at', 'timestamp_tz') }} as _fetched_at,
-        loaded_at as _loaded_at,
-        source_file as _source_file,
-        source_row as _source_row
+        {{ landing_lineage() }}
 
     from source
 

@@ -1,3 +1,5 @@
+{{ config(unique_key=['ticker', 'trade_date']) }}
+
 -- One row per ticker and trading day: the grouped daily bar (unadjusted), newest fetch wins.
 with
 
@@ -20,11 +22,7 @@ renamed as (
         {{ json_field('record', 'vw', 'double') }} as vwap,
         {{ json_field('record', 'n', 'bigint') }} as transactions,
         {{ epoch_to_timestamp(json_field('record', 't', 'bigint'), 'ms') }} as bar_ts,
-        {{ json_field('record', '_meta.source', 'varchar') }} as source,
-        {{ json_field('record', '_meta.fetched_at', 'timestamp_tz') }} as _fetched_at,
-        loaded_at as _loaded_at,
-        source_file as _source_file,
-        source_row as _source_row
+        {{ landing_lineage() }}
 
     from source
 

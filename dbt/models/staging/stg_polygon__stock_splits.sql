@@ -1,3 +1,5 @@
+{{ config(unique_key=['ticker', 'execution_date']) }}
+
 -- One row per ticker and execution date: a stock split (split_from old shares become split_to new shares).
 with
 
@@ -18,12 +20,8 @@ renamed as (
         -- Multiply a price from before the execution date by this to put it on the post-split basis.
         {{ safe_divide(json_field('record', 'split_from', 'double'), json_field('record', 'split_to', 'double')) }}
             as price_adjustment_factor,
-        {{ json_field('record', '_meta.source', 'varchar') }} as source,
         trade_date as _ingest_date,
-        {{ json_field('record', '_meta.fetched_at', 'timestamp_tz') }} as _fetched_at,
-        loaded_at as _loaded_at,
-        source_file as _source_file,
-        source_row as _source_row
+        {{ landing_lineage() }}
 
     from source
 
