@@ -431,11 +431,10 @@ def transform(settings: Settings, full_refresh: bool = False, select: str | None
     """``dbt build`` (incremental unless asked), then source freshness; run_results.json is kept."""
     started = time.perf_counter()
     with logs.bound(step="transform"):
-        args = (
-            ["build"]
-            + (["--full-refresh"] if full_refresh else [])
-            + (["--select", select] if select else [])
-        )
+        # Unit tests check SQL logic, not data: they run in CI (`make test`, tests/dbt), not in every
+        # production build, as dbt recommends; data tests run every time.
+        args = ["build", "--exclude-resource-type", "unit_test"]
+        args += (["--full-refresh"] if full_refresh else []) + (["--select", select] if select else [])
         result = dbt_invoke(settings, *args)
         failures = _dbt_failures(result)
         if not result.success:
