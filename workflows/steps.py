@@ -441,6 +441,11 @@ def transform(settings: Settings, full_refresh: bool = False, select: str | None
             detail = (
                 "; ".join(failures) if failures else _describe(result.exception or RuntimeError("unknown"))
             )
+            if settings.warehouse == "duckdb" and "Out of Memory" in detail:
+                detail += (
+                    f" -- DuckDB hit SMELT_DUCKDB_MEMORY_LIMIT={settings.duckdb_memory_limit}: a first build of a"
+                    " long history needs more; raise it (e.g. 3GB) for that run"
+                )
             raise StepError(f"transform: dbt build failed: {detail}")
         kept = settings.home / "dbt" / "target" / "run_results.json"
         results = list(getattr(result.result, "results", None) or [])
