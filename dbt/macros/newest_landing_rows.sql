@@ -6,7 +6,7 @@
     are read, all their copies included, so the newest copy still wins and the raw JSON of other days is
     never parsed again. Every natural key holds its landing `trade_date`, so a key never spans two days.
 
-    The window runs over a narrow projection (keys, ordering, row address) and only the winners are joined
+    The choice runs over a narrow projection (keys, ordering, row address) and only the winners are joined
     back. A window over the full-width extracted rows keeps every JSON field of every copy in memory: on a
     month of 20 chains that alone exceeds a 1 GB DuckDB memory limit. (source_file, source_row) is unique
     because the ledger loads each manifest, and so each part, once.
@@ -22,18 +22,45 @@
     select landing.*
     from {{ relation }} as landing
     inner join (
+        {{ adapter.dispatch('newest_row_addresses', 'smelt')(relation, keys,
+            'trade_date in (' ~ changed_days ~ ')' if is_incremental() else 'true') }}
+    ) as newest
+        on newest.source_file = landing.source_file
+        and newest.source_row = landing.source_row
+    {% if is_incremental() %}where landing.trade_date in ({{ changed_days }}){% endif %}
+{% endmacro %}
+
+{#-
+    newest_row_addresses(relation, keys, where): (source_file, source_row) of the newest copy of each key.
+    Newest is the largest (fetched_at, loaded_at, source_file, source_row), compared in that order.
+-#}
+{% macro default__newest_row_addresses(relation, keys, where) %}
         select source_file, source_row
         from {{ relation }}
-        {% if is_incremental() %}where trade_date in ({{ changed_days }}){% endif %}
+        where {{ where }}
         qualify row_number() over (
             partition by {{ keys | join(', ') }}
             order by {{ json_field('record', '_meta.fetched_at', 'timestamp_tz') }} desc,
                 loaded_at desc, source_file desc, source_row desc
         ) = 1
-    ) as newest
-        on newest.source_file = landing.source_file
-        and newest.source_row = landing.source_row
-    {% if is_incremental() %}where landing.trade_date in ({{ changed_days }}){% endif %}
+{% endmacro %}
+
+{#- DuckDB: a grouped arg_max over the same ordering as one struct, which spills and runs about five times
+    faster than the window (2.8 M snapshot rows: 4 s against 23 s). -#}
+{% macro duckdb__newest_row_addresses(relation, keys, where) %}
+        select newest.source_file, newest.source_row
+        from (
+            select arg_max(
+                struct_pack(source_file := source_file, source_row := source_row),
+                struct_pack(
+                    fetched_at := {{ json_field('record', '_meta.fetched_at', 'timestamp_tz') }},
+                    loaded_at := loaded_at, source_file := source_file, source_row := source_row
+                )
+            ) as newest
+            from {{ relation }}
+            where {{ where }}
+            group by {{ keys | join(', ') }}
+        )
 {% endmacro %}
 
 {#-
