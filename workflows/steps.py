@@ -344,16 +344,18 @@ def load(settings: Settings, day: dt.date, datasets: Sequence[str] | None = None
     """Load the day's manifests that the ledger lacks; each manifest in one transaction or not at all."""
     from workflows.warehouse import load as load_day
     from workflows.warehouse import open_warehouse
+    from workflows.warehouse.base import LoadError
 
     with logs.bound(step="load", trade_date=day.isoformat()):
         try:
             lake = Lake.open(settings.lake, settings.s3_endpoint_url)
             with open_warehouse(settings) as warehouse:
                 report = load_day(warehouse, lake, day, datasets)
+            report.raise_for_failures()
+        except LoadError as exc:  # the report's own message lists every failed manifest and its file
+            raise StepError(f"load: {exc}") from exc
         except Exception as exc:  # lock timeouts, S3 credentials, DDL: one message naming the day
             raise StepError(f"load {day}: {_describe(exc)}") from exc
-        if report.failed:
-            raise StepError(f"load {day}: {len(report.failed)} manifests failed: " + "; ".join(report.errors))
         return report
 
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from workflows.lake import FolderStorage, Lake, Manifest, PartInfo, S3Storage, part_key
 from workflows.warehouse import DuckDBWarehouse
@@ -82,37 +78,11 @@ def hand_manifest(
     return manifest
 
 
-@dataclass
-class Moto:
-    endpoint: str
-    client: Any
-
-
-@pytest.fixture(scope="session")
-def moto_s3() -> Iterator[Moto]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    try:
-        yield Moto(endpoint, client)
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def s3_lake(moto_s3: Moto, request: pytest.FixtureRequest) -> Lake:
-    bucket = "smelt-" + hashlib.sha1(request.node.nodeid.encode()).hexdigest()[:12]
-    moto_s3.client.create_bucket(Bucket=bucket)
-    return Lake(S3Storage(bucket, "lake/prefix", client=moto_s3.client))
+def s3_lake(s3_bucket: tuple[Any, str]) -> Lake:
+    """A lake on the session's moto S3 server (tests/conftest.py), in a bucket of its own."""
+    client, bucket = s3_bucket
+    return Lake(S3Storage(bucket, "lake/prefix", client=client))
 
 
 @pytest.fixture

@@ -55,14 +55,14 @@ def test_s3_lake_loads_the_same_as_a_folder_lake(
 
 
 def test_s3_part_altered_after_its_manifest_fails_with_the_s3_url(
-    s3_lake: Lake, write_day: WriteDay, day: dt.date, tmp_path: Path, moto_s3: Any
+    s3_lake: Lake, write_day: WriteDay, day: dt.date, tmp_path: Path
 ) -> None:
     manifests = write_day(s3_lake)
     victim = next(m for m in manifests.values() if len(m.parts) > 1)
     part = victim.parts[0]
     storage: Any = s3_lake.storage
     body = storage.get_bytes(part.key)
-    moto_s3.client.put_object(Bucket=storage.bucket, Key=storage._key(part.key), Body=body[:-10])
+    storage.client.put_object(Bucket=storage.bucket, Key=storage._key(part.key), Body=body[:-10])
 
     with DuckDBWarehouse(tmp_path / "s3.duckdb") as wh:
         report = load(wh, s3_lake, day)
