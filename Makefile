@@ -6,7 +6,6 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 export DO_NOT_TRACK := 1
-export PYTHONDONTWRITEBYTECODE := 1
 
 
 .PHONY: help install demo run test lint lock clean
@@ -27,7 +26,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	  { echo "cannot create $(VENV): install the venv module (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
 	@awk '/^uv==/{p=1} p{print; if ($$0 !~ /\\$$/) exit}' requirements.lock > $(VENV)/uv.requirements
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(VENV)/uv.requirements
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes requirements.lock
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python --require-hashes requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
@@ -48,9 +47,14 @@ lint: install
 	$(BIN)/ruff format --check workflows dashboard tests bench
 	$(BIN)/mypy
 
+# One lock pins everything (all extras + dev tools); each image installs a runtime-only export of it,
+# compiled with the lock as constraints so every pin is the lock's own (tests/foundation checks it).
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --generate-hashes --quiet
 lock: install
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
-	  --python-platform x86_64-manylinux_2_28 --generate-hashes -o requirements.lock
+	$(UV_COMPILE) --all-extras -o requirements.lock
+	$(UV_COMPILE) --extra sim --extra duckdb --extra snowflake -c requirements.lock -o requirements-pipeline.lock
+	$(UV_COMPILE) --extra dashboard --extra snowflake -c requirements.lock -o requirements-dashboard.lock
 
 clean:
 	rm -rf .smelt dbt/target dbt/logs .pytest_cache .mypy_cache .ruff_cache
