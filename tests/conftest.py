@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SMELT_SHARED_DIR", ROOT.parent / "shared")).resolve()
-POLYGON_FIXTURES = SHARED / "fixtures" / "polygon"
+POLYGON_FIXTURES = ROOT / "tests" / "fixtures" / "polygon"
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
@@ -20,18 +19,14 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's SMELT_*/POLYGON_*/SNOWFLAKE_* settings or writes to ./.smelt."""
     for name in list(os.environ):
-        if name.startswith(("SMELT_", "POLYGON_", "SNOWFLAKE_")) and name != "SMELT_SHARED_DIR":
+        if name.startswith(("SMELT_", "POLYGON_", "SNOWFLAKE_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("SMELT_HOME", str(tmp_path / "smelt-home"))
 
 
 @pytest.fixture(scope="session")
 def polygon_fixtures() -> Path:
-    if not POLYGON_FIXTURES.is_dir():
-        raise RuntimeError(
-            f"Polygon fixtures not found at {POLYGON_FIXTURES}: check out shared/ beside the repo "
-            "or set SMELT_SHARED_DIR"
-        )
+    """Recorded and documented API responses kept in the repository (see its README)."""
     return POLYGON_FIXTURES
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -123,11 +124,12 @@ async def drain(pages: AsyncIterator[Page]) -> list[Page]:
     return [page async for page in pages]
 
 
-NGINX_504 = b"""<html>
-<head><title>504 Gateway Time-out</title></head>
-<body>
-<center><h1>504 Gateway Time-out</h1></center>
-<hr><center>nginx</center>
-</body>
-</html>
-"""
+ERRORS = Path(__file__).resolve().parents[1] / "fixtures" / "polygon" / "errors"
+
+
+def error_body(name: str) -> bytes:
+    """An error body from ``tests/fixtures/polygon/errors`` (see its README for where each shape comes from)."""
+    return (ERRORS / name).read_bytes()
+
+
+NGINX_504 = error_body("504_gateway_timeout.html")

@@ -7,7 +7,16 @@ import io
 import httpx
 import pytest
 
-from tests.polygon.support import NGINX_504, FakeApi, RecordingSleep, drain, respond, run_fake_time, sequence
+from tests.polygon.support import (
+    NGINX_504,
+    FakeApi,
+    RecordingSleep,
+    drain,
+    error_body,
+    respond,
+    run_fake_time,
+    sequence,
+)
 from workflows.polygon import (
     PolygonAuthError,
     PolygonError,
@@ -38,8 +47,7 @@ def fail(
 
 
 def test_401_unknown_key_fails_at_once_with_what_to_do(sleeps: RecordingSleep) -> None:
-    body = {"status": "ERROR", "request_id": "r401", "error": "Unknown API Key"}
-    api = FakeApi(sequence(respond(401, body)))
+    api = FakeApi(sequence(respond(401, content=error_body("401_unknown_key.json"))))
     err = fail(api, sleep=sleeps)
     assert type(err) is PolygonAuthError
     assert "Unknown API Key" in str(err) and "check POLYGON_API_KEY" in str(err)
@@ -48,8 +56,7 @@ def test_401_unknown_key_fails_at_once_with_what_to_do(sleeps: RecordingSleep) -
 
 
 def test_401_without_a_key_says_to_set_it() -> None:
-    body = {"status": "ERROR", "request_id": "r401b", "error": "API Key was not provided"}
-    api = FakeApi(sequence(respond(401, body)))
+    api = FakeApi(sequence(respond(401, content=error_body("401_no_key.json"))))
     err = fail(api, api_key=None)
     assert isinstance(err, PolygonAuthError)
     assert "no API key was sent" in str(err) and "API Key was not provided" in str(err)
@@ -59,12 +66,7 @@ def test_401_without_a_key_says_to_set_it() -> None:
 
 
 def test_403_uses_message_and_says_to_upgrade_or_reduce() -> None:
-    body = {
-        "status": "NOT_AUTHORIZED",
-        "request_id": "r403",
-        "message": "You are not entitled to this data. Please upgrade your plan at https://massive.com/pricing",
-    }
-    api = FakeApi(sequence(respond(403, body)))
+    api = FakeApi(sequence(respond(403, content=error_body("403_not_entitled.json"))))
     err = fail(api)
     assert isinstance(err, PolygonAuthError) and err.status_code == 403 and err.request_id == "r403"
     text = str(err)
@@ -92,15 +94,7 @@ def test_400_is_a_request_error_and_not_retried() -> None:
 @pytest.mark.parametrize(
     "response",
     [
-        respond(
-            429,
-            {
-                "status": "ERROR",
-                "request_id": "r429",
-                "error": "You've exceeded the maximum requests per minute, please wait or upgrade your "
-                "subscription to continue.",
-            },
-        ),
+        respond(429, content=error_body("429_rate_limited.json")),
         respond(429, content=b""),
     ],
     ids=["with-body", "empty-body"],

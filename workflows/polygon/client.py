@@ -2,8 +2,8 @@
 
 Every response becomes a :class:`~workflows.polygon.models.Page` of raw items plus request metadata,
 because the pipeline writes items verbatim to the lake. Paginated endpoints are async iterators of pages
-that follow ``next_url`` wherever it points (the transport decides how to reach it: the network, a mock,
-or the in-process simulator), re-adding the ``Authorization`` header on every page. The key never goes
+that follow ``next_url`` (rebased onto the configured base URL when it names the API's own hosts and the
+base is elsewhere), re-adding the ``Authorization`` header on every page. The key never goes
 into a URL, and only to hosts the client trusts.
 """
 
@@ -392,7 +392,7 @@ class PolygonClient:
     def _next(self, endpoint: Endpoint, page: Page, seen: set[Any], cursors: set[str], number: int) -> str:
         """The URL of the next page, after checking it is new and may receive the key."""
         assert page.next_url is not None
-        target = httpx.URL(page.url).join(page.next_url)
+        target = self._rebase(httpx.URL(page.url).join(page.next_url))
         cursor = target.params.get("cursor")
         key = page_key(str(target))
         if key in seen or (cursor is not None and cursor in cursors):
@@ -421,6 +421,21 @@ class PolygonClient:
                 request_id=page.request_id,
             )
         return str(target)
+
+    def _rebase(self, target: httpx.URL) -> httpx.URL:
+        """A ``next_url`` on the API's own hosts, moved onto a configured non-default base URL.
+
+        Polygon names its own host in ``next_url`` whatever address the request went to. Behind an egress
+        proxy, a mirror, a recorded-response server or the served simulator, that host may be unreachable,
+        and the key must not leave for a host the user did not configure: keep the path and query, take the
+        configured scheme, host and path prefix.
+        """
+        if target.host not in API_HOSTS or self._base.host in API_HOSTS:
+            return target
+        prefix = self._base.raw_path.split(b"?", 1)[0].rstrip(b"/")
+        rebased = self._base.copy_with(raw_path=prefix + target.raw_path)
+        log.debug("polygon.next_url_rebased", host=target.host, onto=self._base.host, path=rebased.path)
+        return rebased
 
     def _may_receive_key(self, url: httpx.URL) -> bool:
         if url.host not in self.trusted_hosts:
