@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from workflows.lake import Lake
 from workflows.settings import Settings
+from workflows.warehouse import TableStats, open_warehouse
 
 
 def _lake_lines(settings: Settings) -> list[str]:
@@ -22,32 +22,22 @@ def _lake_lines(settings: Settings) -> list[str]:
 
 
 def _warehouse_lines(settings: Settings) -> list[str]:
-    import duckdb
-
-    path = settings.duckdb_path
-    if not path.exists():
-        return [f"warehouse {path}: not created yet (run `smelt load`)"]
-    lines = [f"warehouse {path.resolve()}"]
-    with duckdb.connect(str(path), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('raw', 'marts') order by 1, 2"
-        ).fetchall()
-        for schema, table in tables:
-            lines.append("  " + _describe_table(con, schema, table))
-    return lines
+    warehouse = open_warehouse(settings)
+    try:
+        tables = warehouse.table_stats(["raw", "marts"])
+    except NotImplementedError as exc:
+        return [f"warehouse {settings.warehouse}: {exc}"]
+    if not tables:
+        return [f"warehouse {settings.warehouse}: nothing loaded yet (run `smelt load`)"]
+    return [f"warehouse {settings.warehouse}"] + ["  " + _describe(t) for t in tables]
 
 
-def _describe_table(con: Any, schema: str, table: str) -> str:
-    columns = {r[0] for r in con.execute(f"describe {schema}.{table}").fetchall()}
-    rows = con.execute(f"select count(*) from {schema}.{table}").fetchone()[0]
-    text = f"{schema}.{table:<38} {rows:>10,} rows"
-    if "trade_date" in columns and rows:
-        lo, hi = con.execute(f"select min(trade_date), max(trade_date) from {schema}.{table}").fetchone()
-        text += f"  {lo} .. {hi}"
-    if "source" in columns and rows:
-        sources = [r[0] for r in con.execute(f"select distinct source from {schema}.{table}").fetchall()]
-        text += f"  source={','.join(sorted(map(str, sources)))}"
+def _describe(table: TableStats) -> str:
+    text = f"{table.schema}.{table.table:<38} {table.rows:>10,} rows"
+    if table.first_day:
+        text += f"  {table.first_day} .. {table.last_day}"
+    if table.sources:
+        text += f"  source={','.join(table.sources)}"
     return text
 
 

@@ -1,6 +1,7 @@
 """Warehouse loaders: the lake's manifests into landing tables, once each, behind one small interface.
 
-``load(warehouse, lake, day)`` is the load step; ``open_warehouse(settings)`` picks the backend.
+``load(warehouse, lake, day)`` is the load step; ``open_warehouse(settings)`` picks the backend (not yet
+connected: a connection is opened on first use, so the transform can ask it for dbt's settings for free).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from workflows.warehouse.base import (
     LoadReport,
     LoadResult,
     ManifestLoadError,
+    TableStats,
     Warehouse,
     load,
 )
@@ -28,6 +30,7 @@ __all__ = [
     "LoadReport",
     "LoadResult",
     "ManifestLoadError",
+    "TableStats",
     "Warehouse",
     "WarehouseLockedError",
     "landing_table",
@@ -39,5 +42,5 @@ __all__ = [
 def open_warehouse(settings: Settings) -> Warehouse:
     """The configured warehouse, not yet connected: use it as a context manager to release it."""
     if settings.warehouse == "duckdb":
-        return DuckDBWarehouse(settings.duckdb_path, memory_limit=settings.duckdb_memory_limit)
+        return DuckDBWarehouse.from_settings(settings)
     raise NotImplementedError("SMELT_WAREHOUSE=snowflake: the Snowflake loader is not implemented yet")

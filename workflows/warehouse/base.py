@@ -1,24 +1,26 @@
 """The seam between the load step and a warehouse, and the backend-independent load of one day.
 
-A backend only knows how to create its landing tables, which manifests its ledger holds, and how to load
-one manifest atomically. Listing the day, skipping what is done, fanning out, collecting failures and
-logging are the same for DuckDB and Snowflake, so they live here once.
+A backend only knows its DDL, its transactions, its ledger statements and how to load one manifest's parts.
+Reading and checking manifests, skipping what the ledger holds, checking row counts, listing the day,
+fanning out, collecting failures and logging are the same for DuckDB and Snowflake, so they live here once.
 """
 
 from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import hashlib
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self
 
-from workflows.lake import DATASETS, Lake, LakeError
+from workflows.lake import DATASETS, KeyMissingError, Lake, LakeError, Manifest, PartCorruptError
 from workflows.logs import get_logger
 
 Status = Literal["loaded", "skipped", "failed"]
@@ -31,11 +33,27 @@ log = get_logger(__name__)
 
 
 class LoadError(RuntimeError):
-    """Loading failed; the message names the day, dataset, file and cause."""
+    """Loading failed; the message names the day, dataset, file and cause.
+
+    ``retryable`` is False when loading again cannot help (a corrupt or altered part, a row-count
+    mismatch): the ingest for that day must be re-run first.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class ManifestLoadError(LoadError):
     """One manifest could not be loaded; nothing of it was written."""
+
+
+class LedgerConflict(RuntimeError):
+    """A backend's commit lost to a concurrent transaction (e.g. another loader claimed the same key)."""
+
+
+class _AlreadyLoaded(Exception):
+    """Raised inside a load transaction to roll it back when the ledger already holds the manifest."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,7 @@ class LoadResult:
     bytes: int = 0
     seconds: float = 0.0
     message: str | None = None
+    retryable: bool = True
 
     def log_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -135,17 +154,51 @@ class LoadReport:
         if self.failed:
             raise LoadError(
                 f"{len(self.failed)} of {len(self.results)} manifests for {self.day.isoformat()} "
-                f"failed to load into {self.warehouse}: " + "; ".join(self.errors)
+                f"failed to load into {self.warehouse}: " + "; ".join(self.errors),
+                retryable=all(r.retryable for r in self.failed),
             )
 
 
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One row of ``raw.smelt_loads``: a manifest, claimed in the same transaction as its rows."""
+
+    manifest_key: str
+    dataset: str
+    trade_date: dt.date
+    files: int
+    rows: int
+    sha256: str
+    loaded_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class TableStats:
+    """Rows and date span of one warehouse table, for ``smelt summary``."""
+
+    schema: str
+    table: str
+    rows: int
+    first_day: dt.date | None = None
+    last_day: dt.date | None = None
+    sources: tuple[str, ...] = ()
+
+
 class Warehouse(ABC):
-    """A warehouse the lake loads into. Implementations must allow ``load_manifest`` from several threads."""
+    """A warehouse the lake loads into. ``load_manifest`` may run from several threads at once.
+
+    This class owns what every backend shares: reading and checking a manifest, the ledger skip, the
+    row-count check and the result. A backend supplies its DDL, a transaction, the ledger statements and
+    the load of one manifest's parts; and, for the transform, what dbt needs to reach it.
+    """
 
     name: str
+    _landed: bool = False
+
+    # -- what a backend supplies ---------------------------------------------------------------------
 
     @abstractmethod
-    def ensure_landing(self) -> None:
+    def create_landing(self) -> None:
         """Create the landing schema, tables and ledger if missing (idempotent)."""
 
     @abstractmethod
@@ -153,16 +206,93 @@ class Warehouse(ABC):
         """The subset of manifest keys that the ledger already holds."""
 
     @abstractmethod
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A transaction handle: committed when the block ends, rolled back when it raises.
+
+        Raises LedgerConflict when the commit loses to a concurrent transaction.
+        """
+
+    @abstractmethod
+    def ledger_has(self, tx: Any, key: str) -> bool:
+        """Whether the ledger holds ``key``, read inside ``tx``."""
+
+    @abstractmethod
+    def claim(self, tx: Any, entry: LedgerEntry) -> None:
+        """Insert the ledger row inside ``tx``."""
+
+    @abstractmethod
+    def load_parts(
+        self, tx: Any, lake: Lake, manifest: Manifest, loaded_at: dt.datetime
+    ) -> Mapping[str, int]:
+        """Load every part of ``manifest`` inside ``tx``; return rows loaded per part key.
+
+        Raises ManifestLoadError (or the lake's PartCorruptError) naming the file and cause.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections (and, for DuckDB, the file lock that other processes wait for)."""
+
+    # -- what the transform and the summary ask of a backend (defaults fit a remote warehouse) --------
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables the dbt profile reads for this warehouse."""
+        return {}
+
+    def after_dbt(self) -> None:  # noqa: B027 - an optional hook: most backends keep nothing open
+        """Release whatever dbt keeps open in this process after a run."""
+
+    def explain(self, detail: str) -> str:
+        """``detail`` (a dbt failure) with a hint of what to do, where the backend knows one."""
+        return detail
+
+    def table_stats(self, schemas: Sequence[str]) -> list[TableStats]:
+        """Row counts and date spans of the tables in ``schemas``."""
+        raise NotImplementedError(f"{self.name}: table statistics are not available")
+
+    # -- shared -------------------------------------------------------------------------------------
+
+    def ensure_landing(self) -> None:
+        """Create the landing tables once per instance."""
+        if not self._landed:
+            self.create_landing()
+            self._landed = True
+
     def load_manifest(self, lake: Lake, key: str) -> LoadResult:
         """Load every part of one manifest and its ledger row in one transaction, or nothing.
 
         Returns status ``loaded`` or ``skipped`` (the ledger already had it, or a concurrent loader won);
         raises ManifestLoadError naming the file and cause when it cannot be loaded.
         """
-
-    @abstractmethod
-    def close(self) -> None:
-        """Release connections (and, for DuckDB, the file lock that other processes wait for)."""
+        start = time.perf_counter()
+        self.ensure_landing()
+        raw, manifest = _read_manifest(lake, key)
+        what = _describe(manifest)
+        entry = LedgerEntry(
+            key, manifest.dataset, manifest.trade_date, len(manifest.parts), manifest.rows,
+            hashlib.sha256(raw).hexdigest(), dt.datetime.now(dt.UTC),
+        )  # fmt: skip
+        try:
+            with self.transaction() as tx:
+                if self.ledger_has(tx, key):
+                    raise _AlreadyLoaded
+                # Claim the manifest first: a concurrent loader of the same key then fails at commit.
+                self.claim(tx, entry)
+                counts = self.load_parts(tx, lake, manifest, entry.loaded_at)
+                _check_counts(lake, manifest, counts, what)
+        except _AlreadyLoaded:
+            return _result(manifest, "skipped", start, "already in the ledger")
+        except LedgerConflict as exc:
+            if key in self.loaded_keys([key]):
+                return _result(manifest, "skipped", start, "loaded concurrently by another loader")
+            raise ManifestLoadError(f"{what}: cannot commit {lake.url}/{key}: {exc}") from exc
+        except (PartCorruptError, KeyMissingError) as exc:  # a part altered or gone: re-ingest the day
+            raise ManifestLoadError(f"{what}: {exc}", retryable=False) from exc
+        except ManifestLoadError as exc:
+            if str(exc).startswith(what):
+                raise
+            raise ManifestLoadError(f"{what}: {exc}", retryable=exc.retryable) from exc
+        return _result(manifest, "loaded", start)
 
     def __enter__(self) -> Self:
         return self
@@ -171,6 +301,55 @@ class Warehouse(ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _read_manifest(lake: Lake, key: str) -> tuple[bytes, Manifest]:
+    try:
+        raw = lake.storage.get_bytes(key)
+        manifest = Manifest.from_json(raw, key)
+    except LakeError as exc:
+        raise ManifestLoadError(f"cannot load {lake.url}/{key}: {exc}") from exc
+    if manifest.key != key:
+        raise ManifestLoadError(
+            f"cannot load {lake.url}/{key}: its content describes {manifest.key}; the manifest was "
+            "moved or edited by hand",
+            retryable=False,
+        )
+    return raw, manifest
+
+
+def _check_counts(lake: Lake, manifest: Manifest, counts: Mapping[str, int], what: str) -> None:
+    """Every part loaded exactly the rows its manifest lists, or the transaction rolls back."""
+    for part in manifest.parts:
+        loaded = counts.get(part.key)
+        if loaded != part.rows:
+            holds = "was not loaded" if loaded is None else f"holds {loaded} lines"
+            raise ManifestLoadError(
+                f"{what}: {lake.url}/{part.key} {holds} but its manifest says {part.rows}; nothing of "
+                "the manifest was loaded",
+                retryable=False,
+            )
+
+
+def _describe(manifest: Manifest) -> str:
+    who = f" {manifest.underlying}" if manifest.underlying else ""
+    return f"cannot load {manifest.dataset}{who} for {manifest.trade_date.isoformat()}"
+
+
+def _result(manifest: Manifest, status: Status, start: float, message: str | None = None) -> LoadResult:
+    loaded = status == "loaded"
+    return LoadResult(
+        key=manifest.key,
+        dataset=manifest.dataset,
+        trade_date=manifest.trade_date,
+        underlying=manifest.underlying,
+        status=status,
+        files=len(manifest.parts) if loaded else 0,
+        rows=manifest.rows if loaded else 0,
+        bytes=manifest.bytes if loaded else 0,
+        seconds=time.perf_counter() - start,
+        message=message,
+    )
 
 
 def _underlying_of(key: str) -> str | None:
@@ -193,7 +372,9 @@ def _load_one(warehouse: Warehouse, lake: Lake, key: str, dataset: str, day: dt.
     start = time.perf_counter()
     try:
         result = warehouse.load_manifest(lake, key)
-    except (LoadError, LakeError) as exc:
+    except LoadError as exc:
+        result = _failed(key, dataset, day, str(exc), start, retryable=exc.retryable)
+    except LakeError as exc:
         result = _failed(key, dataset, day, str(exc), start)
     except Exception as exc:  # a bug or an outage: still one manifest's failure, with the traceback logged
         log.exception("manifest load raised", manifest=key)
@@ -205,10 +386,13 @@ def _load_one(warehouse: Warehouse, lake: Lake, key: str, dataset: str, day: dt.
     return result
 
 
-def _failed(key: str, dataset: str, day: dt.date, message: str, start: float) -> LoadResult:
+def _failed(
+    key: str, dataset: str, day: dt.date, message: str, start: float, *, retryable: bool = True
+) -> LoadResult:
     return LoadResult(
-        key, dataset, day, _underlying_of(key), "failed", seconds=time.perf_counter() - start, message=message
-    )
+        key, dataset, day, _underlying_of(key), "failed",
+        seconds=time.perf_counter() - start, message=message, retryable=retryable,
+    )  # fmt: skip
 
 
 def load(

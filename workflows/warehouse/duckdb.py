@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from tenacity import (
@@ -32,10 +31,13 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from workflows.lake import Lake, LakeError, Manifest, PartCorruptError, PartInfo
+from workflows.lake import KeyMissingError, Lake, LakeError, Manifest, PartCorruptError, PartInfo
 from workflows.logs import get_logger
-from workflows.warehouse.base import LoadResult, ManifestLoadError, Warehouse
+from workflows.warehouse.base import LedgerConflict, LedgerEntry, ManifestLoadError, TableStats, Warehouse
 from workflows.warehouse.ddl import LEDGER, duckdb_ddl, landing_table
+
+if TYPE_CHECKING:
+    from workflows.settings import Settings
 
 log = get_logger(__name__)
 
@@ -92,7 +94,6 @@ class DuckDBWarehouse(Warehouse):
         self._conn = connection
         self._owned = connection is None
         self._mutex = threading.Lock()
-        self._landed = False
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -156,9 +157,11 @@ class DuckDBWarehouse(Warehouse):
 
     # -- the Warehouse interface --------------------------------------------------------------------
 
-    def ensure_landing(self) -> None:
-        if self._landed:
-            return
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DuckDBWarehouse:
+        return cls(settings.duckdb_path, memory_limit=settings.duckdb_memory_limit)
+
+    def create_landing(self) -> None:
         # Two threads creating the same table race in the catalog; the loser's retry finds it created.
         for attempt in Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, duckdb.TransactionException)),
@@ -168,7 +171,6 @@ class DuckDBWarehouse(Warehouse):
             with attempt, self._cursor() as cur:
                 for statement in duckdb_ddl():
                     cur.execute(statement)
-        self._landed = True
 
     def loaded_keys(self, keys: Iterable[str]) -> set[str]:
         wanted = list(dict.fromkeys(keys))
@@ -182,110 +184,135 @@ class DuckDBWarehouse(Warehouse):
             ).fetchall()
         return {row[0] for row in rows}
 
-    def load_manifest(self, lake: Lake, key: str) -> LoadResult:
-        start = time.perf_counter()
-        self.ensure_landing()
-        try:
-            raw = lake.storage.get_bytes(key)
-            manifest = Manifest.from_json(raw, key)
-        except LakeError as exc:
-            raise ManifestLoadError(f"cannot load {lake.url}/{key}: {exc}") from exc
-        if manifest.key != key:
-            raise ManifestLoadError(
-                f"cannot load {lake.url}/{key}: its content describes {manifest.key}; the manifest was "
-                "moved or edited by hand"
-            )
-        what = _describe(manifest)
-        loaded_at = dt.datetime.now(dt.UTC)
-
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._cursor() as cur:
             cur.execute("BEGIN TRANSACTION")
             try:
-                if cur.execute(f"SELECT 1 FROM {LEDGER} WHERE manifest_key = ?", [key]).fetchall():
-                    cur.execute("ROLLBACK")
-                    return _result(manifest, "skipped", start, "already in the ledger")
-                # Claim the manifest first: a concurrent loader of the same key then fails at commit.
-                cur.execute(
-                    f"INSERT INTO {LEDGER} VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [key, manifest.dataset, manifest.trade_date, len(manifest.parts), manifest.rows,
-                     hashlib.sha256(raw).hexdigest(), loaded_at],
-                )  # fmt: skip
-                for part in manifest.parts:
-                    self._load_part(cur, lake, manifest, part, loaded_at, what)
+                yield cur
                 cur.execute("COMMIT")
             except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
                 _rollback(cur)
-                if key in self.loaded_keys([key]):
-                    return _result(manifest, "skipped", start, "loaded concurrently by another loader")
-                raise ManifestLoadError(
-                    f"{what}: cannot commit {lake.url}/{key}: {_first_line(exc)}"
-                ) from exc
+                raise LedgerConflict(_first_line(exc)) from exc
             except BaseException:
                 _rollback(cur)
                 raise
-        return _result(manifest, "loaded", start)
 
-    def _load_part(
-        self,
-        cur: duckdb.DuckDBPyConnection,
-        lake: Lake,
-        manifest: Manifest,
-        part: PartInfo,
-        loaded_at: dt.datetime,
-        what: str,
-    ) -> None:
-        url = f"{lake.url}/{part.key}"
-        try:
-            with lake.verified_part(part) as local:
-                try:
-                    inserted = self._insert(cur, manifest, part, local, loaded_at)
-                except (duckdb.IOException, duckdb.InvalidInputException) as exc:
-                    raise ManifestLoadError(
-                        f"{what}: {url} is not valid gzip NDJSON: {_clean(exc, local)}"
-                    ) from exc
-        except PartCorruptError as exc:
-            raise ManifestLoadError(f"{what}: {exc}") from exc
-        except (LakeError, OSError) as exc:
-            raise ManifestLoadError(f"{what}: cannot read {url}: {_first_line(exc)}") from exc
-        if inserted != part.rows:
-            raise ManifestLoadError(
-                f"{what}: {url} holds {inserted} lines but its manifest says {part.rows}; nothing of the "
-                "manifest was loaded"
+    def ledger_has(self, tx: duckdb.DuckDBPyConnection, key: str) -> bool:
+        return bool(tx.execute(f"SELECT 1 FROM {LEDGER} WHERE manifest_key = ?", [key]).fetchall())
+
+    def claim(self, tx: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> None:
+        tx.execute(
+            f"INSERT INTO {LEDGER} VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [entry.manifest_key, entry.dataset, entry.trade_date, entry.files, entry.rows, entry.sha256,
+             entry.loaded_at],
+        )  # fmt: skip
+
+    def load_parts(
+        self, tx: duckdb.DuckDBPyConnection, lake: Lake, manifest: Manifest, loaded_at: dt.datetime
+    ) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for part in manifest.parts:
+            url = f"{lake.url}/{part.key}"
+            try:
+                with lake.verified_part(part) as local:
+                    try:
+                        counts[part.key] = _insert(tx, manifest, part, local, loaded_at)
+                    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+                        raise ManifestLoadError(
+                            f"{url} is not valid gzip NDJSON: {_clean(exc, local)}", retryable=False
+                        ) from exc
+            except (KeyMissingError, PartCorruptError):
+                raise
+            except (LakeError, OSError) as exc:
+                raise ManifestLoadError(f"cannot read {url}: {_first_line(exc)}") from exc
+        return counts
+
+    # -- dbt and the summary --------------------------------------------------------------------------
+
+    def dbt_env(self) -> dict[str, str]:
+        env = {"SMELT_DUCKDB_PATH": str(self.path.resolve())}
+        if self.memory_limit:
+            env["SMELT_DUCKDB_MEMORY_LIMIT"] = self.memory_limit
+        return env
+
+    def after_dbt(self) -> None:
+        """dbt-duckdb keeps the database open in a class-level cache after a run; close it so the loader or
+        the dashboard in this process can open the file again (DuckDB allows one configuration per file)."""
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+        env = DuckDBConnectionManager._ENV
+        if env is not None:
+            env.close()
+        DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
+
+    def explain(self, detail: str) -> str:
+        if "Out of Memory" in detail:
+            return (
+                f"{detail} -- DuckDB hit SMELT_DUCKDB_MEMORY_LIMIT={self.memory_limit}: a first build of a long "
+                "history needs more; raise it (e.g. 3GB) for that run"
             )
+        if _LOCK_MESSAGE in detail:
+            return f"{detail} -- another smelt step or a DuckDB client holds {self.path}: let it finish, then retry"
+        return detail
 
-    @staticmethod
-    def _insert(
-        cur: duckdb.DuckDBPyConnection,
-        manifest: Manifest,
-        part: PartInfo,
-        local: Path,
-        loaded_at: dt.datetime,
-    ) -> int:
-        """Append one part; ``WITH ORDINALITY`` numbers its lines 1.. in file order. Returns rows inserted.
-
-        Hive partitioning is off: DuckDB would otherwise add ``dt`` and ``underlying`` columns read from
-        the lake path, and the manifest is the authority on both.
-        """
-        rows = cur.execute(
-            f"""INSERT INTO {landing_table(manifest.dataset)}
-                    (record, trade_date, underlying, source_file, source_row, loaded_at)
-                SELECT f.json, $trade_date, $underlying, $source_file, f.ordinality, $loaded_at
-                FROM read_ndjson_objects($path, compression = 'gzip', hive_partitioning = false)
-                     WITH ORDINALITY AS f""",
-            {
-                "trade_date": manifest.trade_date,
-                "underlying": manifest.underlying,
-                "source_file": part.key,
-                "loaded_at": loaded_at,
-                "path": str(local),
-            },
-        ).fetchall()
-        return int(rows[0][0])
+    def table_stats(self, schemas: Sequence[str]) -> list[TableStats]:
+        """Read-only, so a summary never waits for or blocks a writer's lock longer than its queries."""
+        if not self.path.exists():
+            return []
+        stats = []
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            tables = con.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE list_contains($schemas, table_schema) ORDER BY 1, 2",
+                {"schemas": list(schemas)},
+            ).fetchall()
+            for schema, table in tables:
+                stats.append(_table_stats(con, schema, table))
+        return stats
 
 
-def _describe(manifest: Manifest) -> str:
-    who = f" {manifest.underlying}" if manifest.underlying else ""
-    return f"cannot load {manifest.dataset}{who} for {manifest.trade_date.isoformat()}"
+def _table_stats(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> TableStats:
+    name = f'"{schema}"."{table}"'
+    columns = {r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()}
+    rows = int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+    first = last = None
+    sources: tuple[str, ...] = ()
+    if rows and "trade_date" in columns:
+        first, last = con.execute(f"SELECT min(trade_date), max(trade_date) FROM {name}").fetchall()[0]
+    if rows and "source" in columns:
+        found = con.execute(f"SELECT DISTINCT source FROM {name}").fetchall()
+        sources = tuple(sorted(str(r[0]) for r in found))
+    return TableStats(schema, table, rows, first, last, sources)
+
+
+def _insert(
+    cur: duckdb.DuckDBPyConnection,
+    manifest: Manifest,
+    part: PartInfo,
+    local: Path,
+    loaded_at: dt.datetime,
+) -> int:
+    """Append one part; ``WITH ORDINALITY`` numbers its lines 1.. in file order. Returns rows inserted.
+
+    Hive partitioning is off: DuckDB would otherwise add ``dt`` and ``underlying`` columns read from
+    the lake path, and the manifest is the authority on both.
+    """
+    rows = cur.execute(
+        f"""INSERT INTO {landing_table(manifest.dataset)}
+                (record, trade_date, underlying, source_file, source_row, loaded_at)
+            SELECT f.json, $trade_date, $underlying, $source_file, f.ordinality, $loaded_at
+            FROM read_ndjson_objects($path, compression = 'gzip', hive_partitioning = false)
+                 WITH ORDINALITY AS f""",
+        {
+            "trade_date": manifest.trade_date,
+            "underlying": manifest.underlying,
+            "source_file": part.key,
+            "loaded_at": loaded_at,
+            "path": str(local),
+        },
+    ).fetchall()
+    return int(rows[0][0])
 
 
 def _clean(exc: BaseException, local: Path) -> str:
@@ -301,19 +328,3 @@ def _rollback(cur: Any) -> None:
     # A failed COMMIT has already rolled back; ROLLBACK then reports "no transaction is active".
     with contextlib.suppress(duckdb.Error):
         cur.execute("ROLLBACK")
-
-
-def _result(manifest: Manifest, status: str, start: float, message: str | None = None) -> LoadResult:
-    loaded = status == "loaded"
-    return LoadResult(
-        key=manifest.key,
-        dataset=manifest.dataset,
-        trade_date=manifest.trade_date,
-        underlying=manifest.underlying,
-        status="loaded" if loaded else "skipped",
-        files=len(manifest.parts) if loaded else 0,
-        rows=manifest.rows if loaded else 0,
-        bytes=manifest.bytes if loaded else 0,
-        seconds=time.perf_counter() - start,
-        message=message,
-    )
