@@ -16,8 +16,9 @@ from pathlib import Path
 
 import duckdb
 
-from workflows import calendar, logs, steps
+from workflows import calendar, dbt_runner, logs, steps
 from workflows.settings import load_settings
+from workflows.warehouse import open_warehouse
 
 
 def timed(fn: object) -> float:
@@ -42,13 +43,14 @@ def main() -> None:
     build_seconds = 0.0
     if not settings.duckdb_path.exists():
         started = time.perf_counter()
-        steps.run(settings, history[0], history[-1], tickers)
+        steps.run(settings, start=history[0], end=history[-1], underlyings=tickers)
         build_seconds = time.perf_counter() - started
     for ingest in (steps.ingest_stocks, steps.ingest_options):
         ingest(settings, new_day)  # type: ignore[operator]
     steps.load(settings, new_day)
 
-    steps.dbt_invoke(settings, "parse")  # import dbt and parse once, so neither timed build pays for it
+    # import dbt and parse once, so neither timed build pays for it
+    dbt_runner.invoke(settings, open_warehouse(settings), "parse")
     incremental = timed(lambda: steps.transform(settings))
     full = timed(lambda: steps.transform(settings, full_refresh=True))
     again = timed(lambda: steps.transform(settings))  # a no-new-data incremental, for reference

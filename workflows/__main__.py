@@ -1,5 +1,5 @@
 """``python -m workflows`` is ``smelt``."""
 
-from workflows.cli import app
+from workflows.cli import main
 
-app(prog_name="smelt")
+main()

@@ -14,13 +14,36 @@ NEW_YORK = ZoneInfo("America/New_York")
 _FIRST_DAY = "2000-01-03"
 
 
+class CalendarRangeError(ValueError):
+    """A date outside the span the exchange calendar knows (holidays are published about a year ahead)."""
+
+
 @lru_cache(maxsize=1)
 def _xnys() -> Any:
     return xcals.get_calendar("XNYS", start=_FIRST_DAY)
 
 
+def first_known_day() -> dt.date:
+    return _xnys().first_session.date()  # type: ignore[no-any-return]
+
+
+def last_known_day() -> dt.date:
+    return _xnys().last_session.date()  # type: ignore[no-any-return]
+
+
+def ensure_known(day: dt.date) -> dt.date:
+    """``day``, or CalendarRangeError when the calendar cannot say whether NYSE traded on it."""
+    first, last = first_known_day(), last_known_day()
+    if not first <= day <= last:
+        raise CalendarRangeError(
+            f"{day} is outside the NYSE calendar smelt knows ({first} .. {last}): exchange holidays are "
+            "published about a year ahead; choose a date in that range"
+        )
+    return day
+
+
 def _ts(day: dt.date) -> pd.Timestamp:
-    return pd.Timestamp(day)
+    return pd.Timestamp(ensure_known(day))
 
 
 def is_trading_day(day: dt.date) -> bool:
@@ -54,6 +77,14 @@ def session_open(day: dt.date) -> dt.datetime:
         raise ValueError(f"{day} is not an NYSE trading day")
     opened: dt.datetime = _xnys().session_open(_ts(day)).to_pydatetime()
     return opened
+
+
+def session_is_open(now: dt.datetime) -> bool:
+    """Whether NYSE's regular session is running at ``now`` (open <= now < close, early closes included)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    today = now.astimezone(NEW_YORK).date()
+    return is_trading_day(today) and session_open(today) <= now < session_close(today)
 
 
 def holiday_names(start: dt.date, end: dt.date) -> dict[dt.date, str]:

@@ -47,12 +47,21 @@ class LakeError(RuntimeError):
     """A lake operation failed; the message names the key."""
 
 
+class KeyMissingError(LakeError):
+    """The key holds nothing."""
+
+
 class ManifestExistsError(LakeError):
     """A manifest with this key is already stored; manifests are never overwritten."""
 
 
 class PartCorruptError(LakeError):
-    """A part's bytes do not match its manifest (size or sha256): it was truncated or altered."""
+    """A part's bytes do not match its manifest (size or sha256): it was truncated or altered.
+
+    Loading again cannot help; the day's ingest must be re-run.
+    """
+
+    retryable = False
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -205,7 +214,7 @@ class FolderStorage(Storage):
         try:
             return self._path(key).read_bytes()
         except FileNotFoundError:
-            raise LakeError(f"{self.url}/{key} does not exist") from None
+            raise KeyMissingError(f"{self.url}/{key} does not exist") from None
 
     def list_keys(self, prefix: str) -> list[str]:
         base = self._path(prefix.rstrip("/"))
@@ -221,7 +230,7 @@ class FolderStorage(Storage):
         try:
             return self._path(key).open("rb")
         except FileNotFoundError:
-            raise LakeError(f"{self.url}/{key} does not exist") from None
+            raise KeyMissingError(f"{self.url}/{key} does not exist") from None
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
@@ -286,6 +295,8 @@ class S3Storage(Storage):
             return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]  # type: ignore[return-value]
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
+            if code in {"NoSuchKey", "404"}:
+                raise KeyMissingError(f"{self.url}/{key} does not exist") from None
             raise LakeError(f"cannot read {self.url}/{key}: {code or exc}") from exc
 
     def local_path(self, key: str) -> Path | None:
@@ -476,6 +487,20 @@ class Lake:
 
     def read_manifest(self, key: str) -> Manifest:
         return Manifest.from_json(self.storage.get_bytes(key), key)
+
+    def records(self, manifest: Manifest) -> Iterator[dict[str, Any]]:
+        """The lines of a manifest's parts, in order (each verified against the manifest first)."""
+        for part in manifest.parts:
+            with self.verified_part(part) as local, gzip.open(local, "rb") as lines:
+                for line in lines:
+                    yield orjson.loads(line)
+
+    def landed(self, dataset: str, day: dt.date, underlying: str | None, run_id: str) -> Manifest | None:
+        """The manifest this run already stored for the unit, if any: a retried step resumes past it."""
+        try:
+            return self.read_manifest(manifest_key(dataset, day, underlying, run_id))
+        except KeyMissingError:
+            return None
 
     def manifests(self, dataset: str | None = None, day: dt.date | None = None) -> list[Manifest]:
         return [self.read_manifest(k) for k in self.manifest_keys(dataset, day)]

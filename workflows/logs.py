@@ -1,6 +1,6 @@
 """Structured logs: JSON lines in containers, a readable console on a terminal, secrets never printed.
 
-Every line of a step carries the context bound with :func:`bind` (``run_id``, ``step``, ``trade_date``,
+Every line of a step carries the context bound with :func:`bound` (``run_id``, ``step``, ``trade_date``,
 ``dataset``, ``underlying``). Known secret values are scrubbed from every field, including rendered
 tracebacks, and from the standard-library loggers (httpx, uvicorn, botocore) routed through the same chain.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import orjson
@@ -115,19 +115,7 @@ def get_logger(name: str = "smelt") -> Any:
     return structlog.stdlib.get_logger(name)
 
 
-def bind(**context: Any) -> None:
-    """Attach context (run_id, step, trade_date, dataset, underlying) to every following line."""
-    structlog.contextvars.bind_contextvars(**{k: v for k, v in context.items() if v is not None})
-
-
-def unbind(*keys: str) -> None:
-    structlog.contextvars.unbind_contextvars(*keys)
-
-
 def bound(**context: Any) -> Any:
-    """Context manager form of :func:`bind` that restores the previous context on exit."""
+    """Attach context (run_id, step, trade_date, dataset, underlying) to every line logged inside the
+    ``with`` block; the previous context comes back on exit. ``None`` values are left out."""
     return structlog.contextvars.bound_contextvars(**{k: v for k, v in context.items() if v is not None})
-
-
-def context() -> MutableMapping[str, Any]:
-    return structlog.contextvars.get_contextvars()

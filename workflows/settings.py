@@ -24,6 +24,11 @@ DEFAULT_UNDERLYINGS: tuple[str, ...] = (
 FREE_PLAN_RATE_PER_MINUTE = 5
 
 
+def _packaged_dbt_project() -> Path:
+    """``workflows/dbt_project``: a link to the top-level ``dbt/`` in a checkout, a copy in a wheel."""
+    return Path(__file__).resolve().parent / "dbt_project"
+
+
 class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the environment variable."""
 
@@ -39,6 +44,11 @@ class Settings(BaseSettings):
     warehouse: Literal["duckdb", "snowflake"] = "duckdb"
     underlyings: Annotated[tuple[str, ...], NoDecode] = DEFAULT_UNDERLYINGS
     s3_endpoint_url: str | None = Field(default=None, description="S3 API endpoint (MinIO, moto); None = AWS")
+    sim_url: str | None = Field(
+        default=None,
+        description="A served simulator (`smelt sim serve`, a Deployment in a cluster) for SMELT_SOURCE=simulator; "
+        "unset = the simulator runs inside each step's process.",
+    )
     sim_seed: int = Field(default=7, description="Seed of the market simulator: same seed, same market.")
     sim_faults: str | None = Field(
         default=None,
@@ -48,6 +58,10 @@ class Settings(BaseSettings):
         default="768MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$",
         description="DuckDB's memory_limit for the loader and dbt: keeps the embedded run inside a laptop's RAM.",
     )  # fmt: skip
+    dbt_project_dir: Path = Field(
+        default_factory=lambda: _packaged_dbt_project(),
+        description="The dbt project; by default the one shipped inside the package (editable or not).",
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -84,12 +98,34 @@ class Settings(BaseSettings):
             return tuple(dict.fromkeys(tickers))
         return value
 
+    @field_validator("sim_url")
+    @classmethod
+    def _check_sim_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected the served simulator's http(s) URL, e.g. http://127.0.0.1:8700")
+        return value
+
+    @field_validator("dbt_project_dir")
+    @classmethod
+    def _check_dbt_project(cls, value: Path) -> Path:
+        if not (value / "dbt_project.yml").is_file():
+            raise ValueError(f"no dbt_project.yml in {value}; point it at smelt's dbt project folder")
+        return value
+
     @field_validator("lake_url")
     @classmethod
     def _check_lake_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("file://", "s3://")):
             raise ValueError("expected file:///path or s3://bucket/prefix")
         return value
+
+    @model_validator(mode="after")
+    def _sim_url_needs_the_simulator(self) -> Settings:
+        if self.sim_url and self.source != "simulator":
+            raise ValueError(
+                "SMELT_SIM_URL is set but SMELT_SOURCE=polygon: unset SMELT_SIM_URL, or use SMELT_SOURCE=simulator"
+            )
+        return self
 
     @model_validator(mode="after")
     def _polygon_needs_key(self) -> Settings:

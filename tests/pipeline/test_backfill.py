@@ -38,7 +38,7 @@ def test_backfill_costs_one_request_per_contract_and_matches_the_snapshot(
 
     monkeypatch.setattr(simulator, "transport", recording)
     settings = make_settings(tmp_path / "home", underlyings=("IWM",))
-    report = steps.backfill_options(settings, START, END, ("IWM",))
+    report = steps.backfill_options(settings, START, END, underlyings=("IWM",))
     lake = Lake.open(settings.lake)
     days = sorted({m.trade_date for m in lake.manifests("option_bars")})
     assert days == [dt.date(2026, 11, d) for d in (19, 20, 23, 24)]

@@ -173,7 +173,7 @@ def test_a_truncated_part_is_rejected_and_nothing_of_its_manifest_loads(tmp_path
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
     result = smelt(settings, "load", "--date", DAY.isoformat())
-    assert result.returncode == 1
+    assert result.returncode == 3  # loading again cannot help: the day's ingest must be re-run
     assert victim.parts[0].key in result.stderr and "does not match its manifest" in result.stderr
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         tsla = con.execute(
@@ -223,10 +223,18 @@ def test_401_fails_fast_and_the_key_never_appears(tmp_path: Path, served_simulat
            "POLYGON_RATE_PER_MINUTE": "6000", "SMELT_LOG_LEVEL": "debug"}  # fmt: skip
     started = time.monotonic()
     result = smelt(settings, "ingest", "stocks", "--date", DAY.isoformat(), env=env)
-    assert result.returncode == 1
+    assert result.returncode == 3  # permanent: Argo's retry expression does not retry it
     assert time.monotonic() - started < 30  # no retries: a 401 is final
     assert "ingest-stocks 2026-11-24" in result.stderr and "POLYGON_API_KEY" in result.stderr
     assert FAKE_KEY not in result.stdout + result.stderr
+
+
+def test_a_throttled_step_exits_1_so_the_orchestrator_retries_it(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "home")
+    env = {"SMELT_SIM_FAULTS": "rate_429=1,retry_after=600"}  # longer than the client waits: fail now
+    result = smelt(settings, "ingest", "stocks", "--date", DAY.isoformat(), env=env)
+    assert result.returncode == 1, result.stderr
+    assert "re-run the step later" in result.stderr and "running it again may succeed" in result.stderr
 
 
 def test_a_successful_polygon_mode_run_never_prints_the_key(tmp_path: Path, served_simulator: str) -> None:

@@ -48,5 +48,5 @@ def test_rerunning_the_range_changes_no_mart(demo_run) -> None:  # type: ignore[
     settings, _ = demo_run
     before = mart_fingerprints(settings)
     assert set(MARTS) <= set(before)
-    steps.run(settings, START, END, UNDERLYINGS)
+    steps.run(settings, start=START, end=END, underlyings=UNDERLYINGS)
     assert mart_fingerprints(settings) == before

@@ -20,6 +20,14 @@ from workflows.polygon import Backoff, Page, PolygonClient
 FAKE_KEY = "pk_TEST_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6"
 BASE_URL = "https://api.polygon.io"
 OK_EMPTY = {"status": "OK", "request_id": "req-empty", "resultsCount": 0}
+#: One valid option contract, for pagination tests that only need pages of something.
+CONTRACT = {
+    "ticker": "O:SPY240315C00500000",
+    "underlying_ticker": "SPY",
+    "contract_type": "call",
+    "expiration_date": "2024-03-15",
+    "strike_price": 500,
+}
 
 T = TypeVar("T")
 Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]

@@ -123,9 +123,10 @@ def test_504_then_success_recovers() -> None:
     async def main() -> None:
         async with api.client() as client:
             [page] = await drain(client.option_chain_snapshot("SPY"))
-            assert page.retries == 1 and client.stats.retries == 1 and client.stats.requests == 2
+            assert page.retries == 1
 
     run_fake_time(main())
+    assert len(api.requests) == 2
 
 
 def test_timeouts_and_connection_errors_are_retried_then_typed() -> None:
@@ -165,7 +166,6 @@ def test_per_item_not_found_errors_are_kept_apart_and_logged(log_output: io.Stri
             [page] = await drain(client.option_chain_snapshot("SPY"))
             assert page.items == [good, good]
             assert page.item_errors == [missing]
-            assert client.stats.items == 2 and client.stats.item_errors == 1
 
     run_fake_time(main())
     lines = [line for line in log_output.getvalue().splitlines() if "polygon.item_errors" in line]

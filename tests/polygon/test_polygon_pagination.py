@@ -1,4 +1,4 @@
-"""next_url: followed wherever it points (the transport decides), auth re-added, loops stopped."""
+"""next_url: followed (rebased onto a non-default base), auth re-added on every page, loops stopped."""
 
 from __future__ import annotations
 
@@ -7,17 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.polygon.support import FAKE_KEY, FakeApi, drain, run_fake_time
+from tests.polygon.support import CONTRACT, FAKE_KEY, FakeApi, drain, run_fake_time
 from workflows.polygon import PolygonClient, PolygonPaginationError
 from workflows.settings import load_settings
-
-CONTRACT = {
-    "ticker": "O:SPY240315C00500000",
-    "underlying_ticker": "SPY",
-    "contract_type": "call",
-    "expiration_date": "2024-03-15",
-    "strike_price": 500,
-}
 
 
 def pages_by_url(pages: dict[str, dict[str, Any]]) -> FakeApi:

@@ -13,16 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.polygon.support import FAKE_KEY, FakeApi, drain, run_fake_time
+from tests.polygon.support import CONTRACT, FAKE_KEY, FakeApi, drain, run_fake_time
 from workflows.polygon import PolygonClient, PolygonPaginationError
 
-CONTRACT = {
-    "ticker": "O:SPY240315C00500000",
-    "underlying_ticker": "SPY",
-    "contract_type": "call",
-    "expiration_date": "2024-03-15",
-    "strike_price": 500,
-}
 PAGE_1 = "v3_reference_options_contracts.json"
 PAGE_2 = "v3_reference_options_contracts__cursor-YXA9JTdCJTIySUQlMjIlM0ElMjIy.json"
 
@@ -56,7 +49,10 @@ def local_api(polygon_fixtures: Path, request: pytest.FixtureRequest) -> Iterato
     handler = type(
         "Handler",
         (_Recorder,),
-        {"pages": {"1": json.dumps(first).encode(), "2": (polygon_fixtures / PAGE_2).read_bytes()}, "seen": seen},
+        {
+            "pages": {"1": json.dumps(first).encode(), "2": (polygon_fixtures / PAGE_2).read_bytes()},
+            "seen": seen,
+        },
     )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -51,9 +51,8 @@ def test_backoff_is_exponential_bounded_and_jittered() -> None:
             async with api.client(sleep=sleeps, backoff=backoff, max_attempts=7) as client:
                 with pytest.raises(Exception, match="HTTP 503"):
                     await chain(client)
-                assert client.stats.retries == 6 and client.stats.backoff_seconds == pytest.approx(
-                    sum(sleeps.delays)
-                )
+                assert client.stats.backoff_seconds == pytest.approx(sum(sleeps.delays))
+            assert len(sleeps.delays) == 6
 
         run_fake_time(main())
         return sleeps.delays
@@ -179,7 +178,6 @@ def test_401_makes_exactly_one_request_and_no_retry(sleeps: RecordingSleep) -> N
         async with api.client(sleep=sleeps) as client:
             with pytest.raises(PolygonAuthError, match="check POLYGON_API_KEY"):
                 await chain(client)
-            assert client.stats.requests == 1 and client.stats.retries == 0
 
     run_fake_time(main())
     assert len(api.requests) == 1 and sleeps.delays == []
@@ -192,10 +190,10 @@ def test_429_storm_then_success_completes(sleeps: RecordingSleep) -> None:
         async with api.client(sleep=sleeps) as client:
             [page] = await chain(client)
             assert page.retries == 4
-            stats = client.stats
-            assert (stats.requests, stats.retries, stats.throttled, stats.pages) == (5, 4, 4, 1)
+            assert client.stats.throttled == 4
 
     run_fake_time(main())
+    assert len(api.requests) == 5
     assert len(sleeps.delays) == 4
 
 
@@ -228,7 +226,7 @@ def test_429_storm_longer_than_the_attempt_budget_fails_naming_endpoint_and_atte
             try:
                 await chain(client)
             finally:
-                assert (client.stats.requests, client.stats.throttled, client.stats.retries) == (6, 6, 5)
+                assert client.stats.throttled == 6 and len(api.requests) == 6
 
     with pytest.raises(PolygonRateLimitError) as info:
         run_fake_time(main())

@@ -5,7 +5,7 @@
 bucket per process, across event loops (``pacing``).
 """
 
-from workflows.polygon.client import ClientStats, PolygonClient, collect
+from workflows.polygon.client import ClientStats, PolygonClient
 from workflows.polygon.endpoints import Endpoint, parse_page
 from workflows.polygon.errors import (
     PolygonAuthError,
@@ -62,7 +62,6 @@ __all__ = [
     "SharedBucket",
     "StockSplit",
     "Ticker",
-    "collect",
     "parse_page",
     "shared_limiter",
 ]

@@ -14,7 +14,7 @@ import datetime as dt
 import itertools
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -57,27 +57,19 @@ Day = dt.date | str
 
 @dataclass
 class ClientStats:
-    """Counters for one client, so a step can log what a unit of work cost."""
+    """What one client spent beyond its pages: throttling, waits and bytes, for the step's closing line.
 
-    requests: int = 0
-    retries: int = 0
-    pages: int = 0
-    items: int = 0
-    item_errors: int = 0
-    bytes_received: int = 0
+    Requests and retries are not counted here: every :class:`Page` carries its own ``retries``, and the
+    step counts requests from the pages of each unit, once.
+    """
+
     throttled: int = 0
+    bytes_received: int = 0
     pacing_wait_seconds: float = 0.0
     backoff_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, int | float]:
-        return asdict(self)
-
-    def copy(self) -> ClientStats:
-        return ClientStats(**asdict(self))
-
-    def since(self, earlier: ClientStats) -> ClientStats:
-        """The counts accrued after ``earlier`` (a :meth:`copy` taken at the start of a unit)."""
-        return ClientStats(**{f.name: getattr(self, f.name) - getattr(earlier, f.name) for f in fields(self)})
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
 def _day(value: Day) -> str:
@@ -489,7 +481,6 @@ class PolygonClient:
 
     def _before_sleep(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
-        self.stats.retries += 1
         self.stats.backoff_seconds += state.upcoming_sleep
         log.warning(
             "polygon.retry",
@@ -505,7 +496,6 @@ class PolygonClient:
         headers = self._request_headers()
         async with self._pacer.slot() as waited:
             self.stats.pacing_wait_seconds += waited
-            self.stats.requests += 1
             try:
                 response = await self._http.get(url, params=params, headers=headers)
             except httpx.TimeoutException as exc:
@@ -541,9 +531,6 @@ class PolygonClient:
             status_code=response.status_code,
             header_request_id=header_request_id,
         )
-        self.stats.pages += 1
-        self.stats.items += len(page.items)
-        self.stats.item_errors += len(page.item_errors)
         return page
 
     def _http_error(
@@ -611,8 +598,3 @@ def _bound(value: Day | int) -> str | int:
 
 def _opt_day(value: Day | None) -> str | None:
     return None if value is None else _day(value)
-
-
-async def collect(pages: AsyncIterator[Page]) -> list[Page]:
-    """All pages of a paginated call, in order (for small results and tests)."""
-    return [page async for page in pages]

@@ -15,19 +15,24 @@ truncated bodies, looping ``next_url`` and malformed items.
 * ``Market`` / ``OptionMarket``: the pure models (no HTTP).
 """
 
-from workflows.simulator.app import (
-    FAULTS_HEADER,
-    NOW_HEADER,
-    SimStats,
-    create_app,
-    release_models,
-    set_faults,
-    set_now,
-)
-from workflows.simulator.faults import Faults, FaultsError
-from workflows.simulator.market import Market
-from workflows.simulator.options import OptionMarket
-from workflows.simulator.server import serve, transport
+from importlib import import_module
+from typing import Any
+
+from workflows.simulator.headers import FAULTS_HEADER, NOW_HEADER
+
+# Everything else loads on first use: a client of a served simulator needs the headers, not numpy/scipy.
+_LAZY = {
+    "SimStats": "app", "create_app": "app", "release_models": "app", "set_faults": "app", "set_now": "app",
+    "Faults": "faults", "FaultsError": "faults", "Market": "market", "OptionMarket": "options",
+    "serve": "server", "transport": "server",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"workflows.simulator.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'workflows.simulator' has no attribute {name!r}")
+
 
 __all__ = [
     "FAULTS_HEADER",

@@ -30,11 +30,10 @@ from workflows.calendar import NEW_YORK
 from workflows.settings import DEFAULT_UNDERLYINGS
 from workflows.simulator import clock, render, rng
 from workflows.simulator.faults import FaultPlan, Faults, FaultsError
+from workflows.simulator.headers import FAULTS_HEADER, NOW_HEADER
 from workflows.simulator.market import EPOCH, LRU, Market
 from workflows.simulator.options import Contracts, OptionMarket
 
-NOW_HEADER = "X-Sim-Now"
-FAULTS_HEADER = "X-Sim-Faults"
 RATE_LIMITED = (
     "You've exceeded the maximum requests per minute, please wait or upgrade your subscription to continue."
 )

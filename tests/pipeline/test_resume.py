@@ -1,0 +1,120 @@
+"""A step re-run with the same run id (an Argo retry) resumes: landed units are not fetched again,
+nothing is duplicated or overwritten, and the load ledger sees each manifest once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+import uvicorn
+
+from tests.pipeline.support import make_settings
+from workflows import steps
+from workflows.lake import Lake, PartCorruptError
+from workflows.polygon import PolygonAuthError, PolygonServerError
+from workflows.simulator import create_app
+from workflows.steps.errors import StepError, retryable
+
+DAY = dt.date(2026, 11, 24)
+RUN = "smelt-daily-abc12"
+
+
+def test_a_retried_step_fetches_only_what_failed_and_duplicates_nothing(tmp_path: Path) -> None:
+    broken = make_settings(tmp_path / "home", underlyings=("AAPL", "TSLA"),
+                           sim_faults="drop=details,paths=/v3/snapshot/options/TSLA")  # fmt: skip
+    with pytest.raises(StepError, match=r"1 of 4 units failed.*option_snapshots for TSLA") as failed:
+        steps.ingest_options(broken, DAY, run_id=RUN)
+    assert failed.value.retryable is False  # a schema error: the API's answer, not the network
+
+    fixed = make_settings(tmp_path / "home", underlyings=("AAPL", "TSLA"))
+    report = steps.ingest_options(fixed, DAY, run_id=RUN)
+    resumed = {(u.dataset, u.underlying): u for u in report.units}
+    assert all(resumed[(d, "AAPL")].resumed and resumed[(d, "AAPL")].requests == 0
+               for d in ("option_contracts", "option_snapshots"))  # fmt: skip
+    assert (
+        not resumed[("option_snapshots", "TSLA")].resumed and resumed[("option_snapshots", "TSLA")].rows > 0
+    )
+
+    again = steps.ingest_options(fixed, DAY, run_id=RUN)  # a third attempt: everything is landed
+    assert all(u.resumed for u in again.units) and again.requests == 0
+
+    lake = Lake.open(fixed.lake)
+    keys = lake.manifest_keys("option_snapshots", DAY)
+    assert len(keys) == 2 and all(RUN in k for k in keys)
+    loaded = steps.load(fixed, DAY)
+    assert loaded.rows == sum(m.rows for m in lake.manifests(day=DAY))
+    with duckdb.connect(str(fixed.duckdb_path), read_only=True) as con:
+        dupes = con.execute(
+            "select count(*) from (select source_file, source_row from raw.polygon_option_snapshots "
+            "group by all having count(*) > 1)"
+        ).fetchone()
+    assert dupes == (0,)
+
+
+def test_a_resumed_backfill_reuses_its_landed_contracts_and_days(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "home", source="simulator", underlyings=("IWM",))
+    start, end = dt.date(2026, 11, 23), DAY
+    first = steps.backfill_options(settings, start, end, run_id=RUN)
+    again = steps.backfill_options(settings, start, end, run_id=RUN)
+    assert first.requests > 0 and again.requests == 0
+    assert [u.rows for u in again.units] == [u.rows for u in first.units]
+    assert all(u.resumed for u in again.units)
+
+
+def test_an_underlying_without_contracts_is_named_in_a_warning(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "home", underlyings=("ZZZZ",))
+    report = steps.ingest_options(settings, DAY)
+    assert report.warnings == [
+        "no option contracts exist for ZZZZ as of 2026-11-24: check the ticker (is it listed and optionable?); "
+        "its manifests are empty"
+    ]
+
+
+@pytest.fixture
+def served_simulator() -> Iterator[tuple[str, object]]:
+    app = create_app()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", app
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_smelt_sim_url_sends_every_request_to_the_served_simulator(
+    tmp_path: Path, served_simulator: tuple[str, object]
+) -> None:
+    url, app = served_simulator
+    settings = make_settings(tmp_path / "home", underlyings=("IWM",), sim_url=url)
+    report = steps.ingest_options(settings, DAY)
+    served = app.state.stats  # type: ignore[attr-defined]
+    assert report.requests == served.requests > 0
+    assert {m.source for m in Lake.open(settings.lake).manifests()} == {"simulator"}
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (PolygonServerError("503"), True),
+        (PolygonAuthError("401"), False),
+        (PartCorruptError("truncated"), False),
+        (OSError("connection reset"), True),
+    ],
+)
+def test_retryable_follows_the_cause_chain(error: Exception, expected: bool) -> None:
+    try:
+        try:
+            raise error
+        except Exception as cause:
+            raise StepError("ingest-stocks 2026-11-24: stock_bars: ...") from cause
+    except StepError as wrapped:
+        assert retryable(wrapped) is expected

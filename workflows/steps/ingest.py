@@ -1,0 +1,221 @@
+"""The ingest steps: raw API pages for trading days into the lake, one manifest per unit.
+
+``ingest_stocks`` lands the whole market's daily bars and the day's splits; ``ingest_options`` the option
+contracts and the end-of-day chain snapshot per underlying; ``backfill_options`` past days, which have no
+snapshot, with one range request per contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import Any
+
+from workflows import calendar, logs
+from workflows.lake import DatasetWriter, Lake, new_run_id
+from workflows.polygon import PolygonClient
+from workflows.progress import UnitProgress
+from workflows.settings import Settings
+from workflows.steps.errors import StepError, describe, retryable
+from workflows.steps.source import open_client, snapshot_is_end_of_day, source_label
+from workflows.steps.units import IngestReport, Lander, UnitReport, gather_units
+
+log = logs.get_logger("smelt.steps")
+
+MODES = ("auto", "snapshot", "backfill")
+
+
+def _lander(settings: Settings, run_id: str) -> Lander:
+    return Lander(Lake.open(settings.lake, settings.s3_endpoint_url), run_id, source_label(settings))
+
+
+def _require_trading_day(day: dt.date, step: str) -> None:
+    if not calendar.is_trading_day(day):
+        raise StepError(
+            f"{step} {day}: not an NYSE trading day (weekend or holiday); nothing to ingest", retryable=False
+        )
+
+
+def ingest_stocks(settings: Settings, day: dt.date, *, run_id: str | None = None) -> IngestReport:
+    """Grouped daily bars for the whole US market (unadjusted) and the day's splits."""
+    run_id = run_id or new_run_id()
+    _require_trading_day(day, "ingest-stocks")
+    with logs.bound(run_id=run_id, step="ingest-stocks", trade_date=day.isoformat()):
+        return asyncio.run(_ingest_stocks(settings, day, _lander(settings, run_id)))
+
+
+async def _ingest_stocks(settings: Settings, day: dt.date, lander: Lander) -> IngestReport:
+    async with open_client(settings, day) as client:
+        units = await gather_units("ingest-stocks", day, [
+            lander.land("stock_bars", day, None, client.grouped_daily(day)),
+            lander.land("stock_splits", day, None,
+                        client.splits(execution_date_gte=day, execution_date_lte=day)),
+        ])  # fmt: skip
+        _log_client(client)
+    return IngestReport("ingest-stocks", lander.run_id, units)
+
+
+def ingest_options(
+    settings: Settings,
+    day: dt.date,
+    *,
+    underlyings: Sequence[str] | None = None,
+    mode: str = "auto",
+    run_id: str | None = None,
+) -> IngestReport:
+    """Contracts and the end-of-day chain snapshot per underlying; past days on Polygon use backfill."""
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
+    run_id = run_id or new_run_id()
+    _require_trading_day(day, "ingest-options")
+    tickers = tuple(underlyings or settings.underlyings)
+    if mode == "auto":
+        mode = "snapshot" if settings.source == "simulator" or snapshot_is_end_of_day(day) else "backfill"
+    if mode == "backfill":
+        return backfill_options(settings, day, day, underlyings=tickers, run_id=run_id)
+    with logs.bound(run_id=run_id, step="ingest-options", trade_date=day.isoformat()):
+        report = asyncio.run(_ingest_snapshots(settings, day, tickers, _lander(settings, run_id)))
+        report.warnings += _warn_unknown_underlyings(report.units)
+        return report
+
+
+async def _ingest_snapshots(
+    settings: Settings, day: dt.date, tickers: Sequence[str], lander: Lander
+) -> IngestReport:
+    async with open_client(settings, day) as client:
+        coros = []
+        for u in tickers:
+            coros.append(lander.land("option_contracts", day, u, client.option_contracts(u, as_of=day)))
+            coros.append(lander.land("option_snapshots", day, u, client.option_chain_snapshot(u)))
+        units = await gather_units("ingest-options", day, coros)
+        _log_client(client)
+    return IngestReport("ingest-options", lander.run_id, units)
+
+
+def backfill_options(
+    settings: Settings,
+    start: dt.date,
+    end: dt.date,
+    *,
+    underlyings: Sequence[str] | None = None,
+    run_id: str | None = None,
+) -> IngestReport:
+    """Past days have no snapshot: contracts as of each day, then ONE range-aggs request per contract.
+
+    Bars are split into per-day ``option_bars`` manifests; a contract's request covers the whole range,
+    never one request per contract per day.
+    """
+    run_id = run_id or new_run_id()
+    days = calendar.trading_days(start, end)
+    if not days:
+        raise StepError(f"backfill-options {start}..{end}: no trading days in the range", retryable=False)
+    tickers = tuple(underlyings or settings.underlyings)
+    with logs.bound(run_id=run_id, step="backfill-options", trade_date=f"{start}..{end}"):
+        report = asyncio.run(_backfill(settings, days, tickers, _lander(settings, run_id)))
+        report.warnings += _warn_unknown_underlyings(report.units)
+        return report
+
+
+async def _backfill(
+    settings: Settings, days: list[dt.date], tickers: Sequence[str], lander: Lander
+) -> IngestReport:
+    report = IngestReport("backfill-options", lander.run_id)
+    async with open_client(settings, days[-1]) as client:
+        for u in tickers:  # one underlying at a time keeps the open per-day writers bounded
+            report.units += await _backfill_underlying(lander, client, days, u)
+        _log_client(client)
+    return report
+
+
+async def _backfill_underlying(
+    lander: Lander, client: PolygonClient, days: list[dt.date], underlying: str
+) -> list[UnitReport]:
+    contracts: set[str] = set()
+    span = f"{days[0]}..{days[-1]}"
+    units = await gather_units("backfill-options", span, [
+        lander.land("option_contracts", d, underlying, client.option_contracts(underlying, as_of=d),
+                    collect=lambda item: contracts.add(item["ticker"]))
+        for d in days
+    ])  # fmt: skip
+    started = time.perf_counter()
+    bars = {d: UnitReport("option_bars", d, underlying) for d in days}
+    landed = {d: m for d in days if (m := lander.landed("option_bars", d, underlying)) is not None}
+    todo = [d for d in days if d not in landed]
+    for d in landed:
+        bars[d].resumed = True
+    with ExitStack() as stack:
+        writers = {d: stack.enter_context(lander.writer("option_bars", d, underlying)) for d in todo}
+        if writers:
+            await _fetch_bars(client, sorted(contracts), days, writers, bars[days[0]], f"{underlying} {span}")
+    finished = {d: writers[d].manifest for d in todo} | landed
+    return units + [bars[d].finish(finished[d], started) for d in days]
+
+
+async def _fetch_bars(
+    client: PolygonClient,
+    contracts: list[str],
+    days: list[dt.date],
+    writers: dict[dt.date, DatasetWriter],
+    counted: UnitReport,
+    what: str,
+) -> None:
+    """One range request per contract; each bar goes to its day's writer. Requests are counted on the
+    range's first day, since each covers the whole range."""
+
+    async def one(contract: str) -> None:
+        try:
+            async for page in client.aggregates(contract, days[0], days[-1]):
+                counted.count(page)
+                for item in page.items:
+                    writer = writers.get(_bar_day(item))
+                    if writer is not None:
+                        writer.write(item, endpoint=page.endpoint, request_id=page.request_id,
+                                     fetched_at=page.fetched_at, ticker=contract)  # fmt: skip
+        except Exception as exc:
+            raise StepError(
+                f"option_bars for {what} {contract}: {describe(exc)}", retryable=retryable(exc)
+            ) from exc
+
+    with (
+        logs.bound(dataset="option_bars", underlying=what.split()[0]),
+        UnitProgress(f"backfill-options {what}", len(contracts)) as bar,
+    ):
+        try:  # the first failure cancels the rest: no point fetching bars that will be thrown away
+            async with asyncio.TaskGroup() as group:
+                for contract in contracts:
+                    group.create_task(one(contract)).add_done_callback(lambda _: bar.advance(0))
+        except* Exception as failed:
+            first = failed.exceptions[0]
+            raise StepError(
+                f"backfill-options {what}: {describe(first)}", retryable=retryable(first)
+            ) from first
+
+
+def _bar_day(item: dict[str, Any]) -> dt.date:
+    """Range-aggs ``t`` is the start of the bar in ms, 00:00 New York time."""
+    return dt.datetime.fromtimestamp(int(item["t"]) / 1000, dt.UTC).astimezone(calendar.NEW_YORK).date()
+
+
+def _warn_unknown_underlyings(units: list[UnitReport]) -> list[str]:
+    """An underlying the API lists no contracts for is most likely a typo or not optionable: say so."""
+    empty: dict[str, list[dt.date]] = {}
+    for unit in units:
+        if unit.dataset == "option_contracts" and unit.underlying and unit.rows == 0:
+            empty.setdefault(unit.underlying, []).append(unit.trade_date)
+    warnings = []
+    for underlying, days in empty.items():
+        when = str(days[0]) if len(days) == 1 else f"{len(days)} days from {min(days)} to {max(days)}"
+        text = (
+            f"no option contracts exist for {underlying} as of {when}: check the ticker (is it listed and "
+            "optionable?); its manifests are empty"
+        )
+        log.warning(text, underlying=underlying)
+        warnings.append(text)
+    return warnings
+
+
+def _log_client(client: PolygonClient) -> None:
+    log.info("source usage", base_url=client.base_url, **client.stats.as_dict())
