@@ -22,12 +22,15 @@ help:
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "smelt needs Python 3.11+; $(PYTHON) is $$($(PYTHON) --version 2>&1)" >&2; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
-	  { echo "cannot create $(VENV): install the venv module (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }
-	@awk '/^uv==/{p=1} p{print; if ($$0 !~ /\\$$/) exit}' requirements.lock > $(VENV)/uv.requirements
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(VENV)/uv.requirements
-	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python --require-hashes requirements.lock
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@started=$$(date +%s); \
+	echo "install: creating $(VENV) from requirements.lock (pinned, hashed; bytecode compiled once here)"; \
+	{ test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+	  { echo "cannot create $(VENV): install the venv module (Debian/Ubuntu: apt-get install python3-venv)" >&2; exit 1; }; } && \
+	awk '/^uv==/{p=1} p{print; if ($$0 !~ /\\$$/) exit}' requirements.lock > $(VENV)/uv.requirements && \
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(VENV)/uv.requirements && \
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python --require-hashes requirements.lock && \
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --no-deps -e . && \
+	echo "install: done in $$(( $$(date +%s) - started ))s"
 	@touch $@
 
 install: $(VENV)/.installed

@@ -59,3 +59,22 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, s
     bucket = f"smelt-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)
     return client, bucket
+
+
+_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add up test time per suite folder, for the closing summary."""
+    parts = report.nodeid.split("/")
+    suite = "/".join(parts[:2]) if len(parts) > 2 else parts[0].split("::")[0]
+    _SECONDS[suite] = _SECONDS.get(suite, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Where the suite's time went, so a slow first run says which part is slow."""
+    if not _SECONDS:
+        return
+    terminalreporter.section("time per suite")
+    for suite, seconds in sorted(_SECONDS.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{seconds:8.1f}s  {suite}")
