@@ -24,7 +24,7 @@ from pathlib import Path
 from workflows import calendar
 
 STEPS = {
-    "smelt --help": ["--help"],
+    "--help": ["--help"],
     "ingest stocks": ["ingest", "stocks", "--date", "{day}"],
     "ingest options (20 underlyings)": ["ingest", "options", "--date", "{day}"],
     "load": ["load", "--date", "{day}"],
