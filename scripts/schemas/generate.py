@@ -42,12 +42,28 @@ KINDS = [
 CRDS = {
     "argoproj.io": ["workflows", "workflowtemplates", "cronworkflows"],
     "external-secrets.io": ["secretstores", "clustersecretstores", "externalsecrets"],
+    "generators.external-secrets.io": ["passwords"],
 }
 #: Where each CRD group's licence (Apache-2.0) is, in the tool cache.
 LICENSES = {
     "argoproj.io": lambda pins: TOOLS / "src" / f"argo-{pins['ARGO_VERSION']}" / "LICENSE",
+    "generators.external-secrets.io": lambda pins: (
+        TOOLS
+        / "go"
+        / "mod"
+        / "github.com"
+        / "external-secrets"
+        / f"external-secrets@{pins['ESO_VERSION']}"
+        / "LICENSE"
+    ),
     "external-secrets.io": lambda pins: (
-        TOOLS / "go" / "mod" / "github.com" / "external-secrets" / f"external-secrets@{pins['ESO_VERSION']}" / "LICENSE"
+        TOOLS
+        / "go"
+        / "mod"
+        / "github.com"
+        / "external-secrets"
+        / f"external-secrets@{pins['ESO_VERSION']}"
+        / "LICENSE"
     ),
 }
 
@@ -71,7 +87,11 @@ def strict(node: Any, definitions: dict[str, Any], seen: tuple[str, ...] = (), n
     if node.get("format") == "int-or-string":
         return {"oneOf": [{"type": "string"}, {"type": "integer"}]}
     out = {key: strict(value, definitions, seen, nullable) for key, value in node.items()}
-    if "properties" in out and "additionalProperties" not in out and not node.get("x-kubernetes-preserve-unknown-fields"):
+    if (
+        "properties" in out
+        and "additionalProperties" not in out
+        and not node.get("x-kubernetes-preserve-unknown-fields")
+    ):
         out["additionalProperties"] = False
     if nullable and isinstance(out.get("type"), str):
         out["type"] = [out["type"], "null"]  # Helm writes an empty value as null; the API server accepts it

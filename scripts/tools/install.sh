@@ -39,7 +39,7 @@ version_of() { # tool -> the pinned version its stamp must match
     kube-apiserver | kube-scheduler | kubectl) echo "$KUBE_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
     etcd) echo "$ETCD_DEB_VERSION" ;;
-    crds) echo "argo-$ARGO_VERSION eso-$ESO_VERSION" ;;
+    crds) echo "argo-$ARGO_VERSION eso-$ESO_VERSION (with the password generator)" ;;
     *) echo "unknown tool '$1' (known: ${ALL[*]})" >&2; return 2 ;;
   esac
 }
@@ -146,9 +146,12 @@ build_crds() {
   local eso
   eso=$(cd "$TOOLS" && go mod download -json "github.com/external-secrets/external-secrets@$ESO_VERSION" |
     sed -n 's/.*"Dir": "\(.*\)",/\1/p')
-  rm -rf "$TOOLS/crds" && mkdir -p "$TOOLS/crds/argoproj.io" "$TOOLS/crds/external-secrets.io"
-  cp "$(argo_src)"/manifests/base/crds/full/argoproj.io_*.yaml "$TOOLS/crds/argoproj.io/"
-  cp "$eso"/config/crds/bases/external-secrets.io_*.yaml "$TOOLS/crds/external-secrets.io/"
+  local crds=$TOOLS/crds
+  rm -rf "$crds" && mkdir -p "$crds/argoproj.io" "$crds/external-secrets.io" "$crds/generators.external-secrets.io"
+  cp "$(argo_src)"/manifests/base/crds/full/argoproj.io_*.yaml "$crds/argoproj.io/"
+  cp "$eso"/config/crds/bases/external-secrets.io_*.yaml "$crds/external-secrets.io/"
+  # The chart's local profile generates the in-cluster S3 server's credentials in the cluster.
+  cp "$eso"/config/crds/bases/generators.external-secrets.io_passwords.yaml "$crds/generators.external-secrets.io/"
 }
 
 # --- etcd: Debian ships etcd-server 3.4; take its binary out of the package, install nothing system-wide.
