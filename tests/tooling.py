@@ -1,0 +1,111 @@
+"""The external tools the tests drive, and the local control plane, for every test that needs them.
+
+Tools are built by ``make tools`` (scripts/tools/install.sh) into ``$SMELT_TOOLS_DIR/bin`` (default
+``~/.cache/smelt/tools/bin``), outside the work tree; hadolint and shellcheck come from the dev extra in the
+venv. A missing tool fails the test with the command that installs it: a check that cannot run is a
+failure, never a skip. The paths are read at import, before the test fixtures clear ``SMELT_*`` variables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLS_DIR = Path(os.environ.get("SMELT_TOOLS_DIR") or Path.home() / ".cache" / "smelt" / "tools")
+CLUSTER_DIR = Path(os.environ.get("SMELT_CLUSTER_DIR") or Path.home() / ".cache" / "smelt" / "cluster")
+SCHEMAS = ROOT / "tests" / "schemas"
+#: The pinned tool versions (scripts/tools/versions.env), e.g. VERSIONS["KUBE_VERSION"] == "v1.33.13".
+VERSIONS = dict(
+    re.findall(r"^([A-Z0-9_]+)=(\S+)", (ROOT / "scripts/tools/versions.env").read_text(), re.MULTILINE)
+)
+
+_VENV_TOOLS = {"hadolint": "the dev extra (make install)", "shellcheck": "the dev extra (make install)"}
+_CLUSTER_TOOLS = ("etcd", "kube-apiserver", "kube-scheduler", "kubectl", "kwok", "workflow-controller")
+
+
+def tool(name: str) -> str:
+    """Absolute path of a tool, or a test failure that says how to install it."""
+    if name in _VENV_TOOLS:
+        found = shutil.which(name, path=str(Path(sys.executable).parent))
+        if found:
+            return found
+        pytest.fail(
+            f"{name} is not installed in {Path(sys.executable).parent}: it comes from {_VENV_TOOLS[name]}"
+        )
+    path = TOOLS_DIR / "bin" / name
+    if not os.access(path, os.X_OK):
+        pytest.fail(
+            f"{name} is not installed at {path}: run `make tools` (builds it once, cached outside the work tree)"
+        )
+    return str(path)
+
+
+def run(
+    args: Sequence[str | Path],
+    *,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    check: bool = True,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a tool; on failure the test fails with its command line and output, not a bare exit status."""
+    argv = [str(a) for a in args]
+    done = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})}, check=False, cwd=cwd)  # fmt: skip
+    if check and done.returncode != 0:
+        pytest.fail(
+            f"`{' '.join(argv)}` exited {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+        )
+    return done
+
+
+def kubeconform(manifests: str, *, extra_schemas: Sequence[Path] = ()) -> subprocess.CompletedProcess[str]:
+    """Validate YAML (from stdin) strictly against the schemas kept under tests/schemas, offline."""
+    locations = [SCHEMAS / "kubernetes" / "{{.NormalizedKubernetesVersion}}-standalone-strict/{{.ResourceKind}}{{.KindSuffix}}.json",
+                 SCHEMAS / "crds" / "{{.Group}}" / "{{.ResourceKind}}_{{.ResourceAPIVersion}}.json", *extra_schemas]  # fmt: skip
+    args: list[str | Path] = [tool("kubeconform"), "-strict", "-summary", "-output", "text",
+                              "-kubernetes-version", VERSIONS["KUBE_VERSION"].removeprefix("v")]  # fmt: skip
+    for location in locations:
+        args += ["-schema-location", str(location)]
+    return run([*args, "-"], input=manifests)
+
+
+def _control_plane_running() -> bool:
+    pids = list((CLUSTER_DIR / "pids").glob("*.pid"))
+    return bool(pids) and all(_alive(p) for p in pids)
+
+
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def kubeconfig() -> Iterator[Path]:
+    """A kubeconfig for the local control plane (real kube-apiserver, Argo controller, kwok node).
+
+    Reuses a control plane that ``make cluster-up`` started (and leaves it running); otherwise starts one
+    and stops it when the session ends.
+    """
+    for name in _CLUSTER_TOOLS:
+        tool(name)
+    started_here = not _control_plane_running()
+    env = {"SMELT_TOOLS_DIR": str(TOOLS_DIR), "SMELT_CLUSTER_DIR": str(CLUSTER_DIR)}
+    run([ROOT / "scripts" / "cluster" / "up.sh"], env=env, timeout=300)
+    try:
+        yield CLUSTER_DIR / "kubeconfig"
+    finally:
+        if started_here:
+            run([ROOT / "scripts" / "cluster" / "down.sh"], env=env, timeout=120, check=False)
