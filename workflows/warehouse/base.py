@@ -29,6 +29,9 @@ Status = Literal["loaded", "skipped", "failed"]
 #: keeps a second core busy; more than a few only adds contention.
 DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 
+#: How long a loader whose claim lost waits for the winner's commit before calling the manifest failed.
+CONFLICT_PATIENCE = 10.0
+
 log = get_logger(__name__)
 
 
@@ -283,7 +286,7 @@ class Warehouse(ABC):
         except _AlreadyLoaded:
             return _result(manifest, "skipped", start, "already in the ledger")
         except LedgerConflict as exc:
-            if key in self.loaded_keys([key]):
+            if self._committed_by_another(key):
                 return _result(manifest, "skipped", start, "loaded concurrently by another loader")
             raise ManifestLoadError(f"{what}: cannot commit {lake.url}/{key}: {exc}") from exc
         except (PartCorruptError, KeyMissingError) as exc:  # a part altered or gone: re-ingest the day
@@ -293,6 +296,22 @@ class Warehouse(ABC):
                 raise
             raise ManifestLoadError(f"{what}: {exc}", retryable=exc.retryable) from exc
         return _result(manifest, "loaded", start)
+
+    def _committed_by_another(self, key: str, patience: float = CONFLICT_PATIENCE) -> bool:
+        """Whether the transaction that beat ours to ``key`` commits it.
+
+        A backend may refuse our claim as soon as the other loader inserted the same key, before that
+        loader commits; its row shows up once it does, so look again for a little while.
+        """
+        deadline = time.monotonic() + patience
+        delay = 0.01
+        while True:
+            if key in self.loaded_keys([key]):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     def __enter__(self) -> Self:
         return self
