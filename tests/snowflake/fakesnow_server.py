@@ -22,13 +22,12 @@ import argparse
 from typing import Any
 
 import duckdb
-import snowflake.connector.errors
-import uvicorn
-from sqlglot import exp
-
 import fakesnow.copy_into as copy_into
 import fakesnow.cursor as cursor
 import fakesnow.server
+import snowflake.connector.errors
+import uvicorn
+from sqlglot import exp
 
 _inserts = copy_into._inserts
 
@@ -50,10 +49,15 @@ def _transform_inserts(
     source = expr.args["files"][0]
     select = source.this if isinstance(source, exp.Subquery) else None
     uses_line = select is not None and any(
-        _is_dollar_one(p) and not isinstance(p.parent, exp.JSONExtract) for p in select.find_all(exp.Parameter)
+        _is_dollar_one(p) and not isinstance(p.parent, exp.JSONExtract)
+        for p in select.find_all(exp.Parameter)
     )
     uses_metadata = select is not None and any(_metadata_column(c) for c in select.find_all(exp.Column))
-    if select is None or not isinstance(params.file_format, copy_into.ReadJSON) or not (uses_line or uses_metadata):
+    if (
+        select is None
+        or not isinstance(params.file_format, copy_into.ReadJSON)
+        or not (uses_line or uses_metadata)
+    ):
         return _inserts(expr, params, urls, parquet_info)
     if len(params.files) != len(urls):
         raise NotImplementedError("COPY transformations with file metadata need an explicit FILES list")
@@ -104,7 +108,9 @@ def _execute_with_sql_errors(self: Any, *args: Any, **kwargs: Any) -> Any:
     except duckdb.TransactionException as exc:
         raise snowflake.connector.errors.ProgrammingError(msg=str(exc), errno=625, sqlstate="40001") from exc
     except (duckdb.IOException, duckdb.InvalidInputException) as exc:
-        raise snowflake.connector.errors.ProgrammingError(msg=str(exc), errno=100069, sqlstate="22000") from exc
+        raise snowflake.connector.errors.ProgrammingError(
+            msg=str(exc), errno=100069, sqlstate="22000"
+        ) from exc
 
 
 def install() -> None:

@@ -75,7 +75,9 @@ def render(text: str, values: Mapping[str, str]) -> str:
     """Substitute every ``&{name}``; defaults fill what ``values`` lacks. Raises ScriptError naming each problem."""
     unknown = sorted(set(values) - set(PARAMETERS))
     if unknown:
-        raise ScriptError(f"unknown parameter(s) {', '.join(unknown)}; expected some of {', '.join(PARAMETERS)}")
+        raise ScriptError(
+            f"unknown parameter(s) {', '.join(unknown)}; expected some of {', '.join(PARAMETERS)}"
+        )
     resolved: dict[str, str] = {}
     problems: list[str] = []
     for name in sorted(variables(text)):
