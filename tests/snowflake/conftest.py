@@ -121,3 +121,36 @@ def write_key_pair(folder: Path) -> tuple[Path, str]:
 @pytest.fixture(scope="module")
 def key_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return write_key_pair(tmp_path_factory.mktemp("keys"))
+
+
+def script_statements(text: str) -> list[str]:
+    """A script's statements, comments removed (no literal in snowflake/*.sql holds ';' or '--')."""
+    body = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
+    return [" ".join(s.split()) for s in body.split(";") if s.strip()]
+
+
+#: setup.sql statements fakesnow can run; the schemas are created plainly (it cannot parse MANAGED ACCESS).
+EMULATED_SETUP = ("CREATE DATABASE", "CREATE FILE FORMAT", "CREATE STAGE")
+SCHEMAS = ("RAW", "STAGING", "INTERMEDIATE", "MARTS", "SNAPSHOTS")
+
+
+def prepare_database(server: FakeSnowflake, private_key: Path, database: str, lake_url: str) -> None:
+    """The account objects of setup.sql that the loader and dbt need, in a database of their own (no
+    landing tables: the loader creates what is missing)."""
+    import snowflake.connector
+
+    from workflows.warehouse import snowflake_scripts as scripts
+
+    values = {"database": database, "lake_url": lake_url, "aws_role_arn": "arn:aws:iam::123456789012:role/x"}
+    setup = scripts.render(scripts.script("setup"), values)
+    runnable = [s for s in script_statements(setup) if s.upper().startswith(EMULATED_SETUP)]
+    conn = snowflake.connector.connect(**server.connect_args(private_key))
+    try:
+        cur = conn.cursor()
+        cur.execute(runnable[0])
+        for schema in SCHEMAS:
+            cur.execute(f"create schema if not exists {database}.{schema}")
+        for sql in runnable[1:]:
+            cur.execute(sql)
+    finally:
+        conn.close()

@@ -1,7 +1,7 @@
-"""Runs fakesnow's Snowflake emulator as a server for the ``snowflake`` tests, with two emulator fixes.
+"""Runs fakesnow's Snowflake emulator as a server for the ``snowflake`` tests, with three emulator fixes.
 
 ``python -m tests.snowflake.fakesnow_server --port N`` serves the Snowflake REST API on 127.0.0.1:N until it
-is terminated. fakesnow 0.12 lacks two things Snowflake does, and the loader's production SQL needs both;
+is terminated. fakesnow 0.12 lacks three things Snowflake does, and the loader's production SQL needs them;
 they are added here, on the emulator's side, so that the loader runs its real statements unchanged:
 
 1. ``COPY INTO t (cols) FROM (SELECT $1, METADATA$FILENAME, METADATA$FILE_ROW_NUMBER, … FROM @stage)
@@ -9,11 +9,13 @@ they are added here, on the emulator's side, so that the loader runs its real st
    rewrites ``$1:path`` selections. Here each file becomes ``read_json_objects(file) WITH ORDINALITY`` with
    ``$1`` the line, ``METADATA$FILENAME`` the file's path in the stage (Snowflake's documented meaning) and
    ``METADATA$FILE_ROW_NUMBER`` its line number from 1.
-2. A DuckDB error fakesnow does not translate (a corrupt gzip file, a write conflict, an aborted transaction)
+2. ``FILES = (…)`` on an internal stage: fakesnow only accepts it on URL stages. Here the listed names are
+   joined to the internal stage's folder, as for a URL stage.
+3. A DuckDB error fakesnow does not translate (a corrupt gzip file, a write conflict, an aborted transaction)
    reaches the client as HTTP 500, which the connector retries for minutes. Snowflake answers such a
    statement with a SQL error, so it is raised as a ``ProgrammingError`` here and the client fails at once.
 
-Both are listed in docs/snowflake.md with why they hide no production bug.
+They are listed in docs/snowflake.md with why they hide no production bug.
 """
 
 from __future__ import annotations
@@ -99,6 +101,16 @@ class _RawInsert:
         return self.text
 
 
+_source_urls = copy_into._source_urls
+
+
+def _source_urls_internal(source: str, files: list[str]) -> list[str]:
+    """An internal stage is a local folder (no URL scheme): its listed files are paths in it."""
+    if "://" not in source and source.startswith("/"):
+        return [f"{source.rstrip('/')}/{name}" for name in files] or [source]
+    return _source_urls(source, files)
+
+
 _execute = cursor.FakeSnowflakeCursor._execute
 
 
@@ -115,6 +127,7 @@ def _execute_with_sql_errors(self: Any, *args: Any, **kwargs: Any) -> Any:
 
 def install() -> None:
     copy_into._inserts = _transform_inserts  # type: ignore[assignment]
+    copy_into._source_urls = _source_urls_internal  # type: ignore[assignment]
     cursor.FakeSnowflakeCursor._execute = _execute_with_sql_errors  # type: ignore[method-assign]
 
 

@@ -13,7 +13,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from tests.snowflake.conftest import FakeSnowflake
+from tests.snowflake.conftest import FakeSnowflake, script_statements
 from workflows.warehouse import snowflake_scripts as scripts
 from workflows.warehouse.ddl import LANDING_TABLES, LEDGER, duckdb_ddl
 
@@ -39,10 +39,7 @@ COMMAND_FORMS = (
 )  # fmt: skip
 
 
-def statements(text: str) -> list[str]:
-    """The script's statements, comments removed (no literal in these scripts holds ';' or '--')."""
-    body = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
-    return [" ".join(s.split()) for s in body.split(";") if s.strip()]
+statements = script_statements
 
 
 def rendered(name: str) -> str:
