@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import pytest
-
 from tests.dbt.support import (
     COMPARED,
     DBT_DIR,
@@ -88,7 +86,9 @@ def test_a_load_committing_during_a_build_is_taken_by_the_next_build(tmp_path: P
     release, parts_in = threading.Event(), threading.Event()
     load_parts = DuckDBWarehouse.load_parts
 
-    def held_load_parts(self: DuckDBWarehouse, tx: Any, lake: Lake, manifest: Manifest, loaded_at: Any) -> Any:
+    def held_load_parts(
+        self: DuckDBWarehouse, tx: Any, lake: Lake, manifest: Manifest, loaded_at: Any
+    ) -> Any:
         counts = load_parts(self, tx, lake, manifest, loaded_at)
         if manifest.key == late.key:
             parts_in.set()
@@ -96,7 +96,9 @@ def test_a_load_committing_during_a_build_is_taken_by_the_next_build(tmp_path: P
         return counts
 
     with mock.patch.object(DuckDBWarehouse, "load_parts", held_load_parts):
-        held = threading.Thread(target=lambda: load(warehouse, lake, LAST_DAY, ["stock_bars"]).raise_for_failures())
+        held = threading.Thread(
+            target=lambda: load(warehouse, lake, LAST_DAY, ["stock_bars"]).raise_for_failures()
+        )
         held.start()
         assert parts_in.wait(120)
         time.sleep(0.01)  # the other manifest's loaded_at is strictly later
@@ -115,7 +117,9 @@ def test_a_load_committing_during_a_build_is_taken_by_the_next_build(tmp_path: P
     [(watermark,)] = project.query("select max(_loaded_at) from staging.stg_polygon__stock_bars")
     assert watermark >= stamps[early.key] > stamps[late.key], "a loaded_at watermark would skip the held load"
     aaa = "select close from staging.stg_polygon__stock_bars where ticker = 'AAA' and trade_date = ?"
-    assert project.query(aaa.replace("?", f"'{LAST_DAY}'")) != [(CORRECTED_CLOSE,)], "read before it committed"
+    assert project.query(aaa.replace("?", f"'{LAST_DAY}'")) != [(CORRECTED_CLOSE,)], (
+        "read before it committed"
+    )
 
     build(project)
     assert project.query(aaa.replace("?", f"'{LAST_DAY}'")) == [(CORRECTED_CLOSE,)]

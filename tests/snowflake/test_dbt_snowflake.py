@@ -18,8 +18,8 @@ import pytest
 
 from tests.snowflake.conftest import FakeSnowflake, prepare_database
 from workflows import steps
-from workflows.steps.run import run_days
 from workflows.settings import Settings, load_settings
+from workflows.steps.run import run_days
 
 pytestmark = pytest.mark.snowflake
 
@@ -62,7 +62,9 @@ def rows(cursor: Any, sql: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def built(fakesnow: FakeSnowflake, key_pair: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+def built(
+    fakesnow: FakeSnowflake, key_pair: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Built]:
     import snowflake.connector
 
     tmp = tmp_path_factory.mktemp("both")

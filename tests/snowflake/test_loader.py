@@ -140,7 +140,7 @@ def test_s3_lake_loads_with_one_copy_per_manifest(
     for manifest in manifests.values():
         kinds = warehouse.statements_by_manifest[manifest.key]
         assert kinds.count("COPY") == (1 if manifest.parts else 0) and "PUT" not in kinds, kinds
-        assert kinds == ["BEGIN", "SELECT", "INSERT", *(["COPY"] if manifest.parts else []), "COMMIT"]
+        assert kinds == ["BEGIN", "INSERT", *(["COPY"] if manifest.parts else []), "COMMIT"]
 
 
 def test_a_corrupted_part_is_rejected_and_nothing_of_its_manifest_stays(
@@ -175,6 +175,33 @@ def test_a_row_count_mismatch_fails_the_manifest_naming_its_file(
     )
     assert query("select count(*) from raw.polygon_stock_bars") == [(0,)]
     assert query("select count(*) from raw.smelt_loads") == [(0,)]
+
+
+def test_a_key_claimed_meanwhile_by_another_loader_is_skipped(
+    warehouse: SnowflakeWarehouse, folder_lake: Lake, query: Callable[..., Any]
+) -> None:
+    """The day's ledger check passed, then another loader committed the manifest: the claim finds its row,
+    the COPY is rolled back, and the manifest is reported skipped, not loaded twice."""
+    manifests = write_day(folder_lake)
+    bars = next(m for m in manifests.values() if m.dataset == "stock_bars")
+    warehouse.ensure_landing()
+    loaded_keys, calls = warehouse.loaded_keys, []
+
+    def day_check_before_the_other_commit(keys: Any) -> set[str]:
+        calls.append(keys)
+        return set() if len(calls) == 1 else loaded_keys(keys)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(warehouse, "loaded_keys", day_check_before_the_other_commit)
+        query(
+            'insert into raw.smelt_loads (manifest_key, dataset, trade_date, files, "ROWS", sha256, loaded_at) '
+            "select %s, 'stock_bars', %s::date, 1, 0, 'x', current_timestamp()",
+            [bars.key, DAY.isoformat()],
+        )
+        report = load(warehouse, folder_lake, DAY, ["stock_bars"])
+    [result] = report.results
+    assert result.status == "skipped" and "concurrently" in (result.message or "")
+    assert query("select count(*) from raw.polygon_stock_bars") == [(0,)]
 
 
 def test_load_history_guards_a_manifest_whose_ledger_row_was_deleted(

@@ -299,3 +299,21 @@ def test_each_role_has_one_key_pair_service_user(grants: Any, all_statements: li
         create = next(s for s in all_statements if s.startswith(f"CREATE USER IF NOT EXISTS {user} "))
         assert "TYPE = SERVICE" in create and f"RSA_PUBLIC_KEY = '{KEY}'" in create
         assert f"DEFAULT_ROLE = {role}" in create
+
+
+def test_smelt_snowflake_render_prints_the_script_or_names_what_is_missing(
+    tmp_path: Path, key_pair: tuple[Path, str]
+) -> None:
+    from typer.testing import CliRunner
+
+    from workflows.cli import app
+
+    pub = tmp_path / "loader.pub"
+    pub.write_text(key_pair[1])
+    keys = [f"--set={role}_public_key=@{pub}" for role in ("loader", "transformer", "reporter")]
+    ok = CliRunner().invoke(app, ["snowflake", "render", "grants", *keys, "--set", "database=SMELT_DEV"])
+    assert ok.exit_code == 0, ok.output
+    assert "GRANT USAGE ON DATABASE SMELT_DEV TO ROLE SMELT_LOADER;" in ok.output
+    assert scripts.public_key_body(key_pair[1]) in ok.output
+    bad = CliRunner().invoke(app, ["snowflake", "render", "setup", "--set", "lake_url=s3://smelt-lake/x"])
+    assert bad.exit_code == 2 and "aws_role_arn is required" in bad.output

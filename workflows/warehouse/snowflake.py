@@ -304,7 +304,10 @@ class SnowflakeWarehouse(Warehouse):
                     self.statements_by_manifest[tx.entry.manifest_key] = tx.statements
 
     def ledger_has(self, tx: _Transaction, key: str) -> bool:
-        return bool(tx.execute(f"SELECT 1 FROM {LEDGER} WHERE manifest_key = %s", [key]))
+        """No statement of its own: ``claim``'s INSERT … WHERE NOT EXISTS reads the ledger in the same
+        statement, one round trip fewer per manifest. ``load`` skipped the keys the ledger held when the day
+        started, so a key found there now was committed meanwhile by another loader (LedgerConflict)."""
+        return False
 
     def claim(self, tx: _Transaction, entry: LedgerEntry) -> None:
         """Insert the ledger row unless the key is there; finding it there means another loader won."""
