@@ -136,7 +136,8 @@ CREATE TABLE IF NOT EXISTS &{database}.RAW.POLYGON_OPTION_BARS (
 );
 
 -- The load ledger: one row per manifest, written in the same transaction as the manifest's COPY. Snowflake
--- does not enforce the primary key; the loader claims a key with a MERGE, which takes the table's lock.
+-- does not enforce the primary key: the loader inserts a key only where it is absent, and COPY's load history
+-- is the second guard (docs/snowflake.md).
 -- ROWS is reserved in Snowflake SQL, hence the quotes (the column is still ROWS, as unquoted rows on DuckDB).
 CREATE TABLE IF NOT EXISTS &{database}.RAW.SMELT_LOADS (
     manifest_key VARCHAR       NOT NULL PRIMARY KEY,

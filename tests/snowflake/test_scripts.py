@@ -317,3 +317,21 @@ def test_smelt_snowflake_render_prints_the_script_or_names_what_is_missing(
     assert scripts.public_key_body(key_pair[1]) in ok.output
     bad = CliRunner().invoke(app, ["snowflake", "render", "setup", "--set", "lake_url=s3://smelt-lake/x"])
     assert bad.exit_code == 2 and "aws_role_arn is required" in bad.output
+
+
+def test_the_loader_creates_the_same_landing_tables_as_setup_sql() -> None:
+    """The loader creates a missing landing table itself (a development account): with setup.sql's DDL."""
+    from workflows.warehouse.snowflake import snowflake_ddl
+
+    def canonical(sql: str) -> str:
+        create = sqlglot.parse_one(sql, read="snowflake")
+        create.this.this.set("catalog", None)  # setup.sql qualifies with the database, the loader does not
+        return create.sql("snowflake", normalize=True, comments=False)
+
+    setup = {
+        e.this.this.name.lower(): canonical(e.sql("snowflake", comments=False))
+        for e in sqlglot.parse(rendered("setup"), read="snowflake")
+        if isinstance(e, exp.Create) and e.kind == "TABLE"
+    }
+    loader = {table.split(".")[1]: canonical(sql) for table, sql in snowflake_ddl().items()}
+    assert loader == setup
