@@ -318,3 +318,10 @@ def test_each_misconfiguration_gets_a_message_that_says_what_to_fix(
     assert warehouse.explain(f"Database Error in model x: {snowflake_says}").endswith(
         message.split(" -- ")[1]
     )
+
+
+def test_summary_reads_table_sizes_from_snowflake(warehouse: SnowflakeWarehouse, folder_lake: Lake) -> None:
+    write_day(folder_lake)
+    load(warehouse, folder_lake, DAY).raise_for_failures()
+    stats = {s.table: s.rows for s in warehouse.table_stats(["raw"])}
+    assert stats["polygon_option_snapshots"] == 15 and stats["smelt_loads"] == len(DAY_PLAN)
