@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import pytest
+
 from tests.dbt.support import (
     COMPARED,
     DBT_DIR,
@@ -71,6 +73,8 @@ def build(project: DbtProject, on_node_done: dict[str, Any] | None = None) -> An
     return result
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1200)  # three builds and a full refresh of a year of bars: about 2 minutes alone
 def test_a_load_committing_during_a_build_is_taken_by_the_next_build(tmp_path: Path) -> None:
     market = Market.simulate()
     db_path = tmp_path / "warehouse.duckdb"

@@ -21,7 +21,8 @@ from workflows import steps
 from workflows.settings import Settings, load_settings
 from workflows.steps.run import run_days
 
-pytestmark = pytest.mark.snowflake
+# The module builds both warehouses once (about 2 minutes alone on 2 cores): room for a busy machine.
+pytestmark = [pytest.mark.snowflake, pytest.mark.timeout(1200)]
 
 START, END = dt.date(2026, 11, 23), dt.date(2026, 11, 25)
 UNDERLYINGS = ("AAPL", "SPY")
