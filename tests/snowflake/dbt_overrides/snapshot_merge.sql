@@ -2,7 +2,8 @@
     Test-only (fakesnow): the snapshot MERGE of dbt (default__snapshot_merge_sql) inserts `values (col, ...)`
     with unqualified names. Snowflake resolves them to the source (DBT_INTERNAL_SOURCE); fakesnow reports them as
     ambiguous between source and target. This is the same statement with the names qualified, which is what
-    Snowflake reads anyway. Production keeps dbt's macro. Listed in docs/snowflake.md.
+    Snowflake reads anyway (the project sets no dbt_valid_to_current, the
+    one branch of dbt's macro left out). Production keeps dbt's macro. Listed in docs/snowflake.md.
 -#}
 {% macro snowflake__snapshot_merge_sql(target, source, insert_cols) -%}
     {%- set columns = config.get("snapshot_table_column_names") or get_snapshot_table_column_names() -%}
