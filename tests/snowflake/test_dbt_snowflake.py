@@ -17,8 +17,9 @@ import duckdb
 import pytest
 
 from tests.snowflake.conftest import FakeSnowflake, prepare_database
-from workflows import steps
+from workflows import dbt_runner, steps
 from workflows.settings import Settings, load_settings
+from workflows.warehouse import open_warehouse
 from workflows.steps.run import run_days
 
 # The module builds both warehouses once (about 2 minutes alone on 2 cores): room for a busy machine.
@@ -46,6 +47,7 @@ class Built:
     snowflake: Settings
     transform: steps.TransformReport
     marts: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]]
+    unit_tests: Any
 
 
 def project_with_overrides(tmp: Path, dbt_dir: Path) -> Path:
@@ -86,6 +88,8 @@ def built(
         for day in run_days(START, END):
             steps.load(sf, day)  # the same lake, through the Snowflake loader
         transform = steps.transform(sf)  # dbt build + source freshness, as SMELT_TRANSFORMER
+        # The unit tests (production builds skip them) on the same adapter, after the models exist.
+        unit = dbt_runner.invoke(sf, open_warehouse(sf), "test", "--select", "test_type:unit")
 
     conn = snowflake.connector.connect(**fakesnow.connect_args(key_pair[0], database="SMELT"))
     marts = {}
@@ -98,7 +102,7 @@ def built(
                 marts[mart] = (ours, theirs)
     finally:
         conn.close()
-    yield Built(duck, sf, transform, marts)
+    yield Built(duck, sf, transform, marts, unit)
 
 
 def normal(value: Any) -> Any:
@@ -122,6 +126,12 @@ def same(a: Any, b: Any) -> bool:
 def test_transform_runs_every_model_and_test_on_snowflake(built: Built) -> None:
     assert built.transform.models >= 21 and built.transform.tests >= 100
     assert built.snowflake.warehouse == "snowflake"
+
+
+def test_unit_tests_pass_on_snowflake_too(built: Built) -> None:
+    results = dbt_runner.node_results(built.unit_tests)
+    assert built.unit_tests.success, dbt_runner.failures(built.unit_tests)
+    assert len(results) >= 10 and all(r.node.resource_type == "unit_test" for r in results)
 
 
 @pytest.mark.parametrize("mart", list(MARTS))
