@@ -19,8 +19,8 @@ import pytest
 from tests.snowflake.conftest import FakeSnowflake, prepare_database
 from workflows import dbt_runner, steps
 from workflows.settings import Settings, load_settings
-from workflows.warehouse import open_warehouse
 from workflows.steps.run import run_days
+from workflows.warehouse import open_warehouse
 
 # The module builds both warehouses once (about 2 minutes alone on 2 cores): room for a busy machine.
 pytestmark = [pytest.mark.snowflake, pytest.mark.timeout(1200)]
