@@ -22,12 +22,14 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from workflows import calendar, logs
 from workflows.lake import DATASETS
 from workflows.settings import Settings, SettingsError, load_settings
+from workflows.warehouse import snowflake_scripts
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 ingest_app = typer.Typer(help="Land trading days of raw API data in the lake.", no_args_is_help=True)
 sim_app = typer.Typer(help="The built-in Polygon-compatible market simulator.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(sim_app, name="sim")
+app.add_typer(snowflake_scripts.cli, name="snowflake")
 
 log = logs.get_logger("smelt.cli")
 T = TypeVar("T")

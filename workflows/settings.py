@@ -84,6 +84,17 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("SNOWFLAKE_WAREHOUSE")
     )
     snowflake_database: str | None = Field(default=None, validation_alias=AliasChoices("SNOWFLAKE_DATABASE"))
+    snowflake_private_key_passphrase: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")
+    )
+    # Where the account is served when not at <account>.snowflakecomputing.com (PrivateLink, an emulator).
+    snowflake_host: str | None = Field(default=None, validation_alias=AliasChoices("SNOWFLAKE_HOST"))
+    snowflake_port: int | None = Field(
+        default=None, ge=1, le=65535, validation_alias=AliasChoices("SNOWFLAKE_PORT")
+    )
+    snowflake_protocol: Literal["https", "http"] = Field(
+        default="https", validation_alias=AliasChoices("SNOWFLAKE_PROTOCOL")
+    )
 
     @field_validator("underlyings", mode="before")
     @classmethod
@@ -118,6 +129,26 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("file://", "s3://")):
             raise ValueError("expected file:///path or s3://bucket/prefix")
         return value
+
+    @model_validator(mode="after")
+    def _snowflake_needs_an_account(self) -> Settings:
+        if self.warehouse == "snowflake":
+            missing = [
+                name
+                for name, value in (
+                    ("SNOWFLAKE_ACCOUNT", self.snowflake_account),
+                    ("SNOWFLAKE_USER", self.snowflake_user),
+                    ("SNOWFLAKE_PRIVATE_KEY_PATH", self.snowflake_private_key_path),
+                    ("SNOWFLAKE_DATABASE", self.snowflake_database),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    f"SMELT_WAREHOUSE=snowflake needs {', '.join(missing)} (key-pair authentication; see "
+                    "docs/snowflake.md), or SMELT_WAREHOUSE=duckdb for the embedded warehouse"
+                )
+        return self
 
     @model_validator(mode="after")
     def _sim_url_needs_the_simulator(self) -> Settings:
@@ -156,8 +187,10 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never be printed, for the log redactor."""
-        key = self.polygon_api_key.get_secret_value() if self.polygon_api_key else ""
-        return [key] if len(key) >= 4 else []
+        secrets = [
+            s.get_secret_value() for s in (self.polygon_api_key, self.snowflake_private_key_passphrase) if s
+        ]
+        return [s for s in secrets if len(s) >= 4]
 
 
 _ENV_NAMES = {

@@ -2,9 +2,12 @@
     newest_landing_rows(relation, keys): the landing rows of `relation` that are the newest copy of their
     natural key (`keys`: SQL expressions), by the fetch time in `_meta`, then load time, then row address.
 
-    In an incremental run only the trading days that received rows since the model's newest `_loaded_at`
-    are read, all their copies included, so the newest copy still wins and the raw JSON of other days is
-    never parsed again. Every natural key holds its landing `trade_date`, so a key never spans two days.
+    In an incremental run only the trading days of the ledger keys this model has not transformed yet are read
+    (`stg_polygon__smelt_loads` rows of this dataset stamped after the model's newest `_batch_at`; manifests with
+    no files add no rows), all copies of those days included, so the newest copy still wins and the raw JSON of
+    other days is never parsed again. Keys, not load times: a load that commits during a build is taken by the
+    next build whatever its `loaded_at`. Every natural key holds its landing `trade_date`, so a key never spans
+    two days.
 
     The choice runs over a narrow projection (keys, ordering, row address) and only the winners are joined
     back. A window over the full-width extracted rows keeps every JSON field of every copy in memory: on a
@@ -12,11 +15,16 @@
     because the ledger loads each manifest, and so each part, once.
 -#}
 {% macro newest_landing_rows(relation, keys) %}
+    {#- ref() outside the if: dbt records the dependency when it parses the model, where is_incremental() is false -#}
+    {%- set loads = ref('stg_polygon__smelt_loads') -%}
+    {%- set dataset = relation.identifier | lower | replace('polygon_', '', 1) -%}
     {%- set changed_days -%}
         {%- if is_incremental() -%}
-        select distinct trade_date from {{ relation }}
-        where loaded_at > (select max(_loaded_at) from {{ this }})
-           or (select max(_loaded_at) from {{ this }}) is null
+        select distinct trade_date from {{ loads }}
+        where dataset = '{{ dataset }}'
+          and files > 0
+          and (_batch_at > (select max(_batch_at) from {{ this }})
+               or (select max(_batch_at) from {{ this }}) is null)
         {%- endif -%}
     {%- endset %}
     select landing.*
@@ -65,12 +73,14 @@
 
 {#-
     landing_lineage(): the columns every staging model carries from its landing row: where the row came
-    from (`source`: polygon or simulator) and when it was fetched and loaded, and its address in the lake.
+    from (`source`: polygon or simulator) and when it was fetched and loaded, its address in the lake, and
+    the build that wrote it (`_batch_at`, which the models downstream follow).
 -#}
 {% macro landing_lineage() -%}
         {{ json_field('record', '_meta.source', 'varchar') }} as source,
         {{ json_field('record', '_meta.fetched_at', 'timestamp_tz') }} as _fetched_at,
         loaded_at as _loaded_at,
         source_file as _source_file,
-        source_row as _source_row
+        source_row as _source_row,
+        {{ batch_timestamp() }} as _batch_at
 {%- endmacro %}

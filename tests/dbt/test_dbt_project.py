@@ -26,6 +26,7 @@ from tests.dbt.support import (
 )
 
 STAGING = {
+    "stg_polygon__smelt_loads",
     "stg_polygon__stock_bars",
     "stg_polygon__stock_splits",
     "stg_polygon__option_contracts",

@@ -43,4 +43,6 @@ def open_warehouse(settings: Settings) -> Warehouse:
     """The configured warehouse, not yet connected: use it as a context manager to release it."""
     if settings.warehouse == "duckdb":
         return DuckDBWarehouse.from_settings(settings)
-    raise NotImplementedError("SMELT_WAREHOUSE=snowflake: the Snowflake loader is not implemented yet")
+    from workflows.warehouse.snowflake import SnowflakeWarehouse  # the connector loads only when used
+
+    return SnowflakeWarehouse.from_settings(settings)

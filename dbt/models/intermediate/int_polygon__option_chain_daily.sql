@@ -34,7 +34,7 @@ contracts as (
 
 stock_bars as (
 
-    select ticker, trade_date, close, source, _loaded_at from {{ ref('stg_polygon__stock_bars') }}
+    select ticker, trade_date, close, source, _loaded_at, _batch_at from {{ ref('stg_polygon__stock_bars') }}
 
 ),
 
@@ -43,16 +43,16 @@ stock_bars as (
 affected_days as (
 
     select underlying, trade_date from snapshots
-    where {{ is_newer_than_watermark('_loaded_at', '_loaded_at') }}
+    where {{ is_newer_than_watermark('_batch_at', '_batch_at') }}
     union
     select underlying, trade_date from option_bars
-    where {{ is_newer_than_watermark('_loaded_at', '_loaded_at') }}
+    where {{ is_newer_than_watermark('_batch_at', '_batch_at') }}
     union
     select underlying_ticker as underlying, as_of_date as trade_date from contracts
-    where {{ is_newer_than_watermark('_loaded_at', '_loaded_at') }}
+    where {{ is_newer_than_watermark('_batch_at', '_batch_at') }}
     union
     select ticker as underlying, trade_date from stock_bars
-    where {{ is_newer_than_watermark('_loaded_at', '_loaded_at') }}
+    where {{ is_newer_than_watermark('_batch_at', '_batch_at') }}
 
 ),
 

@@ -7,7 +7,7 @@
 --
 -- A bar before a split's execution date is multiplied by split_from / split_to (prices) or divided by it
 -- (volume), for every split executed up to the newest bar date in the data (splits announced for later dates
--- do not apply yet). Incremental runs take the bars loaded since the last run, plus every bar of a ticker whose
+-- do not apply yet). Incremental runs take the bars staging rewrote since the last run, plus every bar of a ticker whose
 -- adjustment changed: a split that has just executed, or a split that arrived late, changes the factor of the
 -- ticker's first stored row, and then all of that ticker's history is recomputed.
 
@@ -75,7 +75,7 @@ batch as (
 
     select * from bars
     {% if is_incremental() %}
-    where {{ is_newer_than_watermark('_loaded_at', '_loaded_at') }}
+    where {{ is_newer_than_watermark('_batch_at', '_batch_at') }}
        or ticker in (select ticker from tickers_to_reprocess)
     {% endif %}
 

@@ -1,0 +1,143 @@
+"""Runs fakesnow's Snowflake emulator as a server for the ``snowflake`` tests, with three emulator fixes.
+
+``python -m tests.snowflake.fakesnow_server --port N`` serves the Snowflake REST API on 127.0.0.1:N until it
+is terminated. fakesnow 0.12 lacks three things Snowflake does, and the loader's production SQL needs them;
+they are added here, on the emulator's side, so that the loader runs its real statements unchanged:
+
+1. ``COPY INTO t (cols) FROM (SELECT $1, METADATA$FILENAME, METADATA$FILE_ROW_NUMBER, … FROM @stage)
+   FILES = (…)``: a COPY transformation reading the whole JSON line and the file metadata. fakesnow only
+   rewrites ``$1:path`` selections. Here each file becomes ``read_json_objects(file) WITH ORDINALITY`` with
+   ``$1`` the line, ``METADATA$FILENAME`` the file's path in the stage (Snowflake's documented meaning) and
+   ``METADATA$FILE_ROW_NUMBER`` its line number from 1.
+2. ``FILES = (…)`` on an internal stage: fakesnow only accepts it on URL stages. Here the listed names are
+   joined to the internal stage's folder, as for a URL stage.
+3. A DuckDB error fakesnow does not translate (a corrupt gzip file, a write conflict, an aborted transaction)
+   reaches the client as HTTP 500, which the connector retries for minutes. Snowflake answers such a
+   statement with a SQL error, so it is raised as a ``ProgrammingError`` here and the client fails at once.
+
+They are listed in docs/snowflake.md with why they hide no production bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import duckdb
+import fakesnow.copy_into as copy_into
+import fakesnow.cursor as cursor
+import fakesnow.server
+import snowflake.connector.errors
+import uvicorn
+from sqlglot import exp
+
+_inserts = copy_into._inserts
+
+
+def _is_dollar_one(node: exp.Parameter) -> bool:
+    return isinstance(node.this, exp.Literal) and str(node.this.this) == "1"
+
+
+def _metadata_column(node: exp.Expr) -> str | None:
+    if isinstance(node, exp.Column) and not node.table and node.name.upper().startswith("METADATA$"):
+        return node.name.upper()
+    return None
+
+
+def _transform_inserts(
+    expr: exp.Copy, params: copy_into.CopyParams, urls: list[str], parquet_info: Any = None
+) -> list[Any]:
+    """COPY transformations over whole JSON lines and file metadata; anything else as fakesnow does it."""
+    source = expr.args["files"][0]
+    select = source.this if isinstance(source, exp.Subquery) else None
+    uses_line = select is not None and any(
+        _is_dollar_one(p) and not isinstance(p.parent, exp.JSONExtract)
+        for p in select.find_all(exp.Parameter)
+    )
+    uses_metadata = select is not None and any(_metadata_column(c) for c in select.find_all(exp.Column))
+    if (
+        select is None
+        or not isinstance(params.file_format, copy_into.ReadJSON)
+        or not (uses_line or uses_metadata)
+    ):
+        return _inserts(expr, params, urls, parquet_info)
+    if len(params.files) != len(urls):
+        raise NotImplementedError("COPY transformations with file metadata need an explicit FILES list")
+
+    inserts: list[Any] = []
+    for url, name in zip(urls, params.files, strict=True):
+
+        def rewrite(node: exp.Expr, name: str = name) -> exp.Expr:
+            if isinstance(node, exp.Parameter) and _is_dollar_one(node):
+                return exp.column("json", table="_f")
+            kind = _metadata_column(node)
+            if kind == "METADATA$FILENAME":
+                return exp.Literal.string(name)
+            if kind == "METADATA$FILE_ROW_NUMBER":
+                return exp.column("ordinality", table="_f")
+            if kind:
+                raise NotImplementedError(f"{kind} in a COPY transformation")
+            return node
+
+        columns = [column.transform(rewrite) for column in select.expressions]
+        read = exp.Table(
+            this=exp.func("read_json_objects", copy_into.FileTypeHandler.file_literal(url)),
+            alias=exp.TableAlias(this=exp.to_identifier("_f")),
+        )
+        query = exp.Select(expressions=columns).from_(read).sql(dialect="duckdb")
+        # DuckDB numbers a table function's rows WITH ORDINALITY, which sqlglot cannot express.
+        query = query.replace(") AS _f", ") WITH ORDINALITY AS _f", 1)
+        inserts.append(_RawInsert(f"INSERT INTO {expr.this.sql(dialect='duckdb')} {query}"))
+    return inserts
+
+
+class _RawInsert:
+    """An INSERT already written in DuckDB's SQL; copy_into only asks for its text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def sql(self, dialect: str | None = None, **_: Any) -> str:
+        return self.text
+
+
+_source_urls = copy_into._source_urls
+
+
+def _source_urls_internal(source: str, files: list[str]) -> list[str]:
+    """An internal stage is a local folder (no URL scheme): its listed files are paths in it."""
+    if "://" not in source and source.startswith("/"):
+        return [f"{source.rstrip('/')}/{name}" for name in files] or [source]
+    return _source_urls(source, files)
+
+
+_execute = cursor.FakeSnowflakeCursor._execute
+
+
+def _execute_with_sql_errors(self: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return _execute(self, *args, **kwargs)
+    except duckdb.TransactionException as exc:
+        raise snowflake.connector.errors.ProgrammingError(msg=str(exc), errno=625, sqlstate="40001") from exc
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        raise snowflake.connector.errors.ProgrammingError(
+            msg=str(exc), errno=100069, sqlstate="22000"
+        ) from exc
+
+
+def install() -> None:
+    copy_into._inserts = _transform_inserts  # type: ignore[assignment]
+    copy_into._source_urls = _source_urls_internal  # type: ignore[assignment]
+    cursor.FakeSnowflakeCursor._execute = _execute_with_sql_errors  # type: ignore[method-assign]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    install()
+    uvicorn.run(fakesnow.server.app, host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

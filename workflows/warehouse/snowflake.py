@@ -1,0 +1,532 @@
+"""The production warehouse: Snowflake, loaded with one ``COPY INTO`` per manifest.
+
+An S3 lake is read in place through the external stage ``RAW.LAKE`` (on ``<lake>/raw/polygon/``, made by
+snowflake/setup.sql); a folder lake's parts are first ``PUT`` to the internal stage ``RAW.LAKE_UPLOADS``. Either
+way one COPY lists the manifest's files explicitly, keeps each line verbatim in ``record`` with the file and
+line it came from, and runs in the same transaction as the manifest's ledger row. COPY's per-file result
+(status, rows loaded) must match the manifest, or the transaction is rolled back. COPY's own load history is a
+second guard: a file it has loaded before is skipped, which the row check turns into a failure naming it.
+
+Each thread has its own session (a Snowflake transaction belongs to a session), authenticated with a key
+pair, tagged with the step and trading day (``QUERY_TAG``) so that the account's query history says what
+each credit paid for. The connector retries network failures and HTTP 5xx itself; logging in is retried
+here on transient failures only, and every misconfiguration gets one message that says what to fix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from workflows.lake import RAW_PREFIX, Lake, Manifest
+from workflows.logs import get_logger
+from workflows.warehouse.base import (
+    LedgerConflict,
+    LedgerEntry,
+    LoadResult,
+    ManifestLoadError,
+    TableStats,
+    Warehouse,
+)
+from workflows.warehouse.ddl import LANDING_TABLES, LEDGER, SCHEMA, landing_table
+
+if TYPE_CHECKING:
+    from snowflake.connector import SnowflakeConnection
+    from snowflake.connector.cursor import SnowflakeCursor
+
+    from workflows.settings import Settings
+
+log = get_logger(__name__)
+
+#: The stages and file format snowflake/setup.sql creates in the raw schema.
+LAKE_STAGE = f"{SCHEMA}.LAKE"
+UPLOAD_STAGE = f"{SCHEMA}.LAKE_UPLOADS"
+FILE_FORMAT = f"{SCHEMA}.NDJSON_GZ"
+
+_LANDING_COLUMNS = """(
+    record      VARIANT        NOT NULL,
+    trade_date  DATE           NOT NULL,
+    underlying  VARCHAR,
+    source_file VARCHAR        NOT NULL,
+    source_row  NUMBER(38, 0)  NOT NULL,
+    loaded_at   TIMESTAMP_TZ   NOT NULL
+)"""
+# ROWS is a reserved word in Snowflake: the column is quoted (it is still ROWS, like unquoted rows on DuckDB).
+_LEDGER_COLUMNS = """(
+    manifest_key VARCHAR       NOT NULL PRIMARY KEY,
+    dataset      VARCHAR       NOT NULL,
+    trade_date   DATE          NOT NULL,
+    files        INTEGER       NOT NULL,
+    "ROWS"       BIGINT        NOT NULL,
+    sha256       VARCHAR       NOT NULL,
+    loaded_at    TIMESTAMP_TZ  NOT NULL
+)"""
+
+
+def snowflake_ddl() -> dict[str, str]:
+    """Table -> CREATE statement for the landing tables and the ledger, as in snowflake/setup.sql."""
+    ddl = {t: f"CREATE TABLE IF NOT EXISTS {t} {_LANDING_COLUMNS}" for t in LANDING_TABLES.values()}
+    ddl[LEDGER] = f"CREATE TABLE IF NOT EXISTS {LEDGER} {_LEDGER_COLUMNS}"
+    return ddl
+
+
+class SnowflakeConfigError(RuntimeError):
+    """Snowflake refused because of how the account or smelt is set up; retrying will not help."""
+
+    retryable = False
+
+
+# Snowflake's words for misconfigurations, and what to do about each (matched on the error's text).
+_MISCONFIGURED: tuple[tuple[str, str], ...] = (
+    ("JWT token is invalid",
+     "the private key at SNOWFLAKE_PRIVATE_KEY_PATH does not match a public key of SNOWFLAKE_USER={user}: "
+     "set the user's RSA_PUBLIC_KEY (or RSA_PUBLIC_KEY_2 while rotating, docs/snowflake.md)"),
+    ("Incorrect username or password",
+     "SNOWFLAKE_USER={user} does not exist in SNOWFLAKE_ACCOUNT={account}, or its key does not match: "
+     "run snowflake/grants.sql"),
+    ("Role '",
+     "SNOWFLAKE_ROLE={role} does not exist or is not granted to SNOWFLAKE_USER={user}: run snowflake/grants.sql"),
+    ("resource monitor",
+     "SNOWFLAKE_WAREHOUSE={warehouse} is suspended by its resource monitor (monthly credit quota reached): "
+     "raise monthly_credit_quota and re-run snowflake/setup.sql, or wait for the next month"),
+    ("No active warehouse",
+     "SNOWFLAKE_WAREHOUSE={warehouse} does not exist or SNOWFLAKE_ROLE={role} has no USAGE on it: "
+     "check the name, run snowflake/grants.sql"),
+    ("cannot be resumed",
+     "SNOWFLAKE_WAREHOUSE={warehouse} is suspended and SNOWFLAKE_ROLE={role} cannot resume it: "
+     "enable AUTO_RESUME (snowflake/setup.sql) or resume it as its owner"),
+    ("Insufficient privileges",
+     "SNOWFLAKE_ROLE={role} lacks a grant this step needs: run snowflake/grants.sql"),
+    ("does not exist or not authorized",
+     "an object is missing or SNOWFLAKE_ROLE={role} may not use it: run snowflake/setup.sql, then "
+     "snowflake/grants.sql"),
+    ("Database '",
+     "SNOWFLAKE_DATABASE={database} does not exist or SNOWFLAKE_ROLE={role} has no USAGE on it: "
+     "run snowflake/setup.sql and snowflake/grants.sql"),
+)  # fmt: skip
+
+# Failures that another attempt may not meet: the network, an overloaded or restarting service, a lock.
+_TRANSIENT = (
+    "Could not connect", "Connection aborted", "timed out", "Read timed out", "Max retries exceeded",
+    "Service Unavailable", "503", "504", "temporarily unavailable", "lock wait", "Transaction",
+    "Connection reset",
+)  # fmt: skip
+
+
+def _is_transient(exc: BaseException) -> bool:
+    from snowflake.connector.errors import InterfaceError, OperationalError
+
+    text = str(exc)
+    if any(marker in text for marker, _ in _MISCONFIGURED):
+        return False
+    return isinstance(exc, OperationalError | InterfaceError) or any(marker in text for marker in _TRANSIENT)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@dataclass
+class _Transaction:
+    """The session of one manifest's transaction; the claim is kept until the parts are in."""
+
+    cursor: SnowflakeCursor
+    entry: LedgerEntry | None = None
+    statements: list[str] = field(default_factory=list)
+
+    def execute(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        self.statements.append(sql.split(None, 1)[0].upper())
+        self.cursor.execute(sql, params)
+        return list(self.cursor.fetchall())
+
+
+class SnowflakeWarehouse(Warehouse):
+    """A Snowflake database: ``with SnowflakeWarehouse(connect_args, ...) as wh: load(wh, lake, day)``.
+
+    ``connect_args`` go to ``snowflake.connector.connect`` (account, user, private_key, role, warehouse,
+    database, host/port for PrivateLink); :meth:`from_settings` builds them from ``SNOWFLAKE_*``.
+    """
+
+    name = "snowflake"
+
+    def __init__(
+        self,
+        connect_args: Mapping[str, Any],
+        *,
+        step: str = "load",
+        login_attempts: int = 4,
+        dbt_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.connect_args = dict(connect_args)
+        self.step = step
+        self.login_attempts = login_attempts
+        self._dbt_env = dict(dbt_env or {})
+        self._local = threading.local()
+        self._connections: list[SnowflakeConnection] = []
+        self._mutex = threading.Lock()
+        #: Statement kinds each manifest sent, for the benchmark's count of round trips.
+        self.statements_by_manifest: dict[str, list[str]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SnowflakeWarehouse:
+        return cls(connect_args(settings), dbt_env=dbt_profile_env(settings))
+
+    # -- sessions -----------------------------------------------------------------------------------
+
+    def _describe_setup(self) -> dict[str, str]:
+        args = self.connect_args
+        return {
+            key: str(args.get(key) or "(unset)")
+            for key in ("user", "account", "role", "warehouse", "database")
+        }
+
+    def explain_error(self, exc: BaseException) -> str:
+        """Snowflake's message, with what to fix when it is a known misconfiguration."""
+        text = _first_line(exc)
+        for marker, advice in _MISCONFIGURED:
+            if marker in str(exc):
+                return f"{text} -- {advice.format(**self._describe_setup())}"
+        return text
+
+    def _connect(self, trade_date: dt.date | None) -> SnowflakeConnection:
+        import snowflake.connector
+
+        tag = {"app": "smelt", "step": self.step}
+        if trade_date is not None:
+            tag["trade_date"] = trade_date.isoformat()
+        params = {**self.connect_args.get("session_parameters", {}), "QUERY_TAG": json.dumps(tag)}
+        args = {**self.connect_args, "session_parameters": params, "autocommit": True}
+        retrying = Retrying(
+            retry=retry_if_exception(_is_transient),
+            wait=wait_random_exponential(multiplier=0.5, max=8),
+            stop=stop_after_attempt(self.login_attempts),
+            reraise=True,
+        )
+        try:
+            conn: SnowflakeConnection = retrying(snowflake.connector.connect, **args)
+        except snowflake.connector.errors.Error as exc:
+            if _is_transient(exc):
+                raise
+            raise SnowflakeConfigError(f"cannot log in to Snowflake: {self.explain_error(exc)}") from exc
+        with self._mutex:
+            self._connections.append(conn)
+        return conn
+
+    def _session(self, trade_date: dt.date | None = None) -> SnowflakeConnection:
+        """This thread's session for ``trade_date`` (its QUERY_TAG names the day), opened on first use."""
+        sessions: dict[dt.date | None, SnowflakeConnection] = self._local.__dict__.setdefault("sessions", {})
+        if trade_date not in sessions:
+            sessions[trade_date] = self._connect(trade_date)
+        return sessions[trade_date]
+
+    @contextlib.contextmanager
+    def _cursor(self, trade_date: dt.date | None = None) -> Iterator[SnowflakeCursor]:
+        from snowflake.connector.errors import ProgrammingError
+
+        cursor = self._session(trade_date).cursor()
+        try:
+            yield cursor
+        except ProgrammingError as exc:
+            if any(marker in str(exc) for marker, _ in _MISCONFIGURED):
+                raise SnowflakeConfigError(self.explain_error(exc)) from exc
+            raise
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        with self._mutex:
+            connections, self._connections = self._connections, []
+            self._local = threading.local()
+            self._landed = False
+        for conn in connections:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    # -- the Warehouse interface --------------------------------------------------------------------
+
+    def create_landing(self) -> None:
+        """Create the landing tables that are missing; setup.sql normally has, and the loader may not."""
+        with self._cursor() as cur:
+            cur.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [SCHEMA.upper()]
+            )
+            present = {f"{SCHEMA}.{row[0].lower()}" for row in cur.fetchall()}
+            for table, statement in snowflake_ddl().items():
+                if table in present:
+                    continue
+                try:
+                    cur.execute(statement)
+                except SnowflakeConfigError as exc:
+                    raise SnowflakeConfigError(
+                        f"landing table {table} is missing and SNOWFLAKE_ROLE cannot create it: run "
+                        f"snowflake/setup.sql (as SYSADMIN) first. Snowflake said: {exc}"
+                    ) from exc
+                log.info("created landing table", warehouse=self.name, table=table)
+
+    def loaded_keys(self, keys: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        if not wanted:
+            return found
+        self.ensure_landing()
+        with self._cursor() as cur:
+            for start in range(0, len(wanted), 1000):
+                chunk = wanted[start : start + 1000]
+                marks = ", ".join(["%s"] * len(chunk))
+                cur.execute(f"SELECT manifest_key FROM {LEDGER} WHERE manifest_key IN ({marks})", chunk)
+                found.update(row[0] for row in cur.fetchall())
+        return found
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[_Transaction]:
+        # Each thread's session is per trading day (set by load_manifest), so its QUERY_TAG names the day.
+        with self._cursor(self._local.__dict__.get("day")) as cur:
+            tx = _Transaction(cur)
+            tx.execute("BEGIN")
+            try:
+                yield tx
+                tx.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    cur.execute("ROLLBACK")
+                raise
+            finally:
+                if tx.entry is not None:
+                    self.statements_by_manifest[tx.entry.manifest_key] = tx.statements
+
+    def ledger_has(self, tx: _Transaction, key: str) -> bool:
+        """No statement of its own: ``claim``'s INSERT … WHERE NOT EXISTS reads the ledger in the same
+        statement, one round trip fewer per manifest. ``load`` skipped the keys the ledger held when the day
+        started, so a key found there now was committed meanwhile by another loader (LedgerConflict)."""
+        return False
+
+    def claim(self, tx: _Transaction, entry: LedgerEntry) -> None:
+        """Insert the ledger row unless the key is there; finding it there means another loader won."""
+        tx.entry = entry
+        inserted = tx.execute(
+            f"""INSERT INTO {LEDGER} (manifest_key, dataset, trade_date, files, "ROWS", sha256, loaded_at)
+                SELECT %(key)s, %(dataset)s, %(trade_date)s::DATE, %(files)s, %(rows)s, %(sha256)s,
+                       %(loaded_at)s::TIMESTAMP_TZ
+                WHERE NOT EXISTS (SELECT 1 FROM {LEDGER} WHERE manifest_key = %(key)s)""",
+            {"key": entry.manifest_key, "dataset": entry.dataset, "trade_date": entry.trade_date.isoformat(),
+             "files": entry.files, "rows": entry.rows, "sha256": entry.sha256,
+             "loaded_at": entry.loaded_at.isoformat()},
+        )  # fmt: skip
+        if not inserted or int(inserted[0][0]) != 1:
+            raise LedgerConflict(f"{entry.manifest_key} was claimed by another loader")
+
+    def load_parts(
+        self, tx: _Transaction, lake: Lake, manifest: Manifest, loaded_at: dt.datetime
+    ) -> dict[str, int]:
+        if not manifest.parts:
+            return {}
+        in_stage = {part.key: _stage_path(part.key) for part in manifest.parts}
+        with contextlib.ExitStack() as stack:
+            # Checked against the manifest (size, sha256) before Snowflake reads a byte: a part altered
+            # after its manifest was written fails here, naming its key.
+            local = {part.key: stack.enter_context(lake.verified_part(part)) for part in manifest.parts}
+            folder_lake = lake.storage.local_path(manifest.parts[0].key) is not None
+            if folder_lake:
+                self._put(tx, manifest, local)
+            rows = self._copy(
+                tx, manifest, list(in_stage.values()), loaded_at, UPLOAD_STAGE if folder_lake else LAKE_STAGE
+            )
+        return _counts(rows, in_stage, lake, manifest)
+
+    def _put(self, tx: _Transaction, manifest: Manifest, local: Mapping[str, Path]) -> None:
+        """Upload the manifest's parts to the internal stage, under their lake path (one PUT: a glob)."""
+        folders = {path.parent for path in local.values()}
+        assert len(folders) == 1, "a manifest's parts share one lake folder"
+        folder = folders.pop()
+        pattern = f"part-*-{manifest.run_id}.ndjson.gz"
+        target = _stage_path(next(iter(local))).rsplit("/", 1)[0]
+        uploaded = tx.execute(
+            f"PUT 'file://{folder.as_posix()}/{pattern}' @{UPLOAD_STAGE}/{target}/ "
+            "AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP OVERWRITE = TRUE PARALLEL = 4"
+        )
+        names = {row[0] for row in uploaded if str(row[6]).upper() in {"UPLOADED", "SKIPPED"}}
+        missing = sorted(p.name for p in local.values() if p.name not in names)
+        if missing:
+            raise ManifestLoadError(f"PUT to @{UPLOAD_STAGE}/{target}/ did not upload {', '.join(missing)}")
+
+    def _copy(
+        self, tx: _Transaction, manifest: Manifest, files: Sequence[str], loaded_at: dt.datetime, stage: str
+    ) -> list[tuple[Any, ...]]:
+        """One COPY for the whole manifest; returns COPY's result, one row per file."""
+        from snowflake.connector.errors import ProgrammingError
+
+        marks = ", ".join(f"%(f{i})s" for i in range(len(files)))
+        params: dict[str, Any] = {f"f{i}": name for i, name in enumerate(files)}
+        params |= {"trade_date": manifest.trade_date.isoformat(), "underlying": manifest.underlying,
+                   "loaded_at": loaded_at.isoformat()}  # fmt: skip
+        # The folder lake's upload stage is only a transit copy: PURGE removes the files once loaded.
+        purge = " PURGE = TRUE" if stage == UPLOAD_STAGE else ""
+        try:
+            return tx.execute(
+                f"""COPY INTO {landing_table(manifest.dataset)}
+                        (record, trade_date, underlying, source_file, source_row, loaded_at)
+                    FROM (
+                        SELECT $1, %(trade_date)s::DATE, %(underlying)s, '{RAW_PREFIX}/' || METADATA$FILENAME,
+                               METADATA$FILE_ROW_NUMBER, %(loaded_at)s::TIMESTAMP_TZ
+                        FROM @{stage}
+                    )
+                    FILES = ({marks})
+                    FILE_FORMAT = (FORMAT_NAME = '{FILE_FORMAT}')
+                    ON_ERROR = ABORT_STATEMENT{purge}""",
+                params,
+            )
+        except ProgrammingError as exc:
+            if any(marker in str(exc) for marker, _ in _MISCONFIGURED):
+                raise SnowflakeConfigError(self.explain_error(exc)) from exc
+            raise ManifestLoadError(
+                f"COPY of {', '.join(files)} from @{stage} failed: {_first_line(exc)}",
+                retryable=_is_transient(exc),
+            ) from exc
+
+    def load_manifest(self, lake: Lake, key: str) -> LoadResult:
+        # The session (and so its QUERY_TAG) follows the manifest's trading day, read from its key.
+        self._local.day = _day_of(key)
+        return super().load_manifest(lake, key)
+
+    # -- dbt and the summary --------------------------------------------------------------------------
+
+    def dbt_env(self) -> dict[str, str]:
+        return dict(self._dbt_env)
+
+    def explain(self, detail: str) -> str:
+        for marker, advice in _MISCONFIGURED:
+            if marker in detail:
+                return f"{detail} -- {advice.format(**self._describe_setup())}"
+        return detail
+
+    def table_stats(self, schemas: Sequence[str]) -> list[TableStats]:
+        marks = ", ".join(["%s"] * len(schemas))
+        with self._cursor() as cur:
+            cur.execute(
+                "SELECT table_schema, table_name, row_count FROM information_schema.tables "
+                f"WHERE lower(table_schema) IN ({marks}) AND table_type = 'BASE TABLE' ORDER BY 1, 2",
+                [s.lower() for s in schemas],
+            )
+            return [TableStats(str(s).lower(), str(t).lower(), int(n or 0)) for s, t, n in cur.fetchall()]
+
+
+def _stage_path(part_key: str) -> str:
+    """A part's path in the stage on ``raw/polygon/`` (what FILES lists and METADATA$FILENAME returns)."""
+    prefix = f"{RAW_PREFIX}/"
+    if not part_key.startswith(prefix):
+        raise ManifestLoadError(f"part {part_key} is outside {prefix}, where the stage looks")
+    return part_key.removeprefix(prefix)
+
+
+def _day_of(key: str) -> dt.date | None:
+    for segment in key.split("/"):
+        if segment.startswith("dt="):
+            with contextlib.suppress(ValueError):
+                return dt.date.fromisoformat(segment.removeprefix("dt="))
+    return None
+
+
+def _counts(
+    rows: Sequence[tuple[Any, ...]], in_stage: Mapping[str, str], lake: Lake, manifest: Manifest
+) -> dict[str, int]:
+    """Rows loaded per part key, from COPY's result; a file COPY skipped or failed is named in an error."""
+    counts: dict[str, int] = {}
+    skipped: list[str] = []
+    failed: list[str] = []
+    for row in rows:
+        if len(row) < 4:  # "Copy executed with 0 files processed.": every file was skipped
+            continue
+        file, status, loaded, first_error = str(row[0]), str(row[1]).upper(), row[3], row[6]
+        key = next((k for k, path in in_stage.items() if file == path or file.endswith(f"/{path}")), None)
+        if key is None:
+            raise ManifestLoadError(f"COPY reported a file the manifest does not list: {file}")
+        if status == "LOADED":
+            counts[key] = int(loaded)
+        elif status == "LOAD_SKIPPED":
+            skipped.append(key)
+        else:
+            failed.append(f"{lake.url}/{key} ({status}: {first_error})")
+    if failed:
+        raise ManifestLoadError(f"COPY did not load {'; '.join(failed)}", retryable=False)
+    not_reported = [k for k in in_stage if k not in counts and k not in skipped]
+    skipped += not_reported
+    if skipped:
+        raise ManifestLoadError(
+            "Snowflake's load history says "
+            + ", ".join(f"{lake.url}/{k}" for k in skipped)
+            + " was loaded before, but the ledger has no row for its manifest: a ledger row was deleted by "
+            "hand, or the manifest lists a part another manifest loaded; nothing was loaded twice",
+            retryable=False,
+        )
+    return counts
+
+
+def connect_args(settings: Settings) -> dict[str, Any]:
+    """``snowflake.connector.connect`` arguments from ``SNOWFLAKE_*``: key-pair authentication only."""
+    from cryptography.hazmat.primitives import serialization
+
+    path = settings.snowflake_private_key_path
+    assert path is not None and settings.snowflake_database  # the settings validate both for snowflake
+    passphrase = settings.snowflake_private_key_passphrase
+    try:
+        key = serialization.load_pem_private_key(
+            path.read_bytes(), password=passphrase.get_secret_value().encode() if passphrase else None
+        )
+    except FileNotFoundError:
+        raise SnowflakeConfigError(
+            f"SNOWFLAKE_PRIVATE_KEY_PATH={path} does not exist: mount the key's Secret there"
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise SnowflakeConfigError(
+            f"SNOWFLAKE_PRIVATE_KEY_PATH={path} is not a PEM private key, or needs "
+            f"SNOWFLAKE_PRIVATE_KEY_PASSPHRASE ({type(exc).__name__})"
+        ) from None
+    args: dict[str, Any] = {
+        "account": settings.snowflake_account,
+        "user": settings.snowflake_user,
+        "authenticator": "SNOWFLAKE_JWT",
+        "private_key": key,
+        "role": settings.snowflake_role,
+        "warehouse": settings.snowflake_warehouse,
+        "database": settings.snowflake_database,
+        "schema": SCHEMA.upper(),
+        "application": "smelt",
+        "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+        "login_timeout": 60,
+        "network_timeout": 600,
+    }
+    if settings.snowflake_host:
+        args["host"] = settings.snowflake_host
+    if settings.snowflake_port:
+        args["port"] = settings.snowflake_port
+    if settings.snowflake_protocol != "https":
+        args["protocol"] = settings.snowflake_protocol
+    return {k: v for k, v in args.items() if v is not None}
+
+
+def dbt_profile_env(settings: Settings) -> dict[str, str]:
+    """What dbt/profiles.yml's ``snowflake`` target reads (paths and names only: the key stays in its file)."""
+    env = {
+        "SNOWFLAKE_ACCOUNT": settings.snowflake_account or "",
+        "SNOWFLAKE_USER": settings.snowflake_user or "",
+        "SNOWFLAKE_PRIVATE_KEY_PATH": str(settings.snowflake_private_key_path or ""),
+        "SNOWFLAKE_ROLE": settings.snowflake_role or "",
+        "SNOWFLAKE_WAREHOUSE": settings.snowflake_warehouse or "",
+        "SNOWFLAKE_DATABASE": settings.snowflake_database or "",
+        "SNOWFLAKE_PROTOCOL": settings.snowflake_protocol,
+        "SMELT_QUERY_TAG": json.dumps({"app": "smelt", "step": "transform"}),
+    }
+    if settings.snowflake_host:
+        env["SNOWFLAKE_HOST"] = settings.snowflake_host
+    if settings.snowflake_port:
+        env["SNOWFLAKE_PORT"] = str(settings.snowflake_port)
+    return env
