@@ -25,6 +25,11 @@ TICKERS_CURSOR = (
 )
 CONTRACTS_CURSOR = "YXA9JTdCJTIySUQlMjIlM0ElMjIy"
 AGGS_CURSOR = "bGltaXQ9MiZzb3J0PWFzYw"
+DIVIDENDS_CURSOR = (
+    "YWN0aXZlPXRydWUmZGF0ZT0yMDIxLTA0LTI1JmxpbWl0PTEmb3JkZXI9YXNjJnBhZ2VfbWFya2VyPUElN0M5YWRjMjY0ZTgyM2E1ZjBi"
+    "OGUyNDc5YmZiOGE1YmYwNDVkYzU0YjgwMDcyMWE2YmI1ZjBjMjQwMjU4MjFmNGZiJnNvcnQ9dGlja2Vy"
+)
+YIELDS_CURSOR = "YWN0aXZlPXRydWUmZGF0ZT0xOTYyLTAxLTAyJmxpbWl0PTEmb3JkZXI9YXNj"
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,34 @@ CASES: dict[str, list[Route]] = {
             "/v3/reference/tickers",
             "v3_reference_tickers__cursor-YWN0aXZlPXRydW.json",
             {"cursor": TICKERS_CURSOR},
+            exact=True,
+        ),
+    ],
+    "dividends_a": [Route("/v3/reference/dividends", "v3_reference_dividends.json", {"limit": "1000"})],
+    "dividends_b": [
+        Route(
+            "/v3/reference/dividends",
+            "openapi-example__v3_reference_dividends.json",
+            {"ticker": "AAPL", "ex_dividend_date.gte": "2021-01-01", "ex_dividend_date.lte": "2021-12-31"},
+        ),
+        Route(
+            "/v3/reference/dividends/AAPL",
+            body={"results": [], "status": "OK", "request_id": "dividends-last"},
+            query={"cursor": DIVIDENDS_CURSOR},
+            exact=True,
+        ),
+    ],
+    "yields_a": [
+        Route(
+            "/fed/v1/treasury-yields", "fed_v1_treasury-yields__date-2024-11-22.json", {"date": "2024-11-22"}
+        )
+    ],
+    "yields_b": [
+        Route("/fed/v1/treasury-yields", "docs-example__fed_v1_treasury-yields.json", {"limit": "1000"}),
+        Route(
+            "/fed/v1/treasury-yields",
+            body={"results": [], "status": "OK", "request_id": "yields-last"},
+            query={"cursor": YIELDS_CURSOR},
             exact=True,
         ),
     ],
@@ -324,6 +357,39 @@ def test_tickers_pages(polygon_fixtures: Path) -> None:
     assert [[i["ticker"] for i in p.items] for p in pages] == [["A", "AA"], ["AAA", "AAAU"]]
     assert pages[1].request_id == "40d60d83fa0628503b4d13387b7bde2a"
     assert api.requests[1].url.params["cursor"] == TICKERS_CURSOR
+
+
+def test_dividends_fixture_keeps_every_field(polygon_fixtures: Path) -> None:
+    api = serve("dividends_a", polygon_fixtures)
+    [page] = call(api, lambda c: drain(c.dividends()))
+    assert page.items == fixture_json(polygon_fixtures, "v3_reference_dividends.json")["results"]
+    assert page.items[0]["cash_amount"] == 0.59375 and page.items[0]["frequency"] == 4
+    assert page.endpoint == "/v3/reference/dividends"
+
+
+def test_dividends_of_one_ticker_follow_next_url(polygon_fixtures: Path) -> None:
+    api = serve("dividends_b", polygon_fixtures)
+    pages = call(api, lambda c: drain(c.dividends("AAPL", ex_dividend_date_gte=dt.date(2021, 1, 1),
+                                                   ex_dividend_date_lte="2021-12-31")))  # fmt: skip
+    assert [len(p.items) for p in pages] == [2, 0]
+    assert pages[0].items[0]["id"].startswith("E8e3c4f") and pages[0].items[0]["dividend_type"] == "CD"
+
+
+def test_treasury_yields_of_one_day(polygon_fixtures: Path) -> None:
+    api = serve("yields_a", polygon_fixtures)
+    [page] = call(api, lambda c: drain(c.treasury_yields(date=dt.date(2024, 11, 22))))
+    [item] = page.items
+    assert item["date"] == "2024-11-22" and item["yield_1_month"] == 4.65 and item["yield_30_year"] == 4.6
+    assert page.endpoint == "/fed/v1/treasury-yields"
+
+
+def test_treasury_yields_documented_example_with_a_numeric_request_id(polygon_fixtures: Path) -> None:
+    api = serve("yields_b", polygon_fixtures)
+    pages = call(api, lambda c: drain(c.treasury_yields()))
+    assert pages[0].items == [{"date": "1962-01-02", "yield_10_year": 4.06, "yield_1_year": 3.22,
+                               "yield_5_year": 3.88}]  # fmt: skip
+    assert pages[0].request_id is None  # the example's request_id is a number: not kept as an id
+    assert pages[1].request_id == "yields-last"
 
 
 def test_every_fixture_file_is_served_by_a_case(polygon_fixtures: Path) -> None:

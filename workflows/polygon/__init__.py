@@ -29,8 +29,10 @@ from workflows.polygon.models import (
     OptionContract,
     OptionSnapshot,
     Page,
+    StockDividend,
     StockSplit,
     Ticker,
+    TreasuryYield,
 )
 from workflows.polygon.pacing import Backoff, RateLimiter, SharedBucket, shared_limiter
 
@@ -60,8 +62,10 @@ __all__ = [
     "PolygonTransportError",
     "RateLimiter",
     "SharedBucket",
+    "StockDividend",
     "StockSplit",
     "Ticker",
+    "TreasuryYield",
     "parse_page",
     "shared_limiter",
 ]

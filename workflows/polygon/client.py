@@ -276,6 +276,37 @@ class PolygonClient:
         )
         return self._paginate(ep.STOCK_SPLITS, ep.STOCK_SPLITS.template, params)
 
+    def dividends(
+        self,
+        ticker: str | None = None,
+        *,
+        ex_dividend_date_gte: Day | None = None,
+        ex_dividend_date_lte: Day | None = None,
+        limit: int = 1000,
+    ) -> AsyncIterator[Page]:
+        """Cash dividends (``/v3/reference/dividends``), for the dividend yield the option models price with."""
+        params = _params(
+            ticker=ticker,
+            ex_dividend_date_gte=_opt_day(ex_dividend_date_gte),
+            ex_dividend_date_lte=_opt_day(ex_dividend_date_lte),
+            limit=limit,
+        )
+        return self._paginate(ep.STOCK_DIVIDENDS, ep.STOCK_DIVIDENDS.template, params)
+
+    def treasury_yields(
+        self,
+        *,
+        date: Day | None = None,
+        date_gte: Day | None = None,
+        date_lte: Day | None = None,
+        limit: int = 1000,
+    ) -> AsyncIterator[Page]:
+        """US Treasury par yields by maturity (``/fed/v1/treasury-yields``), the risk-free curve."""
+        params = _params(
+            date=_opt_day(date), date_gte=_opt_day(date_gte), date_lte=_opt_day(date_lte), limit=limit
+        )
+        return self._paginate(ep.TREASURY_YIELDS, ep.TREASURY_YIELDS.template, params)
+
     def tickers(
         self,
         *,

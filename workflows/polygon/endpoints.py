@@ -27,8 +27,10 @@ from workflows.polygon.models import (
     OptionContract,
     OptionSnapshot,
     Page,
+    StockDividend,
     StockSplit,
     Ticker,
+    TreasuryYield,
 )
 from workflows.polygon.urls import strip_credentials
 
@@ -54,6 +56,8 @@ GROUPED_DAILY = Endpoint("/v2/aggs/grouped/locale/us/market/stocks/{date}", Grou
 AGGREGATES = Endpoint("/v2/aggs/ticker/{ticker}/range/1/day/{from}/{to}", Agg, "list")
 OPEN_CLOSE = Endpoint("/v1/open-close/{ticker}/{date}", OpenClose, "flat")
 STOCK_SPLITS = Endpoint("/v3/reference/splits", StockSplit, "list")
+STOCK_DIVIDENDS = Endpoint("/v3/reference/dividends", StockDividend, "list")
+TREASURY_YIELDS = Endpoint("/fed/v1/treasury-yields", TreasuryYield, "list")
 TICKERS = Endpoint("/v3/reference/tickers", Ticker, "list")
 OPTION_CONTRACTS = Endpoint("/v3/reference/options/contracts", OptionContract, "list")
 OPTION_CONTRACT = Endpoint("/v3/reference/options/contracts/{ticker}", OptionContract, "object")

@@ -69,6 +69,41 @@ class StockSplit(ApiModel):
     id: str | None = None
 
 
+class StockDividend(ApiModel):
+    """One row of ``/v3/reference/dividends``: a cash distribution per share, in the share basis of its
+    ex-dividend date. ``frequency`` is payments a year (0 one-time, 1, 2, 4, 12, 24, 52); ``dividend_type``
+    is CD (regular), SC (special), LT/ST (long/short-term capital gain)."""
+
+    ticker: str
+    cash_amount: float
+    ex_dividend_date: str
+    declaration_date: str | None = None
+    record_date: str | None = None
+    pay_date: str | None = None
+    frequency: int | None = None
+    dividend_type: str | None = None
+    currency: str | None = None
+    id: str | None = None
+
+
+class TreasuryYield(ApiModel):
+    """One day of ``/fed/v1/treasury-yields``: US Treasury par yields in percent by maturity (any may be
+    missing: the documented example has three)."""
+
+    date: str
+    yield_1_month: float | None = None
+    yield_3_month: float | None = None
+    yield_6_month: float | None = None
+    yield_1_year: float | None = None
+    yield_2_year: float | None = None
+    yield_3_year: float | None = None
+    yield_5_year: float | None = None
+    yield_7_year: float | None = None
+    yield_10_year: float | None = None
+    yield_20_year: float | None = None
+    yield_30_year: float | None = None
+
+
 class Ticker(ApiModel):
     """One row of ``/v3/reference/tickers``."""
 
