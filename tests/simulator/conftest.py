@@ -15,7 +15,9 @@ from workflows.simulator import create_app
 
 @pytest.fixture
 def app() -> Starlette:
-    return create_app(seed=7)
+    """Replays any day's chain through X-Sim-Now (``snapshot_history``); the vendor-like default, which
+    shows only the latest session, is tested on its own in test_sim_pricing.py."""
+    return create_app(seed=7, snapshot_history=True)
 
 
 @pytest.fixture

@@ -1,9 +1,8 @@
-"""Option chains: listing, Black-Scholes consistency, Greeks, skew and open interest behave like a market."""
+"""Option chains: listing, Greeks, skew and open interest behave like a market (American pricing: test_sim_pricing)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from workflows import calendar
 from workflows.settings import DEFAULT_UNDERLYINGS
 from workflows.simulator import Market, OptionMarket
 from workflows.simulator.app import models
-from workflows.simulator.options import RATE, Chain
+from workflows.simulator.options import Chain
 
 
 @pytest.fixture(scope="module")
@@ -56,36 +55,20 @@ def test_tickers_are_occ_and_stable_day_to_day(options: OptionMarket) -> None:
 def test_greeks_are_sane(options: OptionMarket) -> None:
     for underlying in ("AAPL", "TSLA", "SPY", "BAC"):
         q = _chain(options, underlying).quotes
-        for values in (q.fmv, q.iv, q.delta, q.gamma, q.theta, q.vega, q.close, q.bid, q.ask):
+        for values in (q.fmv, q.close, q.bid, q.ask):
             assert np.isfinite(values).all()
+        priced = np.isfinite(q.iv)  # the rest: no time left, or a price no vol moves (served without Greeks)
+        assert priced.mean() > 0.75
+        for values in (q.delta, q.gamma, q.theta, q.vega):
+            assert np.isfinite(values[priced]).all() and np.isnan(values[~priced]).all()
         assert (q.fmv >= 0).all() and (q.close > 0).all() and (q.bid >= 0).all() and (q.ask > q.bid).all()
-        assert (np.abs(q.delta) <= 1).all() and (q.gamma >= 0).all() and (q.vega >= 0).all()
-        assert (q.iv > 0.02).all() and (q.iv < 4).all()
+        d, g, v = q.delta[priced], q.gamma[priced], q.vega[priced]
+        # the American approximation's kinks (exercise trigger, European hand-over) leave deep in-the-money
+        # gammas a hair below zero at worst
+        assert (np.abs(d) <= 1).all() and (g >= -1e-3).all() and (v >= 0).all()
+        assert (q.iv[priced] > 0.02).all() and (q.iv[priced] < 4).all()
         assert (q.low <= np.minimum(q.open, q.close)).all() and (q.high >= np.maximum(q.open, q.close)).all()
         assert ((q.vwap >= q.low) & (q.vwap <= q.high)).all() and (q.volume >= 1).all()
-
-
-def test_calls_and_puts_obey_parity(options: OptionMarket) -> None:
-    chain = _chain(options, "AAPL")
-    c, q = chain.contracts, chain.quotes
-    carry = options.market.specs["AAPL"].dividend_yield
-    calls = {
-        (int(e), float(k)): i
-        for i, (e, k, cp) in enumerate(zip(c.expiration, c.strike, c.call, strict=True))
-        if cp
-    }
-    checked = 0
-    for i in np.nonzero(~c.call)[0]:
-        j = calls.get((int(c.expiration[i]), float(c.strike[i])))
-        if j is None:
-            continue
-        t, spot, strike = q.years[i], q.spot[i], c.strike[i]
-        parity = spot * math.exp(-carry * t) - strike * math.exp(-RATE * t)
-        assert q.fmv[j] - q.fmv[i] == pytest.approx(parity, abs=2e-4)
-        assert q.delta[j] - q.delta[i] == pytest.approx(math.exp(-carry * t), abs=1e-9)
-        assert q.iv[j] == q.iv[i] and q.gamma[j] == pytest.approx(q.gamma[i])
-        checked += 1
-    assert checked > 200
 
 
 def test_skew_puts_richer_and_delta_falls_with_strike(options: OptionMarket) -> None:
@@ -94,7 +77,7 @@ def test_skew_puts_richer_and_delta_falls_with_strike(options: OptionMarket) -> 
     monthly = c.expiration == dt.date(2027, 1, 15).toordinal()
     calls = monthly & c.call
     strikes, delta, iv = c.strike[calls], q.delta[calls], q.iv[calls]
-    assert (np.diff(delta) < 0).all()
+    assert (np.diff(delta[np.isfinite(delta)]) < 0).all()
     spot = float(q.spot[0])
     low = iv[np.argmin(np.abs(strikes - 0.9 * spot))]
     high = iv[np.argmin(np.abs(strikes - 1.1 * spot))]

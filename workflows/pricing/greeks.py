@@ -61,6 +61,9 @@ def valuation(american: ArrayLike, call: ArrayLike, s: ArrayLike, k: ArrayLike, 
         c_, s1, k1, t1, r1, q1, v1 = (a[am] for a in (c, s_, k_, t_, r_, q_, v_))
         p = bjerksund_stensland.price
         hs, ht, hv = s1 * v1 * np.sqrt(t1) * SPOT_STEP, t1 * STEP, v1 * STEP
+        # the approximation has a kink at its exercise trigger: keep the spot stencil on one side of it
+        kink = np.abs(bjerksund_stensland.trigger_distance(c_, s1, k1, t1, r1, q1, v1)) * s1
+        hs = np.where(np.isfinite(kink), np.clip(0.4 * kink, hs * 1e-3, hs), hs)
         mid = p(c_, s1, k1, t1, r1, q1, v1)
         up, down = p(c_, s1 + hs, k1, t1, r1, q1, v1), p(c_, s1 - hs, k1, t1, r1, q1, v1)
         up2, down2 = p(c_, s1 + 2 * hs, k1, t1, r1, q1, v1), p(c_, s1 - 2 * hs, k1, t1, r1, q1, v1)

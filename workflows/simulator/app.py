@@ -31,7 +31,7 @@ from workflows.settings import DEFAULT_UNDERLYINGS
 from workflows.simulator import clock, render, rng
 from workflows.simulator.faults import FaultPlan, Faults, FaultsError
 from workflows.simulator.headers import FAULTS_HEADER, NOW_HEADER
-from workflows.simulator.market import EPOCH, LRU, Market
+from workflows.simulator.market import EPOCH, LRU, Market, ordinals
 from workflows.simulator.options import Contracts, OptionMarket
 
 RATE_LIMITED = (
@@ -116,9 +116,16 @@ class Simulator:
     """Per-app state: the shared models plus this app's faults, key, clock, stats and request counter."""
 
     def __init__(
-        self, seed: int, underlyings: Sequence[str], market_size: int, faults: Faults, api_key: str | None
+        self,
+        seed: int,
+        underlyings: Sequence[str],
+        market_size: int,
+        faults: Faults,
+        api_key: str | None,
+        snapshot_history: bool = False,
     ) -> None:
         self.seed = seed
+        self.snapshot_history = snapshot_history
         self.models = models(seed, tuple(dict.fromkeys(t.upper() for t in underlyings)), market_size)
         self.market = self.models.market
         self.options = self.models.options
@@ -155,6 +162,16 @@ class Ctx:
         if day < EPOCH:
             raise ApiError(400, f"simulated now {self.now.isoformat()} is before the first day {EPOCH}")
         return day
+
+    @property
+    def snapshot_day(self) -> dt.date:
+        """The session a chain snapshot shows: like the vendor's, only the latest one at the server's own
+        clock (the app's "now", else the real time), whatever "now" the request claims; with
+        ``snapshot_history`` (tests, demos of old behaviour) the request's day instead."""
+        if "_now" in self.params or self.sim.snapshot_history:
+            return self.day
+        state_now = self.request.app.state.now
+        return clock.market_day(state_now if state_now is not None else clock.default_now())
 
     @property
     def today(self) -> dt.date:
@@ -388,7 +405,7 @@ def options_contract(ctx: Ctx, ticker: str) -> Reply:
 
 
 def _chain_items(ctx: Ctx, underlying: str) -> tuple[Any, Raw, dict[str, int]] | None:
-    day = ctx.day
+    day = ctx.snapshot_day
     chain = ctx.sim.options.chain(underlying, day)
     if chain is None:
         return None
@@ -402,7 +419,7 @@ def _chain_items(ctx: Ctx, underlying: str) -> tuple[Any, Raw, dict[str, int]] |
 
 def chain_snapshot(ctx: Ctx, underlying: str) -> Reply:
     p = ctx.params
-    ctx.pin(_now=ctx.day.isoformat())
+    ctx.pin(_now=ctx.snapshot_day.isoformat())
     limit = _limit(p, 10, 250)
     order = _choice(p, "order", ("asc", "desc"))
     sort = _choice(p, "sort", ("ticker", "expiration_date", "strike_price"))
@@ -436,7 +453,7 @@ def contract_snapshot(ctx: Ctx, underlying: str, contract: str) -> Reply:
     if found is not None and contract in found[2]:
         item = orjson.loads(found[1][found[2][contract]])
         return Reply({"request_id": ctx.request_id, "results": item, "status": "OK"})
-    raise ApiError(404, f"Options contract {contract} of {underlying} not found on {ctx.day}")
+    raise ApiError(404, f"Options contract {contract} of {underlying} not found on {ctx.snapshot_day}")
 
 
 def stock_splits(ctx: Ctx) -> Reply:
@@ -469,6 +486,66 @@ def stock_splits(ctx: Ctx) -> Reply:
     if next_url:
         body["next_url"] = next_url
     return Reply(body, paged=True)
+
+
+def stock_dividends(ctx: Ctx) -> Reply:
+    """Cash dividends declared by the request's day (the vendor lists a dividend once it is declared)."""
+    p = ctx.params
+    limit = _limit(p, 10, 1000)
+    order = _choice(p, "order", ("desc", "asc"))
+    _choice(p, "sort", ("ex_dividend_date", "ticker"))
+    ctx.pin(_now=ctx.day.isoformat())
+    known = ordinals_of(ctx.day)
+    tickers = [p["ticker"].upper()] if "ticker" in p else list(ctx.sim.market.underlyings)
+    rows: list[tuple[int, str, int]] = []
+    for t in tickers:
+        if t not in ctx.sim.market.index:
+            continue
+        divs = ctx.sim.options.carry.dividends(t)
+        mask = divs.declared <= known
+        mask &= _filter(
+            p, "ex_dividend_date", divs.ex_date, lambda v: ordinals_of(_date(v, "ex_dividend_date"))
+        )
+        rows += [(int(divs.ex_date[i]), t, i) for i in np.nonzero(mask)[0].tolist()]
+    rows.sort(reverse=order == "desc")
+    window, next_url = _page(ctx, len(rows), limit)
+    body: dict[str, Any] = {
+        "results": [render.dividend(ctx.sim.options.carry.dividends(t), i) for _, t, i in rows[window]],
+        "status": "OK",
+        "request_id": ctx.request_id,
+    }
+    if next_url:
+        body["next_url"] = next_url
+    return Reply(body, paged=True)
+
+
+def treasury_yields(ctx: Ctx) -> Reply:
+    """The simulated par-yield curve of each session up to the request's day, newest first by default."""
+    p = ctx.params
+    limit = _limit(p, 100, 50000)
+    order = _choice(p, "order", ("desc", "asc"))
+    ctx.pin(_now=ctx.day.isoformat())
+    m = ctx.sim.market
+    days = ordinals(m.sessions)
+    mask = days <= ordinals_of(ctx.day)
+    mask &= _filter(p, "date", days, lambda v: ordinals_of(_date(v, "date")))
+    chosen = days[mask]
+    if order == "desc":
+        chosen = chosen[::-1]
+    window, next_url = _page(ctx, len(chosen), limit)
+    page = chosen[window]
+    body: dict[str, Any] = {
+        "results": render.treasury_yields(page, ctx.sim.options.carry.curve(page)),
+        "status": "OK",
+        "request_id": ctx.request_id,
+    }
+    if next_url:
+        body["next_url"] = next_url
+    return Reply(body, paged=True)
+
+
+def ordinals_of(day: dt.date) -> int:
+    return (day - dt.date(1970, 1, 1)).days
 
 
 def market_now(ctx: Ctx) -> Reply:
@@ -668,11 +745,16 @@ def create_app(
     faults: Faults | str | None = None,
     api_key: str | None = None,
     now: str | dt.date | dt.datetime | None = None,
+    snapshot_history: bool = False,
 ) -> Starlette:
-    """A Polygon-compatible ASGI app over a deterministic market (see the package docstring)."""
+    """A Polygon-compatible ASGI app over a deterministic market (see the package docstring).
+
+    ``now`` is the server's own clock (default: the real time): the chain snapshot shows the latest session
+    at that clock only, like the vendor's; ``snapshot_history=True`` lets ``X-Sim-Now`` replay any day's.
+    """
     if isinstance(faults, str):
         faults = Faults.parse(faults)
-    sim = Simulator(seed, underlyings, market_size, faults or Faults(), api_key)
+    sim = Simulator(seed, underlyings, market_size, faults or Faults(), api_key, snapshot_history)
     routes = [
         Route("/_sim/stats", _stats, methods=["GET"], name="stats"),
         _route("/v2/aggs/grouped/locale/us/market/stocks/{date}", grouped_daily, "grouped_daily"),
@@ -684,6 +766,8 @@ def create_app(
         _route("/v3/snapshot/options/{underlying}", chain_snapshot, "chain_snapshot"),
         _route("/v3/snapshot/options/{underlying}/{contract}", contract_snapshot, "contract_snapshot"),
         _route("/v3/reference/splits", stock_splits, "splits"),
+        _route("/v3/reference/dividends", stock_dividends, "dividends"),
+        _route("/fed/v1/treasury-yields", treasury_yields, "treasury_yields"),
         _route("/v1/marketstatus/now", market_now, "market_now"),
         _route("/v1/marketstatus/upcoming", market_upcoming, "market_upcoming"),
         _route("/{path:path}", not_found, "not_found"),

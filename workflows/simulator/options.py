@@ -9,8 +9,14 @@ strike divided by the ratio (a new OCC ticker), 100 shares a contract.
 
 Every number of a contract on a day comes from one vectorised function of (contract, day), used alike for a
 day's whole chain and for one contract's history, so the snapshot's ``day`` and the aggregate bar of the same
-contract and day are the same numbers. Prices are European Black-Scholes on the implied volatility (the
-contracts are labelled American, as the API labels equity options).
+contract and day are the same numbers. Contracts are American, as equity options are, and are priced as
+American (Bjerksund-Stensland, :mod:`workflows.pricing`) on the implied volatility, with the rate of the
+served Treasury curve at each contract's maturity and the dividend yield of the served dividends
+(:mod:`workflows.simulator.carry`): the served Greeks and IV are that model's, and anyone can recompute them
+from the API's own data. Time to expiry is calendar days / 365 from the day's close, so at the close of
+the expiry day it is zero: the contract is worth its intrinsic value and, like the vendor for contracts it
+cannot price, the snapshot then carries no Greeks or IV. Open interest and volume count contracts, which a
+split multiplies (OCC adjusts a 2-for-1 split into two contracts at half the strike).
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy.special import ndtr
 
-from workflows import calendar
+from workflows import calendar, pricing
+from workflows.pricing.implied import VEGA_FLOOR
 from workflows.simulator import rng
+from workflows.simulator.carry import Carry
 from workflows.simulator.market import (
     EPOCH,
     F64,
@@ -43,10 +50,6 @@ from workflows.simulator.market import (
 )
 
 NEW_YORK = ZoneInfo("America/New_York")
-#: Risk-free rate used for pricing (continuous compounding).
-RATE = 0.04
-#: Shortest time to expiry used for pricing, in years: the last six hours of the expiry day.
-MIN_T = 0.25 / 365.0
 WEEKLY_WINDOW = 49  # days before expiry a weekly (or a monthly's dense batch) is listed
 MONTHLY_WINDOW = 364
 S_OPT, S_OI, S_IV = 31, 32, 33
@@ -197,33 +200,13 @@ def nice_step(spot: float, raw_step: float) -> float:
     return next((s for s in _NICE_STEPS if s >= want), _NICE_STEPS[-1])
 
 
-def black_scholes(
-    call: B, spot: F64, strike: F64, years: F64, iv: F64, q: F64 | float
-) -> tuple[F64, F64, F64, F64, F64]:
-    """Price, delta, gamma, theta (per calendar day) and vega (per vol point) of European options."""
-    sqrt_t = np.sqrt(years)
-    vs = iv * sqrt_t
-    d1 = (np.log(spot / strike) + (RATE - q + 0.5 * iv * iv) * years) / vs
-    d2 = d1 - vs
-    dq, dr = np.exp(-q * years), np.exp(-RATE * years)
-    pdf = np.exp(-0.5 * d1 * d1) / math.sqrt(2.0 * math.pi)
-    sign = np.where(call, 1.0, -1.0)
-    nd1, nd2 = ndtr(sign * d1), ndtr(sign * d2)
-    price = sign * (spot * dq * nd1 - strike * dr * nd2)
-    delta = sign * dq * nd1
-    gamma = dq * pdf / (spot * vs)
-    decay = -spot * dq * pdf * iv / (2.0 * sqrt_t)
-    theta = (decay + sign * (q * spot * dq * nd1 - RATE * strike * dr * nd2)) / 365.0
-    vega = spot * dq * pdf * sqrt_t / 100.0
-    return np.maximum(price, 0.0), delta, gamma, theta, vega
-
-
 class OptionMarket:
     """Option chains of every optionable ticker of a :class:`Market`."""
 
     def __init__(self, market: Market) -> None:
         self.market = market
         self.seed = market.seed
+        self.carry = Carry(market)
         self.expiries = self._schedule()
         self._exp_ord = np.array([e.expiration.toordinal() for e in self.expiries])
         self._list_ord = np.array([e.listed.toordinal() for e in self.expiries])
@@ -381,8 +364,9 @@ class OptionMarket:
         spot = series.bars.close[sessions]
         spot_open = series.bars.open[sessions]
         years = np.maximum(contracts.expiration - day_num, 0) / 365.0
-        years = np.maximum(years, MIN_T)
-        q = spec.dividend_yield
+        live = years > 0  # at the expiry day's close only intrinsic value is left
+        q = self.carry.dividend_yield(u, sessions)
+        rate = self.carry.rates(day_ord, years)
         key = contracts.key
 
         # Implied volatility: a slowly moving level (with a leverage effect), a term structure that
@@ -397,11 +381,23 @@ class OptionMarket:
         long_run = spec.vol * 1.04
         short = long_run * np.exp(0.15 * wave + np.clip(-2.0 * r20, -0.3, 0.5))
         atm = long_run + (short - long_run) * np.exp(-years / 0.25)
-        forward = spot * np.exp((RATE - q) * years)
-        x = np.clip(np.log(strike / forward) / (atm * np.sqrt(years)), -3.0, 3.0)
+        forward = spot * np.exp((rate - q) * years)
+        smile_years = np.maximum(years, 1.0 / 365.0)
+        x = np.clip(np.log(strike / forward) / (atm * np.sqrt(smile_years)), -3.0, 3.0)
         skew, smile = (-0.16, 0.05) if spec.etf else (-0.08, 0.06)
         iv = np.clip(atm * (1.0 + skew * x + smile * x * x), 0.03, 4.0)
-        price, delta, gamma, theta, vega = black_scholes(contracts.call, spot, strike, years, iv, q)
+        intrinsic = np.maximum(np.where(contracts.call, spot - strike, strike - spot), 0.0)
+        price, delta, gamma, theta, vega = (np.full(n, np.nan) for _ in range(5))
+        price[~live] = intrinsic[~live]
+        if live.any():
+            v = pricing.valuation(True, contracts.call[live], spot[live], strike[live], years[live], rate[live],
+                                  q[live], iv[live])  # fmt: skip
+            price[live], delta[live], gamma[live], theta[live], vega[live] = (v.price, v.delta, v.gamma, v.theta,
+                                                                              v.vega)  # fmt: skip
+        # the vendor leaves out what it cannot price: no time left, or a price that no vol moves
+        unpriced = ~live | ~(vega >= VEGA_FLOOR)
+        iv_served = np.where(unpriced, np.nan, iv)
+        delta, gamma, theta, vega = (np.where(unpriced, np.nan, g) for g in (delta, gamma, theta, vega))
 
         # Open interest builds up after listing and falls off away from the money and with maturity. Positions
         # are sticky, so "the money" is a slow average of the spot, not the day's close: a big move on one
@@ -415,25 +411,34 @@ class OptionMarket:
         age = np.maximum(day_num - contracts.listed, 0)
         ramp = 1.0 - np.exp(-(age + 1.0) / 8.0)
         own = np.exp(0.35 * rng.normal(self.seed, S_OI, key))
-        oi = np.floor(base * side * tenor * ramp * own * np.exp(-0.5 * money * money)).astype(np.int64)
+        # contracts, not shares: a split multiplies them (the factor divides raw prices by the same ratio)
+        per_share = series.factor[sessions]
+        oi = np.floor(base * side * tenor * ramp * own * np.exp(-0.5 * money * money) / per_share).astype(
+            np.int64
+        )
 
         # The day's trading: marks around the model value inside a spread that widens with the price.
         z = rng.normal(self.seed, S_OPT, key[:, None], day_ord[:, None], np.arange(8))
         uu = rng.uniform(self.seed, S_OPT + 1, key[:, None], day_ord[:, None], np.arange(6))
         width = np.ceil(np.minimum(0.01 + 0.05 * price, 0.1 + 0.01 * price) * 100.0) / 100.0
         bid = np.maximum(np.round(price - width / 2.0, 2), 0.0)
-        ask = np.maximum(np.round(price + width / 2.0, 2), bid + 0.01)
+        # no arbitrage against exercise: the ask and the midpoint are at least the intrinsic value
+        floor_cents = np.ceil(np.round(intrinsic * 100.0, 6)) / 100.0
+        ask = np.maximum(np.maximum(np.round(price + width / 2.0, 2), bid + 0.01), floor_cents)
+        ask = np.maximum(ask, np.ceil(np.round((2.0 * intrinsic - bid) * 100.0, 6)) / 100.0)
         close = np.clip(
-            np.round(price + width / 2.0 * np.clip(z[:, 0], -1, 1), 2), np.maximum(bid, 0.01), ask
+            np.round(price + width / 2.0 * np.clip(z[:, 0], -1, 1), 2),
+            np.maximum(np.maximum(bid, 0.01), floor_cents),
+            ask,
         )
         open_years = years + 6.5 / 24.0 / 365.0
-        p_open = black_scholes(contracts.call, spot_open, strike, open_years, iv, q)[0]
+        p_open = pricing.price(True, contracts.call, spot_open, strike, open_years, rate, q, iv)
         opened = np.maximum(np.round(p_open + width / 2.0 * np.clip(z[:, 1], -1, 1), 2), 0.01)
         high = np.round(np.maximum(opened, close) + np.abs(z[:, 2]) * width, 2)
         low = np.maximum(np.round(np.minimum(opened, close) - np.abs(z[:, 3]) * width, 2), 0.01)
         vwap = np.round(low + (high - low) * uu[:, 0], 4)
         flow = base * 0.25 * np.exp(-0.5 * (money / 0.7) ** 2) * (0.3 + 2.0 * np.exp(-years / 0.06))
-        volume = np.maximum(np.round(flow * side * np.exp(0.6 * z[:, 4])), 1.0).astype(np.int64)
+        volume = np.maximum(np.round(flow * side * np.exp(0.6 * z[:, 4]) / per_share), 1.0).astype(np.int64)
         trades = np.clip(np.round(volume / (2.0 + 8.0 * uu[:, 1])), 1, volume).astype(np.int64)
         unique, inverse = np.unique(day_ord, return_inverse=True)
         close_ns = np.array([session_close_ns(int(d)) for d in unique], dtype=np.int64)[inverse]
@@ -441,7 +446,7 @@ class OptionMarket:
         return Quotes(
             years=years,
             spot=spot,
-            iv=iv,
+            iv=iv_served,
             fmv=np.round(price, 4),
             delta=delta,
             gamma=gamma,

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from workflows.calendar import NEW_YORK
+from workflows.simulator.carry import MATURITY_NAMES, Dividends, iso
 from workflows.simulator.market import Bars, Days, ordinals
 from workflows.simulator.options import Chain, Contracts, Quotes
 from workflows.simulator.universe import Split
@@ -197,6 +198,8 @@ def snapshot_items(chain: Chain) -> list[bytes]:
                 "timeframe": "REAL-TIME",
             },
         }
+        if cols["iv"][j] != cols["iv"][j]:  # NaN: a contract the model cannot price (expired, no vega)
+            del item["greeks"], item["implied_volatility"]
         out.append(orjson.dumps(item))
     return out
 
@@ -212,4 +215,28 @@ def splits(rows: list[Split]) -> list[dict[str, Any]]:
             "ticker": s.ticker,
         }
         for s in rows
+    ]
+
+
+def dividend(divs: Dividends, i: int) -> dict[str, Any]:
+    """One ``/v3/reference/dividends`` item."""
+    return {
+        "cash_amount": number(float(divs.amount[i])),
+        "currency": "USD",
+        "declaration_date": iso(int(divs.declared[i])),
+        "dividend_type": "CD",
+        "ex_dividend_date": iso(int(divs.ex_date[i])),
+        "frequency": 4,
+        "id": divs.ids[i],
+        "pay_date": iso(int(divs.paid[i])),
+        "record_date": iso(int(divs.record[i])),
+        "ticker": divs.ticker,
+    }
+
+
+def treasury_yields(days: Any, curves: Any) -> list[dict[str, Any]]:
+    """``/fed/v1/treasury-yields`` items: one per day, yields in percent."""
+    return [
+        {"date": iso(int(d)), **dict(zip(MATURITY_NAMES, row, strict=True))}
+        for d, row in zip(days.tolist(), curves.tolist(), strict=True)
     ]
