@@ -274,7 +274,8 @@ def sim_serve(
         parsed: Any = simulator.Faults.parse(faults) if faults else None
     except simulator.FaultsError as exc:
         raise typer.BadParameter(str(exc), param_hint="--faults") from None
-    simulator.serve(host=host, port=port, seed=settings.sim_seed if seed is None else seed, faults=parsed)
+    simulator.serve(host=host, port=port, seed=settings.sim_seed if seed is None else seed, faults=parsed,
+                    now=settings.sim_now, snapshot_history=settings.sim_snapshot_history)  # fmt: skip
 
 
 def main() -> None:

@@ -33,6 +33,9 @@ DATASETS: tuple[str, ...] = (
     "option_contracts",
     "option_snapshots",
     "option_bars",
+    "stock_dividends",
+    "treasury_yields",
+    "option_greeks",
 )
 RAW_PREFIX = "raw/polygon"
 MANIFEST_PREFIX = "raw/_manifests"

@@ -7,6 +7,7 @@ mis-set pod dies in its first second instead of half-way through a day.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -50,6 +51,14 @@ class Settings(BaseSettings):
         "unset = the simulator runs inside each step's process.",
     )
     sim_seed: int = Field(default=7, description="Seed of the market simulator: same seed, same market.")
+    sim_now: dt.date | None = Field(
+        default=None,
+        description="The simulator's own clock (its latest session is this day's); None = the real time.",
+    )
+    sim_snapshot_history: bool = Field(
+        default=False,
+        description="Let the simulator's chain snapshot replay any past day (tests); the vendor only knows today.",
+    )
     sim_faults: str | None = Field(
         default=None,
         description="Faults the simulator injects, e.g. rate_429=0.3,retry_after=1 (tests, drills).",

@@ -57,3 +57,8 @@
             then {{ strike_price }} - {{ underlying_price }} else 0 end
     end
 {%- endmacro %}
+
+{#- greeks_source_of_group(column): vendor or computed when every row of the group agrees, mixed otherwise. -#}
+{% macro greeks_source_of_group(column) -%}
+    case when min({{ column }}) = max({{ column }}) then min({{ column }}) when count({{ column }}) > 0 then 'mixed' end
+{%- endmacro %}

@@ -44,6 +44,9 @@ LANDING = (
     "polygon_option_contracts",
     "polygon_option_snapshots",
     "polygon_option_bars",
+    "polygon_stock_dividends",
+    "polygon_treasury_yields",
+    "polygon_option_greeks",
 )
 
 N_DAYS = 262

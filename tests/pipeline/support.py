@@ -24,7 +24,10 @@ MARTS = (
 
 
 def make_settings(home: Path, **overrides: Any) -> Settings:
-    return load_settings(**{"home": home, "underlyings": UNDERLYINGS, "log_format": "json", **overrides})
+    # the simulator replays each day's chain snapshot (the vendor-like default takes the backfill path for
+    # past days: tests/pipeline/test_greeks_run.py)
+    return load_settings(**{"home": home, "underlyings": UNDERLYINGS, "log_format": "json",
+                            "sim_snapshot_history": True, **overrides})  # fmt: skip
 
 
 def mart_fingerprints(settings: Settings) -> dict[str, tuple[int, str]]:

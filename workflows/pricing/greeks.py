@@ -70,7 +70,9 @@ def valuation(american: ArrayLike, call: ArrayLike, s: ArrayLike, k: ArrayLike, 
         value[am] = mid
         # Richardson: (4 D(h) - D(2h)) / 3 cancels the h**2 term of both central differences
         delta[am] = (8.0 * (up - down) - (up2 - down2)) / (12.0 * hs)
-        gamma[am] = (16.0 * (up + down) - (up2 + down2) - 30.0 * mid) / (12.0 * hs * hs)
+        # a long option is convex in the spot: where the approximation's hand-over to the European price
+        # leaves a kink inside the stencil, the difference can dip a hair below zero; it is floored there
+        gamma[am] = np.maximum((16.0 * (up + down) - (up2 + down2) - 30.0 * mid) / (12.0 * hs * hs), 0.0)
         longer, shorter = p(c_, s1, k1, t1 + ht, r1, q1, v1), p(c_, s1, k1, t1 - ht, r1, q1, v1)
         theta[am] = -(longer - shorter) / (2.0 * ht) / black_scholes.DAYS_PER_YEAR
         higher, lower = p(c_, s1, k1, t1, r1, q1, v1 + hv), p(c_, s1, k1, t1, r1, q1, v1 - hv)

@@ -34,11 +34,12 @@ def serve(
     api_key: str | None = None,
     now: str | dt.date | dt.datetime | None = None,
     log_level: str = "info",
+    snapshot_history: bool = False,
 ) -> None:
     """Serve the simulator over HTTP until interrupted (what ``smelt sim serve`` runs)."""
     import uvicorn
 
-    app = create_app(seed, underlyings, market_size, faults, api_key, now)
+    app = create_app(seed, underlyings, market_size, faults, api_key, now, snapshot_history)
     fault_text = app.state.sim.faults.to_header()
     get_logger("smelt.simulator").info(
         "simulator listening",

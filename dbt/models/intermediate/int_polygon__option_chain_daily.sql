@@ -202,8 +202,10 @@ with_terms as (
         p.bid,
         p.ask,
         p.midpoint,
-        coalesce(p.midpoint, p.close) as option_price,
-        case when p.midpoint is not null then 'midpoint' when p.close is not null then 'close' end
+        -- the usable price: the quote's midpoint, else the day's close, else its VWAP (the basis says which)
+        case when p.midpoint > 0 then p.midpoint when p.close > 0 then p.close when p.vwap > 0 then p.vwap end
+            as option_price,
+        case when p.midpoint > 0 then 'midpoint' when p.close > 0 then 'close' when p.vwap > 0 then 'vwap' end
             as option_price_basis,
         p.fair_market_value,
         p.break_even_price,

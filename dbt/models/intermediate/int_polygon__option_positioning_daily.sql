@@ -51,6 +51,7 @@ days as (
         sum(s.net_gamma_exposure) as net_gamma_exposure,
         count(distinct s.expiration_date) as expiration_count,
         sum(s.contract_count) as contract_count,
+        {{ greeks_source_of_group('s.greeks_source') }} as greeks_source,
         {{ aggregate_source('s.source') }} as source
     from strikes as s
     {% if is_incremental() %}
@@ -98,6 +99,7 @@ final as (
         n.expiration_date as nearest_expiration_date,
         n.max_pain_strike as nearest_expiry_max_pain_strike,
         n.max_pain_distance as nearest_expiry_max_pain_distance,
+        d.greeks_source,
         d.source,
         {{ batch_timestamp() }} as _batch_at
     from days as d

@@ -7,6 +7,9 @@
 -- implied volatility, gamma exposure). Shared by the volatility surface, open interest by strike, max pain
 -- and positioning marts.
 --
+-- Implied volatility and gamma are the vendor's where it gave them, else smelt's computed ones (greeks_source:
+-- vendor, computed, or mixed within the strike).
+--
 -- Gamma exposure is the dollar change of the dealers' delta for a 1% move of the underlying, assuming
 -- customers are long calls and short puts: gamma * open interest * multiplier * S^2 * 0.01, calls positive,
 -- puts negative. Incremental runs replace whole (underlying, day) groups: unique_key is the group, so that a
@@ -16,7 +19,7 @@ with
 
 chain as (
 
-    select * from {{ ref('int_polygon__option_chain_daily') }}
+    select * from {{ ref('int_options__option_greeks_daily') }}
 
 ),
 
@@ -71,6 +74,7 @@ strikes as (
         sum(case when contract_type = 'call' then gamma_exposure end) as call_gamma_exposure,
         -sum(case when contract_type = 'put' then gamma_exposure end) as put_gamma_exposure,
         count(*) as contract_count,
+        {{ greeks_source_of_group('greeks_source') }} as greeks_source,
         {{ aggregate_source('source') }} as source
     from contracts
     group by underlying, trade_date, expiration_date, strike_price
@@ -102,6 +106,7 @@ final as (
         round(put_gamma_exposure, 2) as put_gamma_exposure,
         round(coalesce(call_gamma_exposure, 0) + coalesce(put_gamma_exposure, 0), 2) as net_gamma_exposure,
         contract_count,
+        greeks_source,
         source,
         {{ batch_timestamp() }} as _batch_at
     from strikes

@@ -12,7 +12,7 @@ with
 
 chain as (
 
-    select * from {{ ref('int_polygon__option_chain_daily') }}
+    select * from {{ ref('int_options__option_greeks_daily') }}
 
 ),
 
@@ -91,6 +91,7 @@ final as (
         c.theta,
         c.vega,
         c.implied_volatility,
+        c.greeks_source,
         c.open_interest,
         c.moneyness,
         c.log_moneyness,

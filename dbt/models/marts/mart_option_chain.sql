@@ -1,5 +1,7 @@
 -- The option chain by day, one row per contract and trading day: terms, prices, Greeks, implied volatility,
--- open interest, moneyness against the underlying's close, intrinsic and extrinsic value.
+-- open interest, moneyness against the underlying's close, intrinsic and extrinsic value. Greeks and implied
+-- volatility are the vendor's where it gave them, else smelt's computed ones (greeks_source); both sets are
+-- kept (vendor_*, computed_*), with why a computed value is missing (computed_status) and the carry inputs.
 
 select
     option_ticker,
@@ -24,11 +26,27 @@ select
     option_price,
     option_price_basis,
     break_even_price,
+    greeks_source,
     delta,
     gamma,
     theta,
     vega,
     implied_volatility,
+    vendor_implied_volatility,
+    vendor_delta,
+    vendor_gamma,
+    vendor_theta,
+    vendor_vega,
+    computed_implied_volatility,
+    computed_delta,
+    computed_gamma,
+    computed_theta,
+    computed_vega,
+    computed_status,
+    exercise_model,
+    pricing_model,
+    risk_free_rate,
+    dividend_yield,
     open_interest,
     underlying_price,
     moneyness,
@@ -38,4 +56,4 @@ select
     extrinsic_value,
     data_origin,
     source
-from {{ ref('int_polygon__option_chain_daily') }}
+from {{ ref('int_options__option_greeks_daily') }}

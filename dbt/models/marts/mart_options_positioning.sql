@@ -21,5 +21,6 @@ select
     nearest_expiration_date,
     nearest_expiry_max_pain_strike,
     nearest_expiry_max_pain_distance,
+    greeks_source,
     source
 from {{ ref('int_polygon__option_positioning_daily') }}

@@ -29,6 +29,7 @@ select
     theta,
     vega,
     implied_volatility,
+    greeks_source,
     open_interest,
     moneyness,
     log_moneyness,

@@ -1,6 +1,8 @@
 -- The implied volatility surface: one row per underlying, trading day, expiry and strike, with moneyness.
 -- `implied_volatility` is the out-of-the-money side's (puts below the underlying's price, calls at or above
 -- it), the usual choice because OTM quotes are the liquid ones; it falls back to the other side when missing.
+-- Volatilities are the vendor's where it gave them, else smelt's computed ones (greeks_source), so backfilled
+-- days without a snapshot have a surface too.
 
 with
 
@@ -34,5 +36,6 @@ select
     put_implied_volatility,
     call_open_interest,
     put_open_interest,
+    greeks_source,
     source
 from strikes

@@ -1,0 +1,161 @@
+"""The greeks step of the transform: solve every contract-day whose pricing inputs have no answer yet, and
+land the answers in the lake as the ``option_greeks`` dataset, loaded like any other.
+
+It reads ``intermediate.int_options__pricing_inputs`` (every input already chosen and traceable in dbt) for
+the rows whose ``inputs_hash`` the staged answers lack, solves them with :func:`workflows.pricing.solve` in
+day batches, and writes one manifest per (day, underlying). The warehouse can then be rebuilt from the lake
+alone, and a second run finds nothing to do: answers are a pure function of their inputs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from workflows import logs
+from workflows.lake import Lake, Source, new_run_id
+from workflows.pricing.implied import solve
+from workflows.settings import Settings
+
+log = logs.get_logger("smelt.greeks")
+
+DATASET = "option_greeks"
+ENDPOINT = "smelt:workflows.pricing"
+#: Which model answered, per exercise style (stored per row).
+MODELS = {"american": "bjerksund_stensland_1993", "european": "black_scholes_merton"}
+#: Days solved per batch: bounds memory (about 12,000 rows a day for the default universe).
+DAYS_PER_BATCH = 20
+
+PENDING_SQL = """
+select i.option_ticker, i.trade_date, i.underlying, i.contract_type, i.exercise_model, i.strike_price,
+       i.underlying_price, i.years_to_expiry, i.option_price, i.risk_free_rate, i.dividend_yield, i.inputs_hash,
+       i.source
+from intermediate.int_options__pricing_inputs as i
+{answered}
+where true {days}
+order by i.trade_date, i.underlying, i.option_ticker
+"""
+ANSWERED = """left anti join staging.stg_smelt__option_greeks as g
+    on g.option_ticker = i.option_ticker and g.trade_date = i.trade_date and g.inputs_hash = i.inputs_hash"""
+
+
+@dataclass
+class GreeksReport:
+    rows: int = 0
+    solved: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    days: list[dt.date] = field(default_factory=list)
+    seconds: float = 0.0
+    solve_seconds: float = 0.0
+
+
+def compute_greeks(settings: Settings, run_id: str | None = None) -> GreeksReport:
+    """Solve the pending contract-days and land them in the lake (the caller loads the days returned)."""
+    import duckdb
+
+    run_id = run_id or new_run_id()
+    report = GreeksReport()
+    started = time.perf_counter()
+    lake = Lake.open(settings.lake, settings.s3_endpoint_url)
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        if not _exists(con, "intermediate", "int_options__pricing_inputs"):
+            return report
+        answered = ANSWERED if _exists(con, "staging", "stg_smelt__option_greeks") else ""
+        days = [r[0] for r in con.execute(
+            "select distinct trade_date from (" + PENDING_SQL.format(answered=answered, days="") + ") order by 1"
+        ).fetchall()]  # fmt: skip
+        for first in range(0, len(days), DAYS_PER_BATCH):
+            batch = days[first : first + DAYS_PER_BATCH]
+            where = "and i.trade_date between ? and ?"
+            table = con.execute(PENDING_SQL.format(answered=answered, days=where), [batch[0], batch[-1]]).fetchnumpy()
+            _solve_and_land(lake, run_id, table, report)
+    report.seconds = round(time.perf_counter() - started, 3)
+    log.info("greeks computed", rows=report.rows, solved=report.solved, reasons=report.reasons,
+             days=len(report.days), seconds=report.seconds)  # fmt: skip
+    return report
+
+
+def _exists(con: Any, schema: str, table: str) -> bool:
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def _solve_and_land(lake: Lake, run_id: str, t: dict[str, Any], report: GreeksReport) -> None:
+    n = len(t["option_ticker"])
+    if n == 0:
+        return
+    started = time.perf_counter()
+    american = np.asarray(t["exercise_model"], dtype=object) != "european"
+    call = np.asarray(t["contract_type"], dtype=object) == "call"
+    floats = {k: np.asarray(_filled(t[k]), dtype=np.float64) for k in
+              ("strike_price", "underlying_price", "years_to_expiry", "option_price", "risk_free_rate",
+               "dividend_yield")}  # fmt: skip
+    solution = solve(american, call, floats["underlying_price"], floats["strike_price"], floats["years_to_expiry"],
+                     floats["risk_free_rate"], floats["dividend_yield"], floats["option_price"])  # fmt: skip
+    report.solve_seconds += time.perf_counter() - started
+    report.rows += n
+    report.solved += int(solution.solved.sum())
+    for reason in solution.reason[~solution.solved].tolist():
+        report.reasons[reason] = report.reasons.get(reason, 0) + 1
+    fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    values = {
+        name: _json_floats(getattr(solution, name)) for name in ("iv", "delta", "gamma", "theta", "vega")
+    }
+    days, underlyings = t["trade_date"], np.asarray(t["underlying"], dtype=object)
+    keys = np.array(
+        [f"{d}|{u}" for d, u in zip(days.tolist(), underlyings.tolist(), strict=True)], dtype=object
+    )
+    for key in dict.fromkeys(keys.tolist()):
+        rows = np.nonzero(keys == key)[0]
+        day = _as_date(days[rows[0]])
+        underlying = str(underlyings[rows[0]])
+        # simulated inputs give simulated answers: the label follows the rows, whatever the source setting
+        row_source: Source = "polygon" if all(t["source"][i] == "polygon" for i in rows) else "simulator"
+        with lake.writer(DATASET, day, underlying, run_id, row_source) as writer:
+            for i in rows.tolist():
+                writer.write(
+                    {
+                        "option_ticker": t["option_ticker"][i],
+                        "trade_date": day.isoformat(),
+                        "underlying": underlying,
+                        "implied_volatility": values["iv"][i],
+                        "delta": values["delta"][i],
+                        "gamma": values["gamma"][i],
+                        "theta": values["theta"][i],
+                        "vega": values["vega"][i],
+                        "unsolved_reason": solution.reason[i],
+                        "pricing_model": MODELS["american" if american[i] else "european"],
+                        "inputs_hash": t["inputs_hash"][i],
+                    },
+                    endpoint=ENDPOINT,
+                    request_id=run_id,
+                    fetched_at=fetched_at,
+                )
+        if day not in report.days:
+            report.days.append(day)
+
+
+def _filled(column: Any) -> Any:
+    """A masked numpy column (SQL NULLs) as floats with NaN for NULL."""
+    if isinstance(column, np.ma.MaskedArray):
+        return np.ma.filled(column.astype(np.float64), np.nan)
+    return column
+
+
+def _json_floats(values: np.ndarray) -> list[float | None]:
+    """NaN and infinities never reach the lake: they become JSON null."""
+    return [v if np.isfinite(v) else None for v in values.tolist()]
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(np.datetime_as_string(value, unit="D")))
