@@ -32,6 +32,9 @@ STAGING = {
     "stg_polygon__option_contracts",
     "stg_polygon__option_snapshots",
     "stg_polygon__option_bars",
+    "stg_polygon__stock_dividends",
+    "stg_polygon__treasury_yields",
+    "stg_smelt__option_greeks",
 }
 INTERMEDIATE = {
     "int_polygon__stock_bars_adjusted",
@@ -42,6 +45,10 @@ INTERMEDIATE = {
     "int_polygon__option_max_pain",
     "int_polygon__option_positioning_daily",
     "int_polygon__options_stocks_joined",
+    "int_polygon__dividends",
+    "int_rates__treasury_curve",
+    "int_options__pricing_inputs",
+    "int_options__option_greeks_daily",
 }
 # Relations whose earlier CCC rows change when CCC's split executes on NEW_DAY (split-adjusted values).
 RESCALED_BY_SPLIT = {
