@@ -107,7 +107,7 @@ def test_crash_between_parts_and_manifest_then_rerun_is_complete(
 
     monkeypatch.setattr(FolderStorage, "put_exclusive", crash_on_snapshots)
     with pytest.raises(
-        steps.StepError, match=r"ingest-options 2026-11-24: 1 of 2 units failed.*simulated crash"
+        steps.StepError, match=r"ingest-options 2026-11-24: 1 of 3 units failed.*simulated crash"
     ):
         steps.ingest_options(settings, DAY)
     lake = Lake.open(settings.lake)
@@ -181,7 +181,7 @@ def test_a_truncated_part_is_rejected_and_nothing_of_its_manifest_loads(tmp_path
         ).fetchone()[0]
         loaded = {r[0] for r in con.execute("select manifest_key from raw.smelt_loads").fetchall()}
     assert tsla == 0 and victim.key not in loaded
-    assert len(loaded) == 3  # the other underlying's two manifests and TSLA's contracts
+    assert len(loaded) == 5  # the other underlying's three manifests, TSLA's contracts and dividends
 
 
 @pytest.fixture

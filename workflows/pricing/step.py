@@ -35,12 +35,13 @@ select i.option_ticker, i.trade_date, i.underlying, i.contract_type, i.exercise_
        i.underlying_price, i.years_to_expiry, i.option_price, i.risk_free_rate, i.dividend_yield, i.inputs_hash,
        i.source
 from intermediate.int_options__pricing_inputs as i
-{answered}
-where true {days}
+where true {answered} {days}
 order by i.trade_date, i.underlying, i.option_ticker
 """
-ANSWERED = """left anti join staging.stg_smelt__option_greeks as g
-    on g.option_ticker = i.option_ticker and g.trade_date = i.trade_date and g.inputs_hash = i.inputs_hash"""
+ANSWERED = """and not exists (
+    select 1 from staging.stg_smelt__option_greeks as g
+    where g.option_ticker = i.option_ticker and g.trade_date = i.trade_date and g.inputs_hash = i.inputs_hash
+)"""
 
 
 @dataclass
@@ -71,7 +72,9 @@ def compute_greeks(settings: Settings, run_id: str | None = None) -> GreeksRepor
         for first in range(0, len(days), DAYS_PER_BATCH):
             batch = days[first : first + DAYS_PER_BATCH]
             where = "and i.trade_date between ? and ?"
-            table = con.execute(PENDING_SQL.format(answered=answered, days=where), [batch[0], batch[-1]]).fetchnumpy()
+            table = con.execute(
+                PENDING_SQL.format(answered=answered, days=where), [batch[0], batch[-1]]
+            ).fetchnumpy()
             _solve_and_land(lake, run_id, table, report)
     report.seconds = round(time.perf_counter() - started, 3)
     log.info("greeks computed", rows=report.rows, solved=report.solved, reasons=report.reasons,
@@ -81,7 +84,8 @@ def compute_greeks(settings: Settings, run_id: str | None = None) -> GreeksRepor
 
 def _exists(con: Any, schema: str, table: str) -> bool:
     found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
     ).fetchone()
     return bool(found and found[0])
 

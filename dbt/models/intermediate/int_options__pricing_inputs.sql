@@ -197,10 +197,10 @@ final as (
     select
         r.*,
         rt.curve_date,
-        rt.risk_free_rate,
+        round(rt.risk_free_rate, 10) as risk_free_rate,
         case when r.underlying_price > 0
-            then ln(1 + coalesce(dv.annual_dividend, 0) / r.underlying_price) end as dividend_yield,
-        coalesce(dv.annual_dividend, 0) as annual_dividend
+            then round(ln(1 + coalesce(dv.annual_dividend, 0) / r.underlying_price), 10) end as dividend_yield,
+        round(coalesce(dv.annual_dividend, 0), 8) as annual_dividend
     from rows_ as r
     left join rates as rt on rt.trade_date = r.trade_date and rt.years_to_expiry = r.years_to_expiry
     left join indicated_dividend as dv on dv.underlying = r.underlying and dv.trade_date = r.trade_date

@@ -104,7 +104,10 @@ final as (
         put_price,
         round(call_gamma_exposure, 2) as call_gamma_exposure,
         round(put_gamma_exposure, 2) as put_gamma_exposure,
-        round(coalesce(call_gamma_exposure, 0) + coalesce(put_gamma_exposure, 0), 2) as net_gamma_exposure,
+        -- no open interest (backfilled days: the vendor has no historical open interest), no exposure: NULL, not 0
+        case when call_gamma_exposure is not null or put_gamma_exposure is not null
+            then round(coalesce(call_gamma_exposure, 0) + coalesce(put_gamma_exposure, 0), 2) end
+            as net_gamma_exposure,
         contract_count,
         greeks_source,
         source,
