@@ -49,6 +49,7 @@ INTERMEDIATE = {
     "int_rates__treasury_curve",
     "int_options__pricing_inputs",
     "int_options__option_greeks_daily",
+    "int_options__atm_iv_daily",
 }
 # Relations whose earlier CCC rows change when CCC's split executes on NEW_DAY (split-adjusted values).
 RESCALED_BY_SPLIT = {
@@ -66,6 +67,7 @@ MARTS = {
     "mart_options_positioning",
     "mart_options_oi_by_strike",
     "mart_options_max_pain",
+    "mart_options_iv_rank",
 }
 
 

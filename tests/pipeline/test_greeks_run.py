@@ -46,7 +46,7 @@ def _settings(home: Path, **overrides: object) -> Settings:
 @pytest.fixture(scope="module")
 def year(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, steps.RunReport]:
     settings = _settings(tmp_path_factory.mktemp("year") / "home")
-    return settings, steps.run(settings, YEAR_START, YEAR_END, UNDERLYINGS)
+    return settings, steps.run(settings, start=YEAR_START, end=YEAR_END, underlyings=UNDERLYINGS)
 
 
 def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
@@ -73,6 +73,9 @@ def test_a_backfilled_year_has_a_vol_surface_every_trading_day(
     assert {surface[(u, d)][1] for u in UNDERLYINGS for d in days[:-1]} == {"computed"}
     origins = dict(_query(settings, "select data_origin, count(*) from marts.mart_option_chain group by 1"))
     assert origins["aggregates"] > 50 * origins["snapshot"]
+    ranks = dict(_query(settings, """
+        select underlying, count(iv_rank) from marts.mart_options_iv_rank group by 1"""))  # fmt: skip
+    assert ranks == {u: len(days) - 19 for u in UNDERLYINGS}  # from the 20th day on, every day
 
 
 @pytest.mark.slow
@@ -165,7 +168,7 @@ def test_history_only_passes_freshness_and_a_stale_source_says_why(tmp_path: Pat
     day = dt.date(2026, 11, 20)
     settings = _settings(tmp_path / "home", underlyings=("XOM",))
     steps.ingest_stocks(settings, day)
-    steps.backfill_options(settings, day, day, ("XOM",))
+    steps.backfill_options(settings, day, day, underlyings=("XOM",))
     steps.load(settings, day)
     steps.transform(settings)
     [(solved, total)] = _query(settings, """

@@ -27,7 +27,7 @@ RUN = "smelt-daily-abc12"
 def test_a_retried_step_fetches_only_what_failed_and_duplicates_nothing(tmp_path: Path) -> None:
     broken = make_settings(tmp_path / "home", underlyings=("AAPL", "TSLA"),
                            sim_faults="drop=details,paths=/v3/snapshot/options/TSLA")  # fmt: skip
-    with pytest.raises(StepError, match=r"1 of 4 units failed.*option_snapshots for TSLA") as failed:
+    with pytest.raises(StepError, match=r"1 of 6 units failed.*option_snapshots for TSLA") as failed:
         steps.ingest_options(broken, DAY, run_id=RUN)
     assert failed.value.retryable is False  # a schema error: the API's answer, not the network
 
@@ -35,7 +35,7 @@ def test_a_retried_step_fetches_only_what_failed_and_duplicates_nothing(tmp_path
     report = steps.ingest_options(fixed, DAY, run_id=RUN)
     resumed = {(u.dataset, u.underlying): u for u in report.units}
     assert all(resumed[(d, "AAPL")].resumed and resumed[(d, "AAPL")].requests == 0
-               for d in ("option_contracts", "option_snapshots"))  # fmt: skip
+               for d in ("option_contracts", "option_snapshots", "stock_dividends"))  # fmt: skip
     assert (
         not resumed[("option_snapshots", "TSLA")].resumed and resumed[("option_snapshots", "TSLA")].rows > 0
     )

@@ -58,43 +58,48 @@ def _trigger(k: F64, t: F64, r: F64, b: F64, v2: F64, vol: F64) -> F64:
 
 
 def _call(s: F64, k: F64, t: F64, r: F64, b: F64, vol: F64) -> F64:
-    """American call by BS 1993 (Haug, The Complete Guide to Option Pricing Formulas, 2nd ed., 2.7.2)."""
+    """American call by BS 1993 (Haug, The Complete Guide to Option Pricing Formulas, 2nd ed., 2.7.2).
+
+    The closed form is evaluated only on the rows that need it (early exercise possible, not exercised at
+    once): calls without dividends, runaway triggers and exercised rows never pay for it.
+    """
     v2 = vol * vol
     european = black_scholes.price(True, s, k, t, r, r - b, vol)
+    intrinsic = np.maximum(s - k, 0.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        beta = (0.5 - b / v2) + np.sqrt((b / v2 - 0.5) ** 2 + 2.0 * r / v2)
         trigger = _trigger(k, t, r, b, v2, vol)
         sv = vol * np.sqrt(t)
-
-        def phi(gamma: F64 | float, big_h: F64) -> F64:
-            """phi(S, T, gamma, H, I) / S**gamma * exp(-lambda) is split out so large powers stay finite."""
-            lam = (-r + gamma * b + 0.5 * gamma * (gamma - 1.0) * v2) * t
-            d = -(np.log(s / big_h) + (b + (gamma - 0.5) * v2) * t) / sv
-            kappa = 2.0 * b / v2 + (2.0 * gamma - 1.0)
-            log_ratio = np.log(trigger / s)
-            second = np.exp(kappa * log_ratio + log_ndtr(d - 2.0 * log_ratio / sv))
-            return np.asarray(np.exp(lam) * (ndtr(d) - second), dtype=np.float64)
-
-        # alpha * S**beta and alpha * phi(S, T, beta, I, I) share exp(beta * ln(S / I)) * (I - K)
-        lam_beta = (-r + beta * b + 0.5 * beta * (beta - 1.0) * v2) * t
-        scale = (trigger - k) * np.exp(beta * np.log(s / trigger))
-        d_beta = -(np.log(s / trigger) + (b + (beta - 0.5) * v2) * t) / sv
-        kappa_beta = 2.0 * b / v2 + (2.0 * beta - 1.0)
-        log_ratio = np.log(trigger / s)
-        phi_beta = np.exp(lam_beta) * (
-            ndtr(d_beta) - np.exp(kappa_beta * log_ratio + log_ndtr(d_beta - 2.0 * log_ratio / sv))
-        )
-        value = (
-            scale
-            - scale * phi_beta
-            + s * phi(1.0, trigger)
-            - s * phi(1.0, k)
-            - k * phi(0.0, trigger)
-            + k * phi(0.0, k)
-        )
         runaway = np.log(trigger / (s * np.exp(b * t))) / sv > RUNAWAY_STDEVS
-    exercise_now = s >= trigger
-    never_early = (b >= r) | runaway  # no early exercise: the American call is worth the European one
-    approximated = np.maximum(np.where(exercise_now, s - k, value), european)
-    out = np.where(never_early, european, approximated)
-    return np.asarray(np.maximum(out, np.maximum(s - k, 0.0)), dtype=np.float64)
+        never_early = (b >= r) | runaway  # no early exercise: the American call is worth the European one
+        exercise_now = s >= trigger
+        out = np.where(never_early, european, np.maximum(np.where(exercise_now, s - k, 0.0), european))
+        need = np.nonzero(~never_early & ~exercise_now)[0]
+        if len(need):
+            args = (s[need], k[need], t[need], r[need], b[need], v2[need], sv[need], trigger[need])
+            out[need] = np.maximum(_closed_form(*args), european[need])
+    return np.asarray(np.maximum(out, intrinsic), dtype=np.float64)
+
+
+def _closed_form(s: F64, k: F64, t: F64, r: F64, b: F64, v2: F64, sv: F64, trigger: F64) -> F64:
+    """The approximation below its trigger; logs of S/I and S/K are taken once and shared."""
+    beta = (0.5 - b / v2) + np.sqrt((b / v2 - 0.5) ** 2 + 2.0 * r / v2)
+    ln_s_i = np.log(s / trigger)
+    ln_s_k = np.log(s / k)
+    reflect = 2.0 * ln_s_i / sv  # d - 2 ln(I/S) / (sigma sqrt T) = d + reflect
+
+    def phi(gamma: F64 | float, ln_s_h: F64) -> F64:
+        """phi(S, T, gamma, H, I) / S**gamma, with (I/S)**kappa * N(.) in logs so large powers stay finite."""
+        lam = (-r + gamma * b + 0.5 * gamma * (gamma - 1.0) * v2) * t
+        d = -(ln_s_h + (b + (gamma - 0.5) * v2) * t) / sv
+        kappa = 2.0 * b / v2 + (2.0 * gamma - 1.0)
+        second = np.exp(-kappa * ln_s_i + log_ndtr(d + reflect))
+        return np.asarray(np.exp(lam) * (ndtr(d) - second), dtype=np.float64)
+
+    # alpha * S**beta and alpha * phi(S, T, beta, I, I) share (I - K) * (S / I)**beta
+    scale = (trigger - k) * np.exp(beta * ln_s_i)
+    return np.asarray(
+        scale * (1.0 - phi(beta, ln_s_i))
+        + s * (phi(1.0, ln_s_i) - phi(1.0, ln_s_k))
+        - k * (phi(0.0, ln_s_i) - phi(0.0, ln_s_k)),
+        dtype=np.float64,
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from contextlib import ExitStack
 from typing import Any
 
@@ -20,7 +20,7 @@ from workflows.polygon import PolygonClient
 from workflows.progress import UnitProgress
 from workflows.settings import Settings
 from workflows.steps.errors import StepError, describe, retryable
-from workflows.steps.source import open_client, snapshot_is_end_of_day, source_label
+from workflows.steps.source import has_snapshot, open_client, source_label
 from workflows.steps.units import IngestReport, Lander, UnitReport, gather_units
 
 log = logs.get_logger("smelt.steps")
@@ -40,7 +40,7 @@ def _require_trading_day(day: dt.date, step: str) -> None:
 
 
 def ingest_stocks(settings: Settings, day: dt.date, *, run_id: str | None = None) -> IngestReport:
-    """Grouped daily bars for the whole US market (unadjusted) and the day's splits."""
+    """Grouped daily bars for the whole US market (unadjusted), the day's splits and Treasury curve."""
     run_id = run_id or new_run_id()
     _require_trading_day(day, "ingest-stocks")
     with logs.bound(run_id=run_id, step="ingest-stocks", trade_date=day.isoformat()):
@@ -53,6 +53,7 @@ async def _ingest_stocks(settings: Settings, day: dt.date, lander: Lander) -> In
             lander.land("stock_bars", day, None, client.grouped_daily(day)),
             lander.land("stock_splits", day, None,
                         client.splits(execution_date_gte=day, execution_date_lte=day)),
+            lander.land("treasury_yields", day, None, client.treasury_yields(date=day)),
         ])  # fmt: skip
         _log_client(client)
     return IngestReport("ingest-stocks", lander.run_id, units)
@@ -73,7 +74,7 @@ def ingest_options(
     _require_trading_day(day, "ingest-options")
     tickers = tuple(underlyings or settings.underlyings)
     if mode == "auto":
-        mode = "snapshot" if settings.source == "simulator" or snapshot_is_end_of_day(day) else "backfill"
+        mode = "snapshot" if has_snapshot(settings, day) else "backfill"
     if mode == "backfill":
         return backfill_options(settings, day, day, underlyings=tickers, run_id=run_id)
     with logs.bound(run_id=run_id, step="ingest-options", trade_date=day.isoformat()):
@@ -90,6 +91,7 @@ async def _ingest_snapshots(
         for u in tickers:
             coros.append(lander.land("option_contracts", day, u, client.option_contracts(u, as_of=day)))
             coros.append(lander.land("option_snapshots", day, u, client.option_chain_snapshot(u)))
+            coros.append(_land_dividends(lander, client, day, u))
         units = await gather_units("ingest-options", day, coros)
         _log_client(client)
     return IngestReport("ingest-options", lander.run_id, units)
@@ -136,9 +138,10 @@ async def _backfill_underlying(
     contracts: set[str] = set()
     span = f"{days[0]}..{days[-1]}"
     units = await gather_units("backfill-options", span, [
-        lander.land("option_contracts", d, underlying, client.option_contracts(underlying, as_of=d),
-                    collect=lambda item: contracts.add(item["ticker"]))
-        for d in days
+        *(lander.land("option_contracts", d, underlying, client.option_contracts(underlying, as_of=d),
+                      collect=lambda item: contracts.add(item["ticker"]))
+          for d in days),
+        _land_dividends(lander, client, days[0], underlying),
     ])  # fmt: skip
     started = time.perf_counter()
     bars = {d: UnitReport("option_bars", d, underlying) for d in days}
@@ -192,6 +195,19 @@ async def _fetch_bars(
             raise StepError(
                 f"backfill-options {what}: {describe(first)}", retryable=retryable(first)
             ) from first
+
+
+#: Dividends fetched before a day: enough to find the latest regular one declared by then (a yearly payer).
+DIVIDEND_LOOKBACK = dt.timedelta(days=400)
+
+
+def _land_dividends(
+    lander: Lander, client: PolygonClient, first: dt.date, underlying: str
+) -> Coroutine[Any, Any, UnitReport]:
+    """The underlying's cash dividends with ex-dates from a lookback before ``first`` on (declared ones ahead
+    included), landed under ``first``: the dividend yield of every day from ``first`` on needs them."""
+    pages = client.dividends(underlying, ex_dividend_date_gte=first - DIVIDEND_LOOKBACK)
+    return lander.land("stock_dividends", first, underlying, pages)
 
 
 def _bar_day(item: dict[str, Any]) -> dt.date:

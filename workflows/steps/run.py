@@ -18,7 +18,7 @@ from workflows.settings import Settings
 from workflows.steps.errors import StepError
 from workflows.steps.ingest import backfill_options, ingest_options, ingest_stocks
 from workflows.steps.load import load
-from workflows.steps.source import snapshot_days
+from workflows.steps.source import snapshot_days, source_now
 from workflows.steps.transform import TransformReport, transform
 
 log = logs.get_logger("smelt.steps")
@@ -39,10 +39,10 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def run_days(start: dt.date | None, end: dt.date | None) -> list[dt.date]:
+def run_days(start: dt.date | None, end: dt.date | None, now: dt.datetime | None = None) -> list[dt.date]:
     """The trading days of a run: ``start``..``end``, or the last 30 sessions up to ``end`` (default: the
-    latest completed one)."""
-    end = end or calendar.last_completed_trading_day()
+    latest completed one at ``now``, the source's clock)."""
+    end = end or calendar.last_completed_trading_day(now)
     if start and start > end:
         raise ValueError(f"--start {start} is after --end {end}")
     return (
@@ -59,7 +59,7 @@ def run(
     run_id: str | None = None,
 ) -> RunReport:
     """Ingest and load each trading day of the range, then transform once."""
-    days = run_days(start, end)
+    days = run_days(start, end, source_now(settings))
     if not days:
         raise StepError(f"run: no trading days between {start} and {end}", retryable=False)
     report = RunReport(run_id or new_run_id(), days)

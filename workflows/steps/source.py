@@ -44,7 +44,9 @@ def open_client(settings: Settings, day: dt.date) -> PolygonClient:
 
     return PolygonClient.from_settings(
         settings,
-        transport=simulator.transport(seed=settings.sim_seed),
+        transport=simulator.transport(
+            seed=settings.sim_seed, now=settings.sim_now, snapshot_history=settings.sim_snapshot_history
+        ),
         headers=headers,
         base_url=SIMULATOR_BASE_URL,
         api_key=SIMULATOR_KEY,
@@ -59,11 +61,22 @@ def snapshot_is_end_of_day(day: dt.date, now: dt.datetime | None = None) -> bool
     return calendar.last_completed_trading_day(now) == day and not calendar.session_is_open(now)
 
 
-def snapshot_days(settings: Settings, days: list[dt.date]) -> list[dt.date]:
-    """The days whose option chains come from the snapshot; the rest take the backfill path.
+def source_now(settings: Settings) -> dt.datetime:
+    """The source's clock: the real time, or the simulator's own (``SMELT_SIM_NOW``: just after that day's
+    close), which a served simulator must be started with too."""
+    if settings.source == "simulator" and settings.sim_now is not None:
+        return calendar.session_close(settings.sim_now) + dt.timedelta(minutes=1)
+    return dt.datetime.now(dt.UTC)
 
-    The simulator serves a snapshot for any day; Polygon only for the latest close.
-    """
-    if settings.source == "simulator":
-        return list(days)
-    return [d for d in days if snapshot_is_end_of_day(d)]
+
+def has_snapshot(settings: Settings, day: dt.date) -> bool:
+    """Whether the source's chain snapshot shows ``day``'s close. Like Polygon's, the simulator's knows only
+    the latest session, unless told to replay history (``SMELT_SIM_SNAPSHOT_HISTORY``, for tests)."""
+    if settings.source == "simulator" and settings.sim_snapshot_history:
+        return True
+    return snapshot_is_end_of_day(day, source_now(settings))
+
+
+def snapshot_days(settings: Settings, days: list[dt.date]) -> list[dt.date]:
+    """The days whose option chains come from the snapshot; the rest take the backfill path."""
+    return [d for d in days if has_snapshot(settings, d)]

@@ -1,4 +1,6 @@
-"""The transform step: ``dbt build`` (incremental), then source freshness; ``run_results.json`` is kept."""
+"""The transform step: the models up to the pricing inputs, the greeks step (computed IV and Greeks landed and
+loaded as the ``option_greeks`` dataset), ``dbt build`` (incremental), then source freshness judged by what the
+data in hand is expected to have; ``run_results.json`` is kept."""
 
 from __future__ import annotations
 
@@ -7,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workflows import dbt_runner, logs
+from workflows.freshness import judge
 from workflows.settings import Settings
 from workflows.steps.errors import StepError, describe
-from workflows.warehouse import open_warehouse
+from workflows.steps.load import load
+from workflows.warehouse import Warehouse, open_warehouse
 
 log = logs.get_logger("smelt.steps")
 
@@ -36,6 +40,10 @@ def transform(
     started = time.perf_counter()
     warehouse = open_warehouse(settings)
     with logs.bound(step="transform", run_id=run_id):
+        if (
+            not select
+        ):  # the greeks step needs its inputs built; then everything is built once more, tests too
+            _compute_greeks(settings, warehouse, full_refresh, run_id)
         args = ["build", "--exclude-resource-type", "unit_test"]
         args += (["--full-refresh"] if full_refresh else []) + (["--select", select] if select else [])
         result = dbt_runner.invoke(settings, warehouse, *args)
@@ -47,11 +55,14 @@ def transform(
         results = dbt_runner.node_results(result)
         tests = sum(1 for r in results if r.node.resource_type in {"test", "unit_test"})
         freshness = dbt_runner.invoke(settings, warehouse, "source", "freshness")
-        if not freshness.success:
-            raise StepError(
-                f"transform: source freshness failed: {'; '.join(dbt_runner.failures(freshness))}",
-                retryable=False,
-            )
+        verdicts = judge(dbt_runner.node_results(freshness))
+        for verdict in verdicts:
+            if verdict.status == "warn":
+                log.warning("source freshness", detail=verdict.message)
+        failed = [v.message for v in verdicts if v.status == "error"]
+        if failed or (not verdicts and not freshness.success):
+            detail = "; ".join(failed) or describe(freshness.exception or RuntimeError("dbt gave no results"))
+            raise StepError(f"transform: source freshness failed: {detail}", retryable=False)
         report = TransformReport(
             len(results) - tests,
             tests,
@@ -60,3 +71,23 @@ def transform(
         )
         log.info("transform finished", nodes=report.models, tests=tests, seconds=report.seconds)
         return report
+
+
+#: The models the greeks step reads: ``int_options__pricing_inputs`` and everything upstream of it.
+GREEKS_INPUTS = "+int_options__pricing_inputs"
+
+
+def _compute_greeks(settings: Settings, warehouse: Warehouse, full_refresh: bool, run_id: str | None) -> None:
+    """Build the pricing inputs, solve the rows that have no answer yet, land and load the answers."""
+    from workflows.pricing.step import DATASET, compute_greeks
+
+    result = dbt_runner.invoke(settings, warehouse, "run", "--select", GREEKS_INPUTS,
+                               *(["--full-refresh"] if full_refresh else []))  # fmt: skip
+    if not result.success:
+        failed = dbt_runner.failures(result)
+        detail = "; ".join(failed) if failed else describe(result.exception or RuntimeError("unknown"))
+        raise StepError(f"transform: dbt run of the pricing inputs failed: {warehouse.explain(detail)}",
+                        retryable=not failed)  # fmt: skip
+    report = compute_greeks(settings)  # answers get a run id of their own: a retried transform never collides
+    for day in report.days:
+        load(settings, day, datasets=[DATASET], run_id=run_id)
