@@ -275,7 +275,8 @@ def sim_serve(
     except simulator.FaultsError as exc:
         raise typer.BadParameter(str(exc), param_hint="--faults") from None
     simulator.serve(host=host, port=port, seed=settings.sim_seed if seed is None else seed, faults=parsed,
-                    now=settings.sim_now, snapshot_history=settings.sim_snapshot_history)  # fmt: skip
+                    now=settings.sim_now, snapshot_history=settings.sim_snapshot_history,
+                    market_size=settings.sim_market_size)  # fmt: skip
 
 
 def main() -> None:

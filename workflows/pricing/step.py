@@ -4,7 +4,8 @@ land the answers in the lake as the ``option_greeks`` dataset, loaded like any o
 It reads ``intermediate.int_options__pricing_inputs`` (every input already chosen and traceable in dbt) for
 the rows whose ``inputs_hash`` the staged answers lack, solves them with :func:`workflows.pricing.solve` in
 day batches, and writes one manifest per (day, underlying). The warehouse can then be rebuilt from the lake
-alone, and a second run finds nothing to do: answers are a pure function of their inputs.
+alone, and a second run finds nothing to do: answers are a pure function of their inputs. It reads through
+the warehouse interface's transaction with portable SQL and DB-API fetches, so the same code reads Snowflake.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from intermediate.int_options__pricing_inputs as i
 where true {answered} {days}
 order by i.trade_date, i.underlying, i.option_ticker
 """
+COLUMNS = ("option_ticker", "trade_date", "underlying", "contract_type", "exercise_model", "strike_price",
+           "underlying_price", "years_to_expiry", "option_price", "risk_free_rate", "dividend_yield",
+           "inputs_hash", "source")  # fmt: skip
 ANSWERED = """and not exists (
     select 1 from staging.stg_smelt__option_greeks as g
     where g.option_ticker = i.option_ticker and g.trade_date = i.trade_date and g.inputs_hash = i.inputs_hash
@@ -56,38 +60,54 @@ class GreeksReport:
 
 def compute_greeks(settings: Settings, run_id: str | None = None) -> GreeksReport:
     """Solve the pending contract-days and land them in the lake (the caller loads the days returned)."""
-    import duckdb
+    from workflows.warehouse import open_warehouse
 
     run_id = run_id or new_run_id()
     report = GreeksReport()
     started = time.perf_counter()
     lake = Lake.open(settings.lake, settings.s3_endpoint_url)
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
-        if not _exists(con, "intermediate", "int_options__pricing_inputs"):
+    with open_warehouse(settings) as warehouse, warehouse.transaction() as tx:
+        if not _exists(tx, "intermediate", "int_options__pricing_inputs"):
             return report
-        answered = ANSWERED if _exists(con, "staging", "stg_smelt__option_greeks") else ""
-        days = [r[0] for r in con.execute(
-            "select distinct trade_date from (" + PENDING_SQL.format(answered=answered, days="") + ") order by 1"
-        ).fetchall()]  # fmt: skip
+        answered = ANSWERED if _exists(tx, "staging", "stg_smelt__option_greeks") else ""
+        pending = PENDING_SQL.format(answered=answered, days="")
+        days = [
+            _as_date(r[0])
+            for r in tx.execute(f"select distinct trade_date from ({pending}) as p order by 1").fetchall()
+        ]
         for first in range(0, len(days), DAYS_PER_BATCH):
             batch = days[first : first + DAYS_PER_BATCH]
-            where = "and i.trade_date between ? and ?"
-            table = con.execute(
-                PENDING_SQL.format(answered=answered, days=where), [batch[0], batch[-1]]
-            ).fetchnumpy()
-            _solve_and_land(lake, run_id, table, report)
+            where = f"and i.trade_date between cast('{batch[0]}' as date) and cast('{batch[-1]}' as date)"
+            rows = tx.execute(PENDING_SQL.format(answered=answered, days=where)).fetchall()
+            _solve_and_land(lake, run_id, _columns(rows), report)
     report.seconds = round(time.perf_counter() - started, 3)
     log.info("greeks computed", rows=report.rows, solved=report.solved, reasons=report.reasons,
-             days=len(report.days), seconds=report.seconds)  # fmt: skip
+             days=len(report.days), seconds=report.seconds, solve_seconds=round(report.solve_seconds, 3))  # fmt: skip
     return report
 
 
-def _exists(con: Any, schema: str, table: str) -> bool:
-    found = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
+def _exists(tx: Any, schema: str, table: str) -> bool:
+    found = tx.execute(
+        "select count(*) from information_schema.tables "
+        f"where upper(table_schema) = '{schema.upper()}' and upper(table_name) = '{table.upper()}'"
     ).fetchone()
     return bool(found and found[0])
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """DB-API rows as one array per column; SQL NULL numbers become NaN."""
+    out: dict[str, Any] = {}
+    for j, name in enumerate(COLUMNS):
+        values = [row[j] for row in rows]
+        if name in FLOAT_COLUMNS:
+            out[name] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+        else:
+            out[name] = np.array(values, dtype=object)
+    return out
+
+
+FLOAT_COLUMNS = frozenset({"strike_price", "underlying_price", "years_to_expiry", "option_price", "risk_free_rate",
+                           "dividend_yield"})  # fmt: skip
 
 
 def _solve_and_land(lake: Lake, run_id: str, t: dict[str, Any], report: GreeksReport) -> None:
@@ -97,9 +117,7 @@ def _solve_and_land(lake: Lake, run_id: str, t: dict[str, Any], report: GreeksRe
     started = time.perf_counter()
     american = np.asarray(t["exercise_model"], dtype=object) != "european"
     call = np.asarray(t["contract_type"], dtype=object) == "call"
-    floats = {k: np.asarray(_filled(t[k]), dtype=np.float64) for k in
-              ("strike_price", "underlying_price", "years_to_expiry", "option_price", "risk_free_rate",
-               "dividend_yield")}  # fmt: skip
+    floats = {k: t[k] for k in FLOAT_COLUMNS}
     solution = solve(american, call, floats["underlying_price"], floats["strike_price"], floats["years_to_expiry"],
                      floats["risk_free_rate"], floats["dividend_yield"], floats["option_price"])  # fmt: skip
     report.solve_seconds += time.perf_counter() - started
@@ -145,13 +163,6 @@ def _solve_and_land(lake: Lake, run_id: str, t: dict[str, Any], report: GreeksRe
             report.days.append(day)
 
 
-def _filled(column: Any) -> Any:
-    """A masked numpy column (SQL NULLs) as floats with NaN for NULL."""
-    if isinstance(column, np.ma.MaskedArray):
-        return np.ma.filled(column.astype(np.float64), np.nan)
-    return column
-
-
 def _json_floats(values: np.ndarray) -> list[float | None]:
     """NaN and infinities never reach the lake: they become JSON null."""
     return [v if np.isfinite(v) else None for v in values.tolist()]
@@ -162,4 +173,4 @@ def _as_date(value: Any) -> dt.date:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    return dt.date.fromisoformat(str(np.datetime_as_string(value, unit="D")))
+    return dt.date.fromisoformat(str(value)[:10])

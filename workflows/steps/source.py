@@ -45,7 +45,10 @@ def open_client(settings: Settings, day: dt.date) -> PolygonClient:
     return PolygonClient.from_settings(
         settings,
         transport=simulator.transport(
-            seed=settings.sim_seed, now=settings.sim_now, snapshot_history=settings.sim_snapshot_history
+            seed=settings.sim_seed,
+            market_size=settings.sim_market_size,
+            now=settings.sim_now,
+            snapshot_history=settings.sim_snapshot_history,
         ),
         headers=headers,
         base_url=SIMULATOR_BASE_URL,
