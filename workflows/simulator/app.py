@@ -478,14 +478,7 @@ def stock_splits(ctx: Ctx) -> Reply:
     else:
         rows.sort(key=lambda s: (s.execution_date, s.ticker), reverse=order == "desc")
     window, next_url = _page(ctx, len(rows), limit)
-    body: dict[str, Any] = {
-        "results": render.splits(rows[window]),
-        "status": "OK",
-        "request_id": ctx.request_id,
-    }
-    if next_url:
-        body["next_url"] = next_url
-    return Reply(body, paged=True)
+    return _listed(ctx, render.splits(rows[window]), next_url)
 
 
 def stock_dividends(ctx: Ctx) -> Reply:
@@ -509,14 +502,8 @@ def stock_dividends(ctx: Ctx) -> Reply:
         rows += [(int(divs.ex_date[i]), t, i) for i in np.nonzero(mask)[0].tolist()]
     rows.sort(reverse=order == "desc")
     window, next_url = _page(ctx, len(rows), limit)
-    body: dict[str, Any] = {
-        "results": [render.dividend(ctx.sim.options.carry.dividends(t), i) for _, t, i in rows[window]],
-        "status": "OK",
-        "request_id": ctx.request_id,
-    }
-    if next_url:
-        body["next_url"] = next_url
-    return Reply(body, paged=True)
+    carry = ctx.sim.options.carry
+    return _listed(ctx, [render.dividend(carry.dividends(t), i) for _, t, i in rows[window]], next_url)
 
 
 def treasury_yields(ctx: Ctx) -> Reply:
@@ -534,11 +521,12 @@ def treasury_yields(ctx: Ctx) -> Reply:
         chosen = chosen[::-1]
     window, next_url = _page(ctx, len(chosen), limit)
     page = chosen[window]
-    body: dict[str, Any] = {
-        "results": render.treasury_yields(page, ctx.sim.options.carry.curve(page)),
-        "status": "OK",
-        "request_id": ctx.request_id,
-    }
+    return _listed(ctx, render.treasury_yields(page, ctx.sim.options.carry.curve(page)), next_url)
+
+
+def _listed(ctx: Ctx, results: list[dict[str, Any]], next_url: str | None) -> Reply:
+    """A page of a v3-style list endpoint: results, status, request_id and the next page's link."""
+    body: dict[str, Any] = {"results": results, "status": "OK", "request_id": ctx.request_id}
     if next_url:
         body["next_url"] = next_url
     return Reply(body, paged=True)
