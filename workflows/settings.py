@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     )
     sim_seed: int = Field(default=7, description="Seed of the market simulator: same seed, same market.")
     sim_market_size: int = Field(
-        default=3000, ge=25, le=20000,
+        default=3000,
+        ge=25,
+        le=20000,
         description="Tickers in the simulated market (grouped daily bars); fewer make tests and demos cheaper.",
     )
     sim_now: dt.date | None = Field(

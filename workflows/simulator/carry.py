@@ -3,8 +3,8 @@
 * A Treasury par-yield curve per session (11 maturities, percent, two decimals as published): a
   Nelson-Siegel shape whose level and slope drift slowly with the date, a pure function of (seed, day).
 * Quarterly cash dividends for every ticker with a dividend yield: ex-dates on a per-ticker phase, declared
-  four weeks ahead, the amount a quarter of the yield times the close before the declaration (in that day's
-  share basis), so splits change later amounts the way real dividends do.
+  four weeks ahead, the amount a quarter of the yield times the close before the declaration, per share of
+  the ex-date (a split in between divides it), so splits change later amounts the way real dividends do.
 
 Options are priced with :mod:`workflows.pricing.carry`'s conventions applied to these served rows, so anyone
 downstream can recompute the simulator's Greeks from the API's data alone.
@@ -96,7 +96,9 @@ class Carry:
             np.searchsorted(m.sessions.astype("datetime64[D]").astype(np.int64), declared) - 1, 0, None
         )
         close = series.bars.close[idx]
-        amount = np.round(spec.dividend_yield * close / 4.0, 4)
+        # per share of the ex-date: a split between the reference close and the ex-date divides the amount
+        basis = m.cumulative(ticker, m.sessions[idx]) / m.cumulative(ticker, ex.astype("datetime64[D]"))
+        amount = np.round(spec.dividend_yield * close / 4.0 * basis, 4)
         ids = [f"E{int(h):016x}" for h in rng.hash64(self.seed, S_DIV + 1, key, ex)]
         return Dividends(ticker, ex, declared, _roll_weekday(ex + 1), ex + PAY_LAG_DAYS, amount, ids)
 
