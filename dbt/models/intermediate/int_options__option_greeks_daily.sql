@@ -40,7 +40,7 @@ affected_days as (
     where {{ is_newer_than_watermark('_batch_at', '_batch_at') }}
     union
     select underlying, trade_date from computed
-    where {{ is_newer_than_watermark('_loaded_at', '_batch_at') }}
+    where {{ is_newer_than_watermark('_batch_at', '_batch_at') }}
 
 ),
 

@@ -55,14 +55,14 @@ splits as (
 new_curves as (
 
     select min(curve_date) as since from curve
-    where _version_loaded_at > (select max(_batch_at) from {{ this }})
+    where _version_batch_at > (select max(_batch_at) from {{ this }})
 
 ),
 
 new_dividends as (
 
     select ticker, min(known_from_date) as since from dividends
-    where _version_loaded_at > (select max(_batch_at) from {{ this }})
+    where _version_batch_at > (select max(_batch_at) from {{ this }})
     group by ticker
 
 ),

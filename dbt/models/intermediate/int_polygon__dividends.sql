@@ -1,6 +1,6 @@
 {{ config(materialized='table') }}
 -- One row per cash dividend (ticker, ex-date, type): the newest copy of all the days that fetched it, and when
--- this version of it (amount, dates, frequency) was first loaded, so that re-fetching an unchanged dividend
+-- this version of it (amount, dates, frequency) was first staged, so that re-fetching an unchanged dividend
 -- every day does not make int_options__pricing_inputs recompute its days.
 
 with
@@ -16,9 +16,9 @@ versions as (
 
     select
         *,
-        min(_loaded_at) over (
+        min(_batch_at) over (
             partition by ticker, ex_dividend_date, dividend_type, cash_amount, declaration_date, frequency
-        ) as _version_loaded_at
+        ) as _version_batch_at
     from copies
 
 )
@@ -35,7 +35,7 @@ select
     frequency,
     dividend_type,
     source,
-    _version_loaded_at
+    _version_batch_at
 from versions
 qualify row_number() over (
     partition by ticker, ex_dividend_date, dividend_type

@@ -17,11 +17,10 @@ windows as (
     select
         *,
         row_number() over (partition by underlying order by trade_date) as day_number,
-        count(*) over w as window_days,
-        min(atm_implied_volatility_30d) over w as window_low,
-        max(atm_implied_volatility_30d) over w as window_high
+        count(*) over (partition by underlying order by trade_date rows between 251 preceding and current row) as window_days,
+        min(atm_implied_volatility_30d) over (partition by underlying order by trade_date rows between 251 preceding and current row) as window_low,
+        max(atm_implied_volatility_30d) over (partition by underlying order by trade_date rows between 251 preceding and current row) as window_high
     from atm
-    window w as (partition by underlying order by trade_date rows between 251 preceding and current row)
 
 ),
 
