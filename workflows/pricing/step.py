@@ -73,12 +73,12 @@ def compute_greeks(settings: Settings, run_id: str | None = None) -> GreeksRepor
         pending = PENDING_SQL.format(answered=answered, days="")
         days = [
             _as_date(r[0])
-            for r in tx.execute(f"select distinct trade_date from ({pending}) as p order by 1").fetchall()
+            for r in _rows(tx, f"select distinct trade_date from ({pending}) as p order by 1")
         ]
         for first in range(0, len(days), DAYS_PER_BATCH):
             batch = days[first : first + DAYS_PER_BATCH]
             where = f"and i.trade_date between cast('{batch[0]}' as date) and cast('{batch[-1]}' as date)"
-            rows = tx.execute(PENDING_SQL.format(answered=answered, days=where)).fetchall()
+            rows = _rows(tx, PENDING_SQL.format(answered=answered, days=where))
             _solve_and_land(lake, run_id, _columns(rows), report)
     report.seconds = round(time.perf_counter() - started, 3)
     log.info("greeks computed", rows=report.rows, solved=report.solved, reasons=report.reasons,
@@ -86,12 +86,16 @@ def compute_greeks(settings: Settings, run_id: str | None = None) -> GreeksRepor
     return report
 
 
+def _rows(tx: Any, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of a query in a warehouse transaction: DuckDB's gives a cursor, Snowflake's the rows."""
+    result = tx.execute(sql)
+    return list(result) if isinstance(result, list) else list(result.fetchall())
+
+
 def _exists(tx: Any, schema: str, table: str) -> bool:
-    found = tx.execute(
-        "select count(*) from information_schema.tables "
-        f"where upper(table_schema) = '{schema.upper()}' and upper(table_name) = '{table.upper()}'"
-    ).fetchone()
-    return bool(found and found[0])
+    found = _rows(tx, "select count(*) from information_schema.tables "
+                      f"where upper(table_schema) = '{schema.upper()}' and upper(table_name) = '{table.upper()}'")  # fmt: skip
+    return bool(found and found[0][0])
 
 
 def _columns(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
