@@ -72,8 +72,7 @@ def compute_greeks(settings: Settings, run_id: str | None = None) -> GreeksRepor
         answered = ANSWERED if _exists(tx, "staging", "stg_smelt__option_greeks") else ""
         pending = PENDING_SQL.format(answered=answered, days="")
         days = [
-            _as_date(r[0])
-            for r in _rows(tx, f"select distinct trade_date from ({pending}) as p order by 1")
+            _as_date(r[0]) for r in _rows(tx, f"select distinct trade_date from ({pending}) as p order by 1")
         ]
         for first in range(0, len(days), DAYS_PER_BATCH):
             batch = days[first : first + DAYS_PER_BATCH]
