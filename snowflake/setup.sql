@@ -134,6 +134,30 @@ CREATE TABLE IF NOT EXISTS &{database}.RAW.POLYGON_OPTION_BARS (
     source_row  NUMBER(38, 0)  NOT NULL,
     loaded_at   TIMESTAMP_TZ   NOT NULL
 );
+CREATE TABLE IF NOT EXISTS &{database}.RAW.POLYGON_STOCK_DIVIDENDS (
+    record      VARIANT        NOT NULL,
+    trade_date  DATE           NOT NULL,
+    underlying  VARCHAR,
+    source_file VARCHAR        NOT NULL,
+    source_row  NUMBER(38, 0)  NOT NULL,
+    loaded_at   TIMESTAMP_TZ   NOT NULL
+);
+CREATE TABLE IF NOT EXISTS &{database}.RAW.POLYGON_TREASURY_YIELDS (
+    record      VARIANT        NOT NULL,
+    trade_date  DATE           NOT NULL,
+    underlying  VARCHAR,
+    source_file VARCHAR        NOT NULL,
+    source_row  NUMBER(38, 0)  NOT NULL,
+    loaded_at   TIMESTAMP_TZ   NOT NULL
+);
+CREATE TABLE IF NOT EXISTS &{database}.RAW.POLYGON_OPTION_GREEKS (
+    record      VARIANT        NOT NULL,
+    trade_date  DATE           NOT NULL,
+    underlying  VARCHAR,
+    source_file VARCHAR        NOT NULL,
+    source_row  NUMBER(38, 0)  NOT NULL,
+    loaded_at   TIMESTAMP_TZ   NOT NULL
+);
 
 -- The load ledger: one row per manifest, written in the same transaction as the manifest's COPY. Snowflake
 -- does not enforce the primary key: the loader inserts a key only where it is absent, and COPY's load history
