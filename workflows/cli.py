@@ -19,6 +19,7 @@ import typer
 # typer vendors click since 0.22: its usage errors are these classes, not the click package's.
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
+from dashboard import cli as dashboard_cli
 from workflows import calendar, logs
 from workflows.lake import DATASETS
 from workflows.settings import Settings, SettingsError, load_settings
@@ -30,6 +31,7 @@ sim_app = typer.Typer(help="The built-in Polygon-compatible market simulator.", 
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(sim_app, name="sim")
 app.add_typer(snowflake_scripts.cli, name="snowflake")
+app.add_typer(dashboard_cli.app, name="dashboard")
 
 log = logs.get_logger("smelt.cli")
 T = TypeVar("T")

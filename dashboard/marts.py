@@ -1,0 +1,233 @@
+"""Where the dashboard reads the marts: the published Parquet snapshot (embedded) or Snowflake (production).
+
+Both answer the same portable SQL with ``?`` placeholders; the query module names tables through
+:meth:`MartsSource.table`, which knows only the published marts. Each source reports a *version* that
+changes when a new build is published, which is what keys (and clears) the query cache.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from workflows.publish import BUILD_FILE, CURRENT, LAKE_BUILDS_PREFIX, MART_NAMES, current_version
+
+
+class NoSnapshotError(RuntimeError):
+    """Nothing published yet: the message says which command makes the first snapshot."""
+
+
+@dataclass(frozen=True)
+class Handle:
+    """One resolved version and what queries it; a version's handle never changes."""
+
+    version: str
+    connection: Any
+
+
+class MartsSource(ABC):
+    """A read-only view of the marts that switches to each newly published build."""
+
+    kind: str
+
+    @abstractmethod
+    def handle(self) -> Handle:
+        """The current version (re-checked at most every few seconds) and its connection."""
+
+    @abstractmethod
+    def table(self, name: str) -> str:
+        """The SQL name of a published mart; anything else is refused."""
+
+    @abstractmethod
+    def run(self, handle: Handle, sql: str, params: Sequence[Any]) -> pd.DataFrame:
+        """Execute one bound-parameter query on ``handle``."""
+
+    @abstractmethod
+    def build(self, handle: Handle) -> dict[str, Any]:
+        """The build summary published with the version (marts, tests, freshness, loads)."""
+
+    def _known(self, name: str) -> str:
+        if name not in MART_NAMES:
+            raise ValueError(f"{name!r} is not a published mart")
+        return name
+
+
+# --------------------------------------------------------------------------------------------- snapshot
+
+
+class SnapshotSource(MartsSource):
+    """DuckDB in memory over the Parquet files of the current snapshot version.
+
+    One in-memory database per version holds a view per mart; each query runs on its own cursor, so
+    threads never share a DuckDB connection. The database can read the snapshot folder and nothing else
+    (``enable_external_access`` off with that folder allowed), and its configuration is locked.
+    """
+
+    kind = "snapshot"
+
+    def __init__(
+        self, root: Path, *, memory_limit: str = "512MB", threads: int = 2, check_seconds: float = 1.0
+    ) -> None:
+        self.root = Path(root)
+        self.memory_limit = memory_limit
+        self.threads = threads
+        self.check_seconds = check_seconds
+        self._lock = threading.Lock()
+        self._handle: Handle | None = None
+        self._checked = 0.0
+        self._builds: dict[str, dict[str, Any]] = {}
+
+    def handle(self) -> Handle:
+        now = time.monotonic()
+        current = self._handle
+        if current is not None and now - self._checked < self.check_seconds:
+            return current
+        with self._lock:
+            self._checked = now
+            version = current_version(self.root)
+            if version is None:
+                raise NoSnapshotError(
+                    f"no marts snapshot in {self.root} yet: run `smelt run` (or `smelt transform`) to build "
+                    "and publish one"
+                )
+            if self._handle is None or self._handle.version != version:
+                self._handle = Handle(version, self._open(version))
+            return self._handle
+
+    def _open(self, version: str) -> Any:
+        import duckdb
+
+        folder = (self.root / version).resolve()
+        con = duckdb.connect(":memory:")
+        con.execute(f"SET memory_limit = '{self.memory_limit}'")
+        con.execute(f"SET threads = {int(self.threads)}")
+        con.execute("SET parquet_metadata_cache = true")
+        for name in sorted(MART_NAMES):
+            path = folder / f"{name}.parquet"
+            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+        con.execute(f"SET allowed_directories = ['{folder}/']")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+        return con
+
+    def table(self, name: str) -> str:
+        return self._known(name)
+
+    def run(self, handle: Handle, sql: str, params: Sequence[Any]) -> pd.DataFrame:
+        cursor = handle.connection.cursor()
+        try:
+            cursor.execute(sql, list(params))
+            columns = [d[0] for d in cursor.description]
+            return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+        finally:
+            cursor.close()
+
+    def build(self, handle: Handle) -> dict[str, Any]:
+        cached = self._builds.get(handle.version)
+        if cached is None:
+            cached = json.loads((self.root / handle.version / BUILD_FILE).read_text())
+            self._builds = {handle.version: cached}
+        return cached
+
+
+# --------------------------------------------------------------------------------------------- snowflake
+
+
+class SnowflakeSource(MartsSource):
+    """Snowflake through a read-only role (key-pair auth); the build version comes from the lake.
+
+    The connector is told to use ``?`` placeholders (qmark), so the query module's SQL is the same on both
+    sources. One connection per thread: the connector's cursors are not meant to be shared.
+    """
+
+    kind = "snowflake"
+
+    def __init__(self, settings: Any, *, check_seconds: float = 30.0) -> None:
+        self.settings = settings
+        self.check_seconds = check_seconds
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._handle: Handle | None = None
+        self._checked = 0.0
+        self._build: dict[str, Any] = {}
+
+    def _storage(self) -> Any:
+        from workflows.lake import open_storage
+
+        return open_storage(self.settings.lake, self.settings.s3_endpoint_url)
+
+    def handle(self) -> Handle:
+        now = time.monotonic()
+        if self._handle is not None and now - self._checked < self.check_seconds:
+            return self._handle
+        with self._lock:
+            self._checked = now
+            storage = self._storage()
+            try:
+                version = storage.get_bytes(f"{LAKE_BUILDS_PREFIX}/{CURRENT}").decode().strip()
+            except Exception as exc:
+                raise NoSnapshotError(
+                    f"no build published to {self.settings.lake}/{LAKE_BUILDS_PREFIX} yet: run `smelt transform`"
+                ) from exc
+            if self._handle is None or self._handle.version != version:
+                raw = storage.get_bytes(f"{LAKE_BUILDS_PREFIX}/{version}/{BUILD_FILE}")
+                self._build = json.loads(raw)
+                self._handle = Handle(version, None)
+            return self._handle
+
+    def _connection(self) -> Any:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            import snowflake.connector
+
+            s = self.settings
+            con = snowflake.connector.connect(
+                account=s.snowflake_account,
+                user=s.snowflake_user,
+                private_key_file=str(s.snowflake_private_key_path) if s.snowflake_private_key_path else None,
+                role=s.snowflake_role,
+                warehouse=s.snowflake_warehouse,
+                database=s.snowflake_database,
+                schema="marts",
+                paramstyle="qmark",
+                client_session_keep_alive=True,
+            )
+            self._local.con = con
+        return con
+
+    def table(self, name: str) -> str:
+        return f"marts.{self._known(name)}"
+
+    def run(self, handle: Handle, sql: str, params: Sequence[Any]) -> pd.DataFrame:
+        cursor = self._connection().cursor()
+        try:
+            cursor.execute(sql, list(params))
+            columns = [d[0].lower() for d in cursor.description]
+            return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+        finally:
+            cursor.close()
+
+    def build(self, handle: Handle) -> dict[str, Any]:
+        return self._build
+
+
+def open_source(settings: Any, dashboard: Any) -> MartsSource:
+    """The configured source: the snapshot under ``SMELT_HOME`` or Snowflake."""
+    if settings.warehouse == "snowflake":
+        return SnowflakeSource(settings)
+    from workflows.publish import snapshot_root
+
+    return SnapshotSource(
+        snapshot_root(settings),
+        memory_limit=dashboard.duckdb_memory_limit,
+        threads=dashboard.duckdb_threads,
+        check_seconds=dashboard.snapshot_check_seconds,
+    )

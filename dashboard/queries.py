@@ -1,0 +1,411 @@
+"""Every question the dashboard asks the marts, as SQL with bound parameters only.
+
+Rules this module keeps:
+* values are always bound (``?``); table names come from :meth:`MartsSource.table` (the published marts) and
+  the few column names that vary come from the fixed maps below, never from input;
+* aggregation happens in the warehouse and a query returns only what a chart draws;
+* results are cached per process, keyed by the source's version, the SQL and the parameters, and the cache
+  is cleared when a new snapshot is published;
+* the SQL is portable between DuckDB and Snowflake (``min_by``, ``qualify`` and plain windows only).
+
+Callers validate inputs first (``dashboard.inputs``); the functions here take canonical Python values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from dashboard.marts import Handle, MartsSource
+
+#: Split-adjusted or as-traded bars: the only column names that depend on a control.
+PRICE_COLUMNS: dict[bool, dict[str, str]] = {
+    True: {
+        "open": "open_adj",
+        "high": "high_adj",
+        "low": "low_adj",
+        "close": "close_adj",
+        "volume": "volume_adj",
+    },
+    False: {"open": "open", "high": "high", "low": "low", "close": "close", "volume": "volume"},
+}
+#: Greeks and quotes shown per side of the chain.
+CHAIN_FIELDS = (
+    "option_ticker", "bid", "ask", "midpoint", "close", "volume", "open_interest",
+    "implied_volatility", "delta", "gamma", "theta", "vega",
+)  # fmt: skip
+#: Width of a moneyness bin of the IV heatmap, in log-moneyness.
+SURFACE_BIN = 0.025
+#: History read before a chart's first day so that 200-day windows are full on that day.
+WARMUP_DAYS = 300
+
+
+class Cache:
+    """A small LRU of query results keyed by (version, sql, params); thread-safe; cleared per version."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._data: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+        self._version: str | None = None
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...]) -> pd.DataFrame | None:
+        with self._lock:
+            if key[0] != self._version:
+                self._data.clear()
+                self._version = key[0]
+            found = self._data.get(key)
+            if found is not None:
+                self._data.move_to_end(key)
+                self.hits += 1
+            else:
+                self.misses += 1
+            return found
+
+    def put(self, key: tuple[Any, ...], value: pd.DataFrame) -> None:
+        if self.entries <= 0:
+            return
+        with self._lock:
+            if key[0] != self._version:
+                return  # a newer version was published while this query ran
+            self._data[key] = value
+            while len(self._data) > self.entries:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass
+class Queries:
+    """The query catalogue over one source; results are read-only DataFrames (never mutate them)."""
+
+    source: MartsSource
+    cache: Cache
+
+    @classmethod
+    def over(cls, source: MartsSource, entries: int = 512) -> Queries:
+        return cls(source, Cache(entries))
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def version(self) -> str:
+        return self.source.handle().version
+
+    def build(self) -> dict[str, Any]:
+        return self.source.build(self.source.handle())
+
+    def _t(self, name: str) -> str:
+        return self.source.table(name)
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        handle: Handle = self.source.handle()
+        key = (handle.version, sql, tuple(params))
+        found = self.cache.get(key)
+        if found is not None:
+            return found
+        result = self.source.run(handle, sql, params)
+        self.cache.put(key, result)
+        return result
+
+    # -- lists that the controls offer (and that validation checks against) ----------------------------
+
+    def underlyings(self) -> tuple[str, ...]:
+        df = self._run(
+            f"SELECT DISTINCT underlying FROM {self._t('mart_options_positioning')} ORDER BY underlying"
+        )
+        return tuple(df["underlying"])
+
+    def option_days(self, underlying: str) -> tuple[dt.date, ...]:
+        """Trading days with option data for ``underlying``, newest first."""
+        df = self._run(
+            f"SELECT DISTINCT trade_date FROM {self._t('mart_options_positioning')} "
+            "WHERE underlying = ? ORDER BY trade_date DESC",
+            [underlying],
+        )
+        return tuple(_as_date(d) for d in df["trade_date"])
+
+    def stock_days(self, ticker: str) -> tuple[dt.date, ...]:
+        df = self._run(
+            f"SELECT trade_date FROM {self._t('mart_stock_daily')} WHERE ticker = ? ORDER BY trade_date DESC",
+            [ticker],
+        )
+        return tuple(_as_date(d) for d in df["trade_date"])
+
+    def expiries(self, underlying: str, day: dt.date) -> pd.DataFrame:
+        """Expiries listed on ``day``: expiration_date, days_to_expiry, contracts."""
+        return self._run(
+            "SELECT expiration_date, min(days_to_expiry) AS days_to_expiry, count(*) AS contracts "
+            f"FROM {self._t('mart_option_chain')} WHERE underlying = ? AND trade_date = ? "
+            "GROUP BY expiration_date ORDER BY expiration_date",
+            [underlying, day],
+        )
+
+    # -- /market -------------------------------------------------------------------------------------
+
+    def stock_history(self, ticker: str, start: dt.date, end: dt.date, adjusted: bool) -> pd.DataFrame:
+        """Daily bars with SMA 20/50/200 and 20-day Bollinger bands of the shown price series."""
+        c = PRICE_COLUMNS[adjusted]
+        windows = {
+            n: f"OVER (ORDER BY trade_date ROWS BETWEEN {n - 1} PRECEDING AND CURRENT ROW)"
+            for n in (20, 50, 200)
+        }
+        sma = {n: f"CASE WHEN count(close) {w} = {n} THEN avg(close) {w} END" for n, w in windows.items()}
+        sql = f"""
+            WITH bars AS (
+                SELECT trade_date, {c["open"]} AS open, {c["high"]} AS high, {c["low"]} AS low,
+                       {c["close"]} AS close, {c["volume"]} AS volume, split_adjustment_factor, source
+                FROM {self._t("mart_stock_daily")}
+                WHERE ticker = ? AND trade_date BETWEEN ? AND ?
+            ),
+            indicators AS (
+                SELECT *, {sma[20]} AS sma_20, {sma[50]} AS sma_50, {sma[200]} AS sma_200,
+                       CASE WHEN count(close) {windows[20]} = 20 THEN stddev_samp(close) {windows[20]} END AS sd_20
+                FROM bars
+            )
+            SELECT trade_date, open, high, low, close, volume, split_adjustment_factor, sma_20, sma_50, sma_200,
+                   sma_20 + 2 * sd_20 AS bollinger_upper, sma_20 - 2 * sd_20 AS bollinger_lower, source
+            FROM indicators WHERE trade_date >= ? ORDER BY trade_date
+        """  # fmt: skip
+        return self._run(sql, [ticker, start - dt.timedelta(days=WARMUP_DAYS), end, start])
+
+    def atm_iv_history(self, underlying: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Per day, the at-the-money IV of the expiry nearest 30 days out (at least 7): trade_date, atm_iv."""
+        sql = f"""
+            WITH nearest AS (
+                SELECT trade_date, expiration_date, days_to_expiry, implied_volatility, log_moneyness
+                FROM {self._t("mart_vol_surface")}
+                WHERE underlying = ? AND trade_date BETWEEN ? AND ? AND days_to_expiry >= 7
+                  AND implied_volatility IS NOT NULL
+                QUALIFY dense_rank() OVER (
+                    PARTITION BY trade_date ORDER BY abs(days_to_expiry - 30), days_to_expiry) = 1
+            )
+            SELECT trade_date, min(days_to_expiry) AS days_to_expiry,
+                   min_by(implied_volatility, abs(log_moneyness)) AS atm_iv
+            FROM nearest GROUP BY trade_date ORDER BY trade_date
+        """
+        return self._run(sql, [underlying, start, end])
+
+    # -- /chain --------------------------------------------------------------------------------------
+
+    def chain(
+        self, underlying: str, day: dt.date, expiry: dt.date, max_log_moneyness: float | None
+    ) -> pd.DataFrame:
+        """Calls | strike | puts: one row per strike, ``call_*`` and ``put_*`` columns, ``is_atm`` marked."""
+        sides = ", ".join(
+            f"max(CASE WHEN contract_type = '{side}' THEN {f} END) AS {side}_{f}"
+            for side in ("call", "put")
+            for f in CHAIN_FIELDS
+        )
+        where = "" if max_log_moneyness is None else " AND abs(log_moneyness) <= ?"
+        params: list[Any] = [underlying, day, expiry] + (
+            [] if max_log_moneyness is None else [max_log_moneyness]
+        )
+        sql = f"""
+            WITH strikes AS (
+                SELECT strike_price, max(underlying_price) AS underlying_price, max(days_to_expiry) AS days_to_expiry,
+                       {sides}, max(source) AS source
+                FROM {self._t("mart_option_chain")}
+                WHERE underlying = ? AND trade_date = ? AND expiration_date = ?{where}
+                GROUP BY strike_price
+            )
+            SELECT *, abs(strike_price - underlying_price)
+                      = min(abs(strike_price - underlying_price)) OVER () AS is_atm
+            FROM strikes ORDER BY strike_price
+        """  # fmt: skip
+        return self._run(sql, params)
+
+    def contracts(self, underlying: str, day: dt.date, expiry: dt.date) -> pd.DataFrame:
+        """One row per contract of one expiry, for picking strategy legs."""
+        sql = f"""
+            SELECT option_ticker, contract_type, strike_price, expiration_date, days_to_expiry, bid, ask,
+                   midpoint, option_price, implied_volatility, delta, gamma, theta, vega, open_interest,
+                   underlying_price, shares_per_contract, source
+            FROM {self._t("mart_option_chain")}
+            WHERE underlying = ? AND trade_date = ? AND expiration_date = ?
+            ORDER BY strike_price, contract_type
+        """
+        return self._run(sql, [underlying, day, expiry])
+
+    def legs(self, underlying: str, day: dt.date, options: Sequence[str]) -> pd.DataFrame:
+        """The named contracts on ``day`` (one placeholder per validated symbol)."""
+        if not options:
+            return pd.DataFrame()
+        marks = ", ".join("?" for _ in options)
+        sql = f"""
+            SELECT option_ticker, contract_type, strike_price, expiration_date, days_to_expiry, years_to_expiry,
+                   option_price, implied_volatility, delta, gamma, theta, vega, underlying_price,
+                   shares_per_contract, source
+            FROM {self._t("mart_option_chain")}
+            WHERE underlying = ? AND trade_date = ? AND option_ticker IN ({marks})
+            ORDER BY expiration_date, strike_price, contract_type
+        """
+        return self._run(sql, [underlying, day, *options])
+
+    # -- /volatility ---------------------------------------------------------------------------------
+
+    def smiles(self, underlying: str, day: dt.date, expiries: Sequence[dt.date]) -> pd.DataFrame:
+        if not expiries:
+            return pd.DataFrame()
+        marks = ", ".join("?" for _ in expiries)
+        sql = f"""
+            SELECT expiration_date, days_to_expiry, strike_price, moneyness, log_moneyness, implied_volatility,
+                   implied_volatility_contract_type, underlying_price, source
+            FROM {self._t("mart_vol_surface")}
+            WHERE underlying = ? AND trade_date = ? AND expiration_date IN ({marks})
+              AND implied_volatility IS NOT NULL
+            ORDER BY expiration_date, strike_price
+        """
+        return self._run(sql, [underlying, day, *expiries])
+
+    def term_structure(self, underlying: str, day: dt.date) -> pd.DataFrame:
+        """At-the-money IV per expiry on ``day``."""
+        sql = f"""
+            SELECT expiration_date, min(days_to_expiry) AS days_to_expiry,
+                   min_by(implied_volatility, abs(log_moneyness)) AS atm_iv, max(source) AS source
+            FROM {self._t("mart_vol_surface")}
+            WHERE underlying = ? AND trade_date = ? AND implied_volatility IS NOT NULL
+            GROUP BY expiration_date ORDER BY expiration_date
+        """
+        return self._run(sql, [underlying, day])
+
+    def surface(self, underlying: str, day: dt.date, max_log_moneyness: float) -> pd.DataFrame:
+        """Mean IV per expiry and log-moneyness bin (long format; the figure pivots it)."""
+        sql = f"""
+            SELECT expiration_date, min(days_to_expiry) AS days_to_expiry,
+                   round(log_moneyness / {SURFACE_BIN}) * {SURFACE_BIN} AS log_moneyness_bin,
+                   avg(implied_volatility) AS implied_volatility, max(source) AS source
+            FROM {self._t("mart_vol_surface")}
+            WHERE underlying = ? AND trade_date = ? AND implied_volatility IS NOT NULL
+              AND abs(log_moneyness) <= ?
+            GROUP BY expiration_date, round(log_moneyness / {SURFACE_BIN}) * {SURFACE_BIN}
+            ORDER BY expiration_date, log_moneyness_bin
+        """
+        return self._run(sql, [underlying, day, max_log_moneyness])
+
+    def realized_vs_implied(self, underlying: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """ATM IV (30-day expiry) and 20-day realized volatility per day, with IV rank and percentile of each
+        day within the window: rank = (iv - min) / (max - min), percentile = share of days with lower IV."""
+        sql = f"""
+            WITH nearest AS (
+                SELECT trade_date, days_to_expiry, implied_volatility, log_moneyness, source
+                FROM {self._t("mart_vol_surface")}
+                WHERE underlying = ? AND trade_date BETWEEN ? AND ? AND days_to_expiry >= 7
+                  AND implied_volatility IS NOT NULL
+                QUALIFY dense_rank() OVER (
+                    PARTITION BY trade_date ORDER BY abs(days_to_expiry - 30), days_to_expiry) = 1
+            ),
+            iv AS (
+                SELECT trade_date, min_by(implied_volatility, abs(log_moneyness)) AS atm_iv, max(source) AS source
+                FROM nearest GROUP BY trade_date
+            )
+            SELECT iv.trade_date, iv.atm_iv, s.realized_volatility_20d,
+                   (iv.atm_iv - min(iv.atm_iv) OVER ())
+                       / nullif(max(iv.atm_iv) OVER () - min(iv.atm_iv) OVER (), 0) AS iv_rank,
+                   percent_rank() OVER (ORDER BY iv.atm_iv) AS iv_percentile,
+                   iv.source
+            FROM iv LEFT JOIN {self._t("mart_stock_daily")} AS s
+              ON s.ticker = ? AND s.trade_date = iv.trade_date
+            ORDER BY iv.trade_date
+        """
+        return self._run(sql, [underlying, start, end, underlying])
+
+    # -- /positioning --------------------------------------------------------------------------------
+
+    def oi_by_strike(
+        self, underlying: str, day: dt.date, expiry: dt.date | None, band: float
+    ) -> pd.DataFrame:
+        """OI, volume and gamma exposure by strike on ``day`` (one expiry or all), with the change since the
+        previous trading day; strikes within ``band`` (relative) of the underlying."""
+        expiry_sql = "" if expiry is None else " AND expiration_date = ?"
+        expiry_params: list[Any] = [] if expiry is None else [expiry]
+        sql = f"""
+            WITH previous AS (
+                SELECT max(trade_date) AS trade_date FROM {self._t("mart_options_positioning")}
+                WHERE underlying = ? AND trade_date < ?
+            ),
+            by_strike AS (
+                SELECT trade_date, strike_price, max(underlying_price) AS underlying_price,
+                       sum(call_open_interest) AS call_oi, sum(put_open_interest) AS put_oi,
+                       sum(call_volume) AS call_volume, sum(put_volume) AS put_volume,
+                       sum(net_gamma_exposure) AS net_gex, max(source) AS source
+                FROM {self._t("mart_options_oi_by_strike")}
+                WHERE underlying = ? AND (trade_date = ? OR trade_date = (SELECT trade_date FROM previous)){expiry_sql}
+                GROUP BY trade_date, strike_price
+            ),
+            today AS (SELECT * FROM by_strike WHERE trade_date = ?),
+            before AS (SELECT * FROM by_strike WHERE trade_date = (SELECT trade_date FROM previous))
+            SELECT t.strike_price, t.underlying_price, t.call_oi, t.put_oi, t.call_volume, t.put_volume,
+                   t.net_gex, t.call_oi - b.call_oi AS call_oi_change, t.put_oi - b.put_oi AS put_oi_change,
+                   (SELECT trade_date FROM previous) AS previous_day, t.source
+            FROM today AS t LEFT JOIN before AS b ON b.strike_price = t.strike_price
+            WHERE t.strike_price BETWEEN t.underlying_price * (1 - ?) AND t.underlying_price * (1 + ?)
+            ORDER BY t.strike_price
+        """  # fmt: skip
+        return self._run(sql, [underlying, day, underlying, day, *expiry_params, day, band, band])
+
+    def positioning_history(self, underlying: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        sql = f"""
+            SELECT trade_date, underlying_price, put_call_volume_ratio, put_call_open_interest_ratio,
+                   total_open_interest, net_gamma_exposure, nearest_expiration_date, nearest_expiry_max_pain_strike,
+                   source
+            FROM {self._t("mart_options_positioning")}
+            WHERE underlying = ? AND trade_date BETWEEN ? AND ?
+            ORDER BY trade_date
+        """
+        return self._run(sql, [underlying, start, end])
+
+    def max_pain(self, underlying: str, day: dt.date) -> pd.DataFrame:
+        sql = f"""
+            SELECT expiration_date, days_to_expiry, underlying_price, max_pain_strike, max_pain_distance,
+                   call_open_interest, put_open_interest, source
+            FROM {self._t("mart_options_max_pain")}
+            WHERE underlying = ? AND trade_date = ?
+            ORDER BY expiration_date
+        """
+        return self._run(sql, [underlying, day])
+
+    # -- /quality ------------------------------------------------------------------------------------
+
+    def mart_days(self) -> pd.DataFrame:
+        """Rows per trading day in the option chain and stock marts (what the dashboard can show)."""
+        parts = [
+            f"SELECT '{name}' AS mart, trade_date, count(*) AS rows, max(source) AS source "
+            f"FROM {self._t(name)} GROUP BY trade_date"
+            for name in ("mart_stock_daily", "mart_option_chain")
+        ]
+        return self._run(" UNION ALL ".join(parts) + " ORDER BY mart, trade_date")
+
+    def ready(self) -> int:
+        """A cheap query that proves the marts answer (for /readyz): rows in the positioning mart."""
+        df = self.source.run(
+            self.source.handle(), f"SELECT count(*) AS n FROM {self._t('mart_options_positioning')}", []
+        )
+        return int(df["n"].iloc[0])
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def simulated(*frames: pd.DataFrame) -> bool:
+    """Whether any shown row is simulated (``max(source)`` is 'simulator' when any row is)."""
+    return any("source" in f.columns and (f["source"] == "simulator").any() for f in frames if not f.empty)
