@@ -83,9 +83,9 @@ def shell() -> html.Div:
     ], className="app")  # fmt: skip
 
 
-def route(q: Queries, pathname: Any, search: Any, written: Any) -> Any:
+def route(q: Queries, pathname: Any, search: Any, written: Any, triggered: frozenset[str] = frozenset()) -> Any:
     """The page for the URL; a query the page itself just wrote changes nothing (no re-render)."""
-    if "url.pathname" not in ctx.triggered_prop_ids and ctx.triggered_prop_ids and search == written:
+    if triggered and "url.pathname" not in triggered and search == written:
         return no_update
     page = next((p for p in PAGES if pathname == p.PATH), PAGES[0] if pathname in ("/", None, "") else None)
     if page is None:
@@ -102,7 +102,7 @@ def _register_shell(app: Dash, q: Queries) -> None:
     app.callback(
         Output("page", "children"),
         Input("url", "pathname"), Input("url", "search"), State("url-written", "data"),
-    )(lambda pathname, search, written: route(q, pathname, search, written))  # fmt: skip
+    )(lambda pathname, search, written: route(q, pathname, search, written, frozenset(ctx.triggered_prop_ids)))
 
     @app.callback(
         [Output(f"nav-{p.PREFIX}", "href") for p in PAGES] + [Output(f"nav-{p.PREFIX}", "className") for p in PAGES],
@@ -125,6 +125,15 @@ def _register_shell(app: Dash, q: Queries) -> None:
     app.clientside_callback(
         ClientsideFunction("smelt", "applyTheme"), Output("theme-toggle", "children"), Input("theme", "data")
     )
+
+
+def nav_links(pathname: Any, search: Any) -> list[str]:
+    """Each page's link keeps the ticker and day of the current view; the current page is marked."""
+    carried = state.shared(search if isinstance(search, str) else None)
+    current = pathname if any(pathname == p.PATH for p in PAGES) else HOME
+    hrefs = [p.PATH + carried for p in PAGES]
+    classes = ["nav-link active" if current == p.PATH else "nav-link" for p in PAGES]
+    return hrefs + classes
 
 
 def banner_hidden(sources: list[Any]) -> bool:

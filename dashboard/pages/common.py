@@ -15,6 +15,7 @@ from dashboard.inputs import InputError
 from dashboard.layout import control, day_options, dropdown, not_drawn, notice
 from dashboard.marts import NoSnapshotError
 from dashboard.queries import Queries
+from dashboard.theme import THEMES
 from workflows import logs
 
 log = logs.get_logger("smelt.dashboard")
@@ -32,25 +33,27 @@ RANGE_LABELS = {
 
 
 def guarded(
-    count: int = 1, grid: bool = False
+    count: int = 1, grid: bool = False, extra: tuple[Any, ...] = ()
 ) -> Callable[[Callable[..., tuple[Any, ...]]], Callable[..., tuple[Any, ...]]]:
     """Wrap a chart callback: a refused input or a failing warehouse becomes a message in its outputs.
 
     ``count`` is the number of output groups (four outputs each: see ``layout.chart_outputs``) the callback
-    fills; ``grid`` when the first output of each group is a grid's rows rather than a figure. The theme is
-    the callback's last argument.
+    fills; ``grid`` when the first output of each group is a grid's rows rather than a figure; ``extra``: the
+    blank values of any outputs after the groups. The theme is the callback's last argument and is validated
+    here for every callback.
     """
 
     def wrap(fn: Callable[..., tuple[Any, ...]]) -> Callable[..., tuple[Any, ...]]:
         @functools.wraps(fn)
         def inner(*args: Any) -> tuple[Any, ...]:
-            theme = args[-1] if args and args[-1] in ("light", "dark") else "light"
+            theme = args[-1] if args and args[-1] in THEMES else "light"
 
             def failed(message: str, kind: str) -> tuple[Any, ...]:
                 blank = not_drawn(message, theme, kind)
-                return (([], *blank[1:]) if grid else blank) * count
+                return (([], *blank[1:]) if grid else blank) * count + extra
 
             try:
+                inputs.choice(args[-1] if args else None, THEMES, "theme")
                 return fn(*args)
             except InputError as exc:
                 return failed(str(exc), "refused")

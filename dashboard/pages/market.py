@@ -63,7 +63,6 @@ def market_chart(
     days = inputs.choice(range_, RANGES, "history")
     adjusted = inputs.choice(adj, PRICES, "prices")
     shown = {inputs.choice(o, tuple(OVERLAYS), "overlay") for o in _list(overlays, "overlays")}
-    theme = inputs.choice(theme, ("light", "dark"), "theme")
     start = end - dt.timedelta(days=days)
     bars = q.stock_history(ticker, start, end, adjusted)
     if bars.empty or bars["trade_date"].iloc[-1] != end:

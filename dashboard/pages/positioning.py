@@ -108,7 +108,6 @@ def strike_charts(
     ticker, day, chosen = _inputs(q, ticker, day, expiry)
     metric = inputs.choice(metric, tuple(METRICS), "by strike")
     width = inputs.choice(band, BANDS, "strikes")
-    theme = inputs.choice(theme, ("light", "dark"), "theme")
     df = q.oi_by_strike(ticker, day, chosen, width)
     if df.empty:
         return not_drawn(no_data(ticker, day, "open interest"), theme) * 2
@@ -132,7 +131,6 @@ def history_charts(q: Queries, ticker: Any, day: Any, range_: Any, theme: Any) -
     ticker = inputs.ticker(ticker, q.underlyings())
     day = inputs.day(day, "trading day")
     days = inputs.choice(range_, RANGES, "history")
-    theme = inputs.choice(theme, ("light", "dark"), "theme")
     history = q.positioning_history(ticker, day - dt.timedelta(days=days), day)
     expiries = q.max_pain(ticker, day)
     if history.empty or history["trade_date"].iloc[-1] != day:

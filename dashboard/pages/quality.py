@@ -15,7 +15,7 @@ import dash_ag_grid as dag
 import pandas as pd
 from dash import Dash, Input, Output, html
 
-from dashboard import figures, inputs
+from dashboard import figures
 from dashboard.layout import chart, chart_outputs, drawn, not_drawn, notice
 from dashboard.pages.common import guarded
 from dashboard.queries import Queries
@@ -81,10 +81,9 @@ def _when(stamp: Any) -> str:
     return f"{text[:10]} {text[11:16]} UTC" if len(text) >= 16 else text
 
 
-@guarded()
+@guarded(extra=(None, None, None, [], None, None))
 def quality_view(q: Queries, theme: Any) -> tuple[Any, ...]:
     """The loads chart's four outputs, then KPIs, freshness, marts, tests rows, tests note, manifests."""
-    theme = inputs.choice(theme, ("light", "dark"), "theme")
     build = q.build()
     marts: dict[str, dict[str, Any]] = build.get("marts") or {}
     tests: list[dict[str, Any]] = build.get("tests") or []
@@ -143,11 +142,4 @@ def register(app: Dash, q: Queries) -> None:
         Output(f"{PREFIX}-marts", "children"), Output(f"{PREFIX}-tests", "rowData"),
         Output(f"{PREFIX}-tests-note", "children"), Output(f"{PREFIX}-manifests", "children"),
         Input("theme", "data"),
-    )(lambda theme: _outputs(q, theme))  # fmt: skip
-
-
-def _outputs(q: Queries, theme: Any) -> tuple[Any, ...]:
-    result = quality_view(q, theme)
-    if len(result) == 4:  # refused or failed: the message is in the chart's note
-        return (*result, [], None, None, [], None, None)
-    return result
+    )(lambda theme: quality_view(q, theme))  # fmt: skip

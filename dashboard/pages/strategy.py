@@ -222,14 +222,13 @@ def edit_legs(
     return inputs.encode_legs(inputs.legs([{"option": o, "quantity": n} for o, n in current], ticker))
 
 
-@guarded(count=1)
+@guarded(extra=([], []))
 def position(q: Queries, ticker: Any, day: Any, legs: Any, rate: Any, theme: Any) -> tuple[Any, ...]:
     """The payoff chart's outputs, plus the legs grid rows and the KPI list (the last two outputs)."""
     ticker = inputs.ticker(ticker, q.underlyings())
     day = inputs.day(day, "trading day")
     chosen = inputs.legs(legs or "", ticker)
     r = inputs.number(rate if rate not in (None, "") else DEFAULT_RATE, "risk-free rate", 0, 20) / 100
-    theme = inputs.choice(theme, ("light", "dark"), "theme")
     if not chosen:
         return (
             *not_drawn("no legs yet: select contracts above and buy or sell them, or add a preset", theme),
@@ -314,9 +313,4 @@ def register(app: Dash, q: Queries) -> None:
         *chart_outputs(f"{PREFIX}-payoff"),
         Output(f"{PREFIX}-legs-grid", "rowData"), Output(f"{PREFIX}-kpis", "children"),
         t, d, Input(f"{PREFIX}-legs", "data"), Input(f"{PREFIX}-rate", "value"), Input("theme", "data"),
-    )(lambda *a: _position_outputs(q, *a))  # fmt: skip
-
-
-def _position_outputs(q: Queries, *args: Any) -> tuple[Any, ...]:
-    result = position(q, *args)
-    return result if len(result) == 6 else (*result, [], [])
+    )(lambda *a: position(q, *a))  # fmt: skip

@@ -107,7 +107,6 @@ def expiry_choices(q: Queries, ticker: Any, day: Any, current: Any) -> tuple[Any
 def smile_chart(q: Queries, ticker: Any, day: Any, expiries: Any, theme: Any) -> tuple[Any, ...]:
     ticker, day = _ticker_day(q, ticker, day)
     chosen = inputs.days_in(expiries, _listed(q, ticker, day), "expiry", MAX_EXPIRIES)
-    theme = inputs.choice(theme, ("light", "dark"), "theme")
     if not chosen:
         return not_drawn(no_data(ticker, day, "option expiries"), theme)
     df = q.smiles(ticker, day, chosen)
@@ -119,7 +118,6 @@ def smile_chart(q: Queries, ticker: Any, day: Any, expiries: Any, theme: Any) ->
 @guarded()
 def term_chart(q: Queries, ticker: Any, day: Any, theme: Any) -> tuple[Any, ...]:
     ticker, day = _ticker_day(q, ticker, day)
-    theme = inputs.choice(theme, ("light", "dark"), "theme")
     df = q.term_structure(ticker, day)
     if df.empty:
         return not_drawn(no_data(ticker, day, "implied volatility"), theme)
@@ -130,7 +128,6 @@ def term_chart(q: Queries, ticker: Any, day: Any, theme: Any) -> tuple[Any, ...]
 def surface_chart(q: Queries, ticker: Any, day: Any, view: Any, theme: Any) -> tuple[Any, ...]:
     ticker, day = _ticker_day(q, ticker, day)
     view = inputs.choice(view, tuple(VIEWS), "surface view")
-    theme = inputs.choice(theme, ("light", "dark"), "theme")
     df = q.surface(ticker, day, SURFACE_MONEYNESS)
     if df.empty:
         return not_drawn(no_data(ticker, day, "implied volatility"), theme)
@@ -143,7 +140,6 @@ def surface_chart(q: Queries, ticker: Any, day: Any, view: Any, theme: Any) -> t
 def rv_chart(q: Queries, ticker: Any, day: Any, range_: Any, theme: Any) -> tuple[Any, ...]:
     ticker, day = _ticker_day(q, ticker, day)
     days = inputs.choice(range_, RANGES, "history")
-    theme = inputs.choice(theme, ("light", "dark"), "theme")
     df = q.realized_vs_implied(ticker, day - dt.timedelta(days=days), day)
     if df.empty or df["trade_date"].iloc[-1] != day:
         return not_drawn(no_data(ticker, day, "implied volatility"), theme)

@@ -1,0 +1,69 @@
+"""The dashboard's fixtures: one small `smelt run` (two underlyings, five weeks) built once per session and
+published as a marts snapshot, queries over it that record every statement, and a served dashboard."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard.marts import Handle, SnapshotSource
+from dashboard.queries import Queries
+from tests.dashboard.support import END, START, UNDERLYINGS
+from workflows import steps
+from workflows.publish import current_version, publish, snapshot_root
+from workflows.settings import Settings, load_settings
+
+
+class RecordingSource(SnapshotSource):
+    """The real snapshot source, remembering every statement and its parameters."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.statements: list[tuple[str, tuple[Any, ...]]] = []
+
+    def run(self, handle: Handle, sql: str, params: Any) -> Any:
+        self.statements.append((sql, tuple(params)))
+        return super().run(handle, sql, params)
+
+
+@pytest.fixture(scope="session")
+def built_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """SMELT_HOME after `smelt run` over START..END for two underlyings, with a published snapshot."""
+    home = tmp_path_factory.mktemp("dashboard") / "home"
+    settings = load_settings(home=home, underlyings=UNDERLYINGS, log_format="json")
+    steps.run(settings, START, END, UNDERLYINGS)
+    if current_version(snapshot_root(settings)) is None:  # before the transform step published by itself
+        publish(settings)
+    return settings
+
+
+@pytest.fixture
+def home_copy(built_home: Settings, tmp_path: Path) -> Settings:
+    """A private copy of the built home, for tests that change the warehouse or the snapshot."""
+    target = tmp_path / "home"
+    shutil.copytree(built_home.home, target)
+    return load_settings(home=target, underlyings=UNDERLYINGS, log_format="json")
+
+
+@pytest.fixture
+def source(built_home: Settings) -> RecordingSource:
+    return RecordingSource(snapshot_root(built_home), check_seconds=0)
+
+
+@pytest.fixture
+def q(source: RecordingSource) -> Queries:
+    return Queries.over(source)
+
+
+@pytest.fixture(scope="session")
+def served(built_home: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`smelt dashboard` over the built home, for the browser tests (one server per session)."""
+    from bench.dashboard_support import serve
+
+    log = tmp_path_factory.mktemp("served") / "dashboard.log"
+    with serve(built_home.home, log=log) as base:
+        yield base
