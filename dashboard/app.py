@@ -83,7 +83,9 @@ def shell() -> html.Div:
     ], className="app")  # fmt: skip
 
 
-def route(q: Queries, pathname: Any, search: Any, written: Any, triggered: frozenset[str] = frozenset()) -> Any:
+def route(
+    q: Queries, pathname: Any, search: Any, written: Any, triggered: frozenset[str] = frozenset()
+) -> Any:
     """The page for the URL; a query the page itself just wrote changes nothing (no re-render)."""
     if triggered and "url.pathname" not in triggered and search == written:
         return no_update
@@ -101,8 +103,14 @@ def route(q: Queries, pathname: Any, search: Any, written: Any, triggered: froze
 def _register_shell(app: Dash, q: Queries) -> None:
     app.callback(
         Output("page", "children"),
-        Input("url", "pathname"), Input("url", "search"), State("url-written", "data"),
-    )(lambda pathname, search, written: route(q, pathname, search, written, frozenset(ctx.triggered_prop_ids)))
+        Input("url", "pathname"),
+        Input("url", "search"),
+        State("url-written", "data"),
+    )(
+        lambda pathname, search, written: route(
+            q, pathname, search, written, frozenset(ctx.triggered_prop_ids)
+        )
+    )
 
     @app.callback(
         [Output(f"nav-{p.PREFIX}", "href") for p in PAGES] + [Output(f"nav-{p.PREFIX}", "className") for p in PAGES],

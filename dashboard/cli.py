@@ -6,7 +6,6 @@ Registered in ``workflows/cli.py`` with one line; heavy imports (Dash, gunicorn)
 from __future__ import annotations
 
 import getpass
-import os
 import sys
 from typing import Annotated, Any
 
@@ -30,23 +29,20 @@ def serve(
     if ctx.invoked_subcommand:
         return
     from dashboard.config import load_dashboard_settings
+    from dashboard.serving import options
     from workflows.settings import SettingsError, load_settings
 
-    if host is not None:
-        os.environ["SMELT_DASHBOARD_HOST"] = host
-    if port is not None:
-        os.environ["SMELT_DASHBOARD_PORT"] = str(port)
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     try:
         settings = load_settings()
-        dashboard = load_dashboard_settings()
-        dashboard.check_exposure()
+        dashboard = load_dashboard_settings(**overrides)
+        served = options(dashboard)
     except SettingsError as exc:
         raise _fail(str(exc)) from None
     _publish_if_missing(settings)
-    shown = f"[{dashboard.host}]" if ":" in dashboard.host else dashboard.host
-    sys.stdout.write(f"smelt dashboard: serving http://{shown}:{dashboard.port}/market (Ctrl-C stops it)\n")
+    sys.stdout.write(f"smelt dashboard: serving http://{served['bind'][0]}/market (Ctrl-C stops it)\n")
     sys.stdout.flush()
-    _run_gunicorn()
+    _run_gunicorn(served)
 
 
 def _publish_if_missing(settings: Any) -> None:
@@ -67,15 +63,13 @@ def _publish_if_missing(settings: Any) -> None:
         raise _fail(f"could not publish a snapshot of {settings.duckdb_path}: {exc}", 1) from None
 
 
-def _run_gunicorn() -> None:
+def _run_gunicorn(served: dict[str, Any]) -> None:
     from gunicorn.app.base import BaseApplication
-
-    from dashboard import gunicorn_conf
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            for name, value in vars(gunicorn_conf).items():
-                if name in self.cfg.settings and value is not None:
+            for name, value in served.items():
+                if value is not None:
                     self.cfg.set(name, value)
 
         def load(self) -> Any:

@@ -126,7 +126,10 @@ def test_a_day_without_data_says_so_and_how_to_get_it(q: Queries, name: str, day
 
 
 def _bad_values(spec: Chart, arg: str) -> list[Any]:
-    values: list[Any] = [*INJECTIONS, *(v for v in WRONG_KINDS if not (v in (None, "") and arg in spec.lenient))]
+    values: list[Any] = [
+        *INJECTIONS,
+        *(v for v in WRONG_KINDS if not (v in (None, "") and arg in spec.lenient)),
+    ]
     if arg == "rate":
         values.remove(3.5)  # a fine rate, in percent
     if arg in ("overlays", "expiries"):
@@ -146,13 +149,15 @@ def test_bad_inputs_are_refused_before_any_sql(q: Queries, source, name: str, ar
         outputs = spec.call(q, **{arg: bad})
         assert len(outputs) == 4 * spec.groups + spec.extra
         kinds = {note_kind(outputs, g) for g in range(spec.groups)}
-        if isinstance(bad, str) and bad in INJECTIONS or isinstance(bad, list):
+        if (isinstance(bad, str) and bad in INJECTIONS) or isinstance(bad, list):
             assert kinds == {"notice notice-refused"}, (arg, bad, note_text(outputs))
         else:  # the wrong kind of value: refused, or (for optional inputs) an honest empty state
             assert kinds <= {"notice notice-refused", "notice notice-empty"}, (arg, bad, note_text(outputs))
         for sql, params in source.statements[before:]:
             text = sql + repr(params)
-            assert not any(s in text for s in INJECTIONS), f"{name}({arg}={bad!r}) reached SQL: {sql} {params}"
+            assert not any(s in text for s in INJECTIONS), (
+                f"{name}({arg}={bad!r}) reached SQL: {sql} {params}"
+            )
 
 
 def test_a_refusal_names_the_control_and_the_value(q: Queries) -> None:

@@ -47,24 +47,32 @@ def test_stock_history_windows_and_bands(q: Queries) -> None:
     closes = bars["close"].astype(float)
     assert math.isclose(float(bars["sma_20"].iloc[19]), float(closes.iloc[:20].mean()), rel_tol=1e-9)
     sd = float(closes.iloc[:20].std(ddof=1))
-    assert math.isclose(float(bars["bollinger_upper"].iloc[19]), float(closes.iloc[:20].mean()) + 2 * sd, rel_tol=1e-9)
+    assert math.isclose(
+        float(bars["bollinger_upper"].iloc[19]), float(closes.iloc[:20].mean()) + 2 * sd, rel_tol=1e-9
+    )
     assert (bars["bollinger_upper"].iloc[19:] > bars["bollinger_lower"].iloc[19:]).all()
     later = q.stock_history("AAPL", dt.date(2026, 11, 20), END, adjusted=True)
     # A later start still sees the earlier bars for its windows.
     assert later["sma_20"].iloc[-1] == pytest.approx(float(bars["sma_20"].iloc[-1]))
     raw = q.stock_history("AAPL", START, END, adjusted=False)
     factor = raw["split_adjustment_factor"].astype(float)
-    assert (raw["close"].astype(float) * factor).round(4).tolist() == pytest.approx(closes.round(4).tolist(), rel=1e-6)
+    assert (raw["close"].astype(float) * factor).round(4).tolist() == pytest.approx(
+        closes.round(4).tolist(), rel=1e-6
+    )
 
 
 def test_chain_pivots_calls_and_puts_per_strike(q: Queries, built_home) -> None:  # type: ignore[no-untyped-def]
     expiry = q.expiries("SPY", END)["expiration_date"].iloc[3]
     chain = q.chain("SPY", END, expiry, None)
-    direct = marts(built_home).execute(
-        "SELECT strike_price, contract_type, bid, ask, open_interest, implied_volatility, option_ticker "
-        "FROM mart_option_chain WHERE underlying = 'SPY' AND trade_date = ? AND expiration_date = ?",
-        [END, expiry],
-    ).fetchall()
+    direct = (
+        marts(built_home)
+        .execute(
+            "SELECT strike_price, contract_type, bid, ask, open_interest, implied_volatility, option_ticker "
+            "FROM mart_option_chain WHERE underlying = 'SPY' AND trade_date = ? AND expiration_date = ?",
+            [END, expiry],
+        )
+        .fetchall()
+    )
     assert len(chain) == len({row[0] for row in direct})
     by_key = {(row[0], row[1]): row for row in direct}
     for row in chain.itertuples():
@@ -97,11 +105,15 @@ def test_volatility_queries(q: Queries, built_home) -> None:  # type: ignore[no-
     assert len(atm) == len(q.option_days("AAPL")) and (atm["days_to_expiry"] >= 7).all()
     # The ATM IV of a day is the surface's IV at the strike nearest the money on the expiry nearest 30 days.
     dte = int(atm["days_to_expiry"].iloc[-1])
-    want = marts(built_home).execute(
-        "SELECT implied_volatility FROM mart_vol_surface WHERE underlying = 'AAPL' AND trade_date = ? "
-        "AND days_to_expiry = ? AND implied_volatility IS NOT NULL ORDER BY abs(log_moneyness) LIMIT 1",
-        [END, dte],
-    ).fetchone()[0]
+    want = (
+        marts(built_home)
+        .execute(
+            "SELECT implied_volatility FROM mart_vol_surface WHERE underlying = 'AAPL' AND trade_date = ? "
+            "AND days_to_expiry = ? AND implied_volatility IS NOT NULL ORDER BY abs(log_moneyness) LIMIT 1",
+            [END, dte],
+        )
+        .fetchone()[0]
+    )
     assert float(atm["atm_iv"].iloc[-1]) == pytest.approx(want)
     surface = q.surface("AAPL", END, 0.3)
     bins = surface["log_moneyness_bin"].astype(float)
