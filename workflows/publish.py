@@ -71,7 +71,7 @@ ROW_GROUP_SIZE = 50_000
 
 
 class PublishError(RuntimeError):
-    """The snapshot could not be written; the previous one stays current."""
+    """The snapshot could not be written; the previous one stays current, and a retry may succeed."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ def _warehouse_connection(settings: Settings) -> Iterator[Any]:
     """The warehouse file through the loader's connection, which waits for another writer's lock."""
     from workflows.warehouse import DuckDBWarehouse
 
-    warehouse = DuckDBWarehouse(settings.duckdb_path, memory_limit=settings.duckdb_memory_limit)
+    warehouse = DuckDBWarehouse.from_settings(settings)
     try:
         yield warehouse.connection()
     finally:

@@ -14,7 +14,7 @@ from dashboard.marts import Handle, SnapshotSource
 from dashboard.queries import Queries
 from tests.dashboard.support import END, START, UNDERLYINGS
 from workflows import steps
-from workflows.publish import current_version, publish, snapshot_root
+from workflows.publish import current_version, snapshot_root
 from workflows.settings import Settings, load_settings
 
 
@@ -35,9 +35,8 @@ def built_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """SMELT_HOME after `smelt run` over START..END for two underlyings, with a published snapshot."""
     home = tmp_path_factory.mktemp("dashboard") / "home"
     settings = load_settings(home=home, underlyings=UNDERLYINGS, log_format="json")
-    steps.run(settings, START, END, UNDERLYINGS)
-    if current_version(snapshot_root(settings)) is None:  # before the transform step published by itself
-        publish(settings)
+    steps.run(settings, start=START, end=END, underlyings=UNDERLYINGS)
+    assert current_version(snapshot_root(settings)) is not None, "the transform step publishes the marts"
     return settings
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from workflows import dbt_runner, logs
 from workflows.freshness import judge
+from workflows.publish import PublishError, publish
 from workflows.settings import Settings
 from workflows.steps.errors import StepError, describe
 from workflows.steps.load import load
@@ -70,6 +71,10 @@ def transform(
             settings.home / "dbt" / "target" / "run_results.json",
         )
         log.info("transform finished", nodes=report.models, tests=tests, seconds=report.seconds)
+        try:  # the marts snapshot the dashboard reads while later runs write (workflows/publish.py)
+            publish(settings)
+        except PublishError as exc:
+            raise StepError(str(exc), retryable=True) from exc
         return report
 
 
