@@ -111,7 +111,12 @@ class ConsoleLog:
             lambda m: self.errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None,
         )
         page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        page.on("requestfailed", lambda r: self.errors.append(f"requestfailed: {r.url} {r.failure}"))
+        page.on("requestfailed", self._failed)
+
+    def _failed(self, request: Any) -> None:
+        # A request cut short because the test navigated away (ERR_ABORTED) is not the app's failure.
+        if "ERR_ABORTED" not in str(request.failure):
+            self.errors.append(f"requestfailed: {request.url} {request.failure}")
 
 
 def wait_for_charts(page: Any, timeout: float = 30_000) -> None:

@@ -230,11 +230,8 @@ def position(q: Queries, ticker: Any, day: Any, legs: Any, rate: Any, theme: Any
     chosen = inputs.legs(legs or "", ticker)
     r = inputs.number(rate if rate not in (None, "") else DEFAULT_RATE, "risk-free rate", 0, 20) / 100
     if not chosen:
-        return (
-            *not_drawn("no legs yet: select contracts above and buy or sell them, or add a preset", theme),
-            [],
-            [],
-        )
+        hint = "no legs yet: select contracts above and buy or sell them, or add a preset"
+        return (*not_drawn(hint, theme), [], [notice(hint)])
     quantities = dict(chosen)
     rows = q.legs(ticker, day, list(quantities))
     missing = sorted(set(quantities) - set(rows["option_ticker"] if not rows.empty else []))
