@@ -8,6 +8,7 @@ changes when a new build is published, which is what keys (and clears) the query
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -110,6 +111,7 @@ class SnapshotSource(MartsSource):
         con.execute(f"SET memory_limit = '{self.memory_limit}'")
         con.execute(f"SET threads = {int(self.threads)}")
         con.execute("SET parquet_metadata_cache = true")
+        con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir()) / 'smelt-dashboard-duckdb'}'")
         for name in sorted(MART_NAMES):
             path = folder / f"{name}.parquet"
             con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")

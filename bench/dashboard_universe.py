@@ -1,0 +1,62 @@
+"""The dashboard benchmark's warehouse: at least 10 million option snapshot rows from the simulator, built by
+the real pipeline (`smelt run`: ingest, load, dbt, publish) at a cost two cores can afford.
+
+Option rows grow with underlyings x days, and each trading day also lands the whole stock market's bars
+(3,000 tickers) whatever the underlyings, so many underlyings over a few weeks reach 10 million rows far
+cheaper than the 20 defaults over three years: the default 20 plus 400 simulated optionable names (about
+560 contracts each a day) over 45 trading days is about 10.5 million contract-days.
+
+    .venv/bin/python bench/dashboard_universe.py --home /tmp/smelt-bench-dash/home
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from workflows import calendar
+from workflows.settings import DEFAULT_UNDERLYINGS
+
+SYNTHETIC = 400
+DAYS = 45
+END = dt.date(2026, 11, 27)
+MEMORY = "6GB"  # the first build parses ~21 million raw JSON records; later incremental builds need far less
+
+
+def universe(synthetic: int = SYNTHETIC, seed: int = 7) -> tuple[str, ...]:
+    """The defaults plus the simulator's first ``synthetic`` optionable generated names (stable per seed)."""
+    from workflows.simulator.market import Market
+    from workflows.simulator.options import option_root
+
+    market = Market(seed=seed)
+    names = [t for t in market.tickers if t not in DEFAULT_UNDERLYINGS and option_root(t)]
+    return (*DEFAULT_UNDERLYINGS, *names[:synthetic])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--synthetic", type=int, default=SYNTHETIC)
+    parser.add_argument("--days", type=int, default=DAYS)
+    parser.add_argument("--memory", default=MEMORY)
+    args = parser.parse_args()
+    days = calendar.previous_trading_days(END, args.days)
+    tickers = universe(args.synthetic)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMELT_", "POLYGON_", "SNOWFLAKE_"))}
+    env.update(SMELT_HOME=str(args.home), SMELT_DUCKDB_MEMORY_LIMIT=args.memory, SMELT_LOG_FORMAT="json",
+               SMELT_LOG_LEVEL="warning")  # fmt: skip
+    smelt = str(Path(sys.executable).with_name("smelt"))
+    command = [smelt, "run", "--start", str(days[0]), "--end", str(days[-1]), "--underlyings", ",".join(tickers)]
+    print(f"building {len(tickers)} underlyings x {len(days)} days ({days[0]} .. {days[-1]}) into {args.home}")
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True)
+    print(f"built in {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
