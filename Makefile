@@ -8,16 +8,17 @@ BIN    := $(VENV)/bin
 export DO_NOT_TRACK := 1
 
 
-.PHONY: help install demo run test lint lock clean tools cluster-up cluster-down
+.PHONY: help install demo run test lint lock clean tools cluster-up cluster-down screenshots
 
 help:
-	@echo "make demo   run the whole pipeline on embedded defaults (simulator, local lake, DuckDB), then summarise"
+	@echo "make demo   run the whole pipeline on embedded defaults (simulator, local lake, DuckDB), then serve the dashboard"
 	@echo "make run    the pipeline alone, non-interactive"
 	@echo "make test   install dev dependencies and run the whole test suite"
 	@echo "make lint   ruff, and mypy on workflows/"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
 	@echo "make tools  build-or-reuse helm, kubeconform, argo and the local control plane (cached in SMELT_TOOLS_DIR)"
 	@echo "make cluster-up / cluster-down   a real kube-apiserver + Argo controller + kwok node on 127.0.0.1"
+	@echo "make screenshots   a PNG of each dashboard page into docs/screenshots/ (Debian's chromium)"
 
 # The stamp makes install a no-op until the lock or the project metadata change. uv itself comes from the
 # lock too (its block, hashes included), so every byte installed is pinned and verified.
@@ -43,6 +44,7 @@ run: install
 demo: install
 	$(BIN)/smelt run
 	$(BIN)/smelt summary
+	$(BIN)/smelt dashboard
 
 test: install
 	$(BIN)/python -m pytest
@@ -60,6 +62,9 @@ lock: install
 	$(UV_COMPILE) --all-extras -o requirements.lock
 	$(UV_COMPILE) --extra sim --extra duckdb --extra snowflake -c requirements.lock -o requirements-pipeline.lock
 	$(UV_COMPILE) --extra dashboard --extra snowflake -c requirements.lock -o requirements-dashboard.lock
+
+screenshots: install
+	$(BIN)/python bench/dashboard_screenshots.py --out docs/screenshots
 
 clean:
 	rm -rf .smelt dbt/target dbt/logs .pytest_cache .mypy_cache .ruff_cache

@@ -39,7 +39,9 @@ def universe(synthetic: int = SYNTHETIC, seed: int = 7) -> tuple[str, ...]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--synthetic", type=int, default=SYNTHETIC)
     parser.add_argument("--days", type=int, default=DAYS)
@@ -51,8 +53,19 @@ def main() -> None:
     env.update(SMELT_HOME=str(args.home), SMELT_DUCKDB_MEMORY_LIMIT=args.memory, SMELT_LOG_FORMAT="json",
                SMELT_LOG_LEVEL="warning")  # fmt: skip
     smelt = str(Path(sys.executable).with_name("smelt"))
-    command = [smelt, "run", "--start", str(days[0]), "--end", str(days[-1]), "--underlyings", ",".join(tickers)]
-    print(f"building {len(tickers)} underlyings x {len(days)} days ({days[0]} .. {days[-1]}) into {args.home}")
+    command = [
+        smelt,
+        "run",
+        "--start",
+        str(days[0]),
+        "--end",
+        str(days[-1]),
+        "--underlyings",
+        ",".join(tickers),
+    ]
+    print(
+        f"building {len(tickers)} underlyings x {len(days)} days ({days[0]} .. {days[-1]}) into {args.home}"
+    )
     started = time.perf_counter()
     subprocess.run(command, env=env, check=True)
     print(f"built in {time.perf_counter() - started:.0f} s")
