@@ -49,8 +49,9 @@ def wait_ready(url: str, timeout: float = 60.0, proc: subprocess.Popen[bytes] | 
 
 @contextlib.contextmanager
 def serve(home: Path, port: int | None = None, env: dict[str, str] | None = None,
-          log: Path | None = None) -> Iterator[str]:  # fmt: skip
-    """``smelt dashboard`` over ``home`` in a child process; yields the base URL, stops it on exit."""
+          log: Path | None = None, ready: str = "/readyz") -> Iterator[str]:  # fmt: skip
+    """``smelt dashboard`` over ``home`` in a child process; yields the base URL once ``ready`` answers 200
+    (``/healthz`` for a home without marts), and stops the server on exit."""
     port = port or free_port()
     child_env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SMELT_", "POLYGON_", "SNOWFLAKE_"))
@@ -64,7 +65,7 @@ def serve(home: Path, port: int | None = None, env: dict[str, str] | None = None
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(base + "/readyz", proc=proc)
+        wait_ready(base + ready, proc=proc)
         yield base
     finally:
         with contextlib.suppress(ProcessLookupError):

@@ -13,6 +13,7 @@ import pytest
 from dashboard.marts import Handle, SnapshotSource
 from dashboard.queries import Queries
 from tests.dashboard.support import END, START, UNDERLYINGS
+from tests.tooling import kubeconfig  # noqa: F401 (the local control plane, for the chart's install test)
 from workflows import steps
 from workflows.publish import current_version, snapshot_root
 from workflows.settings import Settings, load_settings
