@@ -64,7 +64,7 @@ lock: install
 	$(UV_COMPILE) --extra dashboard --extra snowflake -c requirements.lock -o requirements-dashboard.lock
 
 screenshots: install
-	$(BIN)/python bench/dashboard_screenshots.py --out docs/screenshots
+	$(BIN)/python -m bench.dashboard_screenshots --out docs/screenshots
 
 clean:
 	rm -rf .smelt dbt/target dbt/logs .pytest_cache .mypy_cache .ruff_cache

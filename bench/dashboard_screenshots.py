@@ -2,7 +2,7 @@
 $SMELT_HOME (./.smelt by default). Without a published snapshot there it runs `smelt run` first (the
 `make run` data: the last 30 trading days of the default universe).
 
-    .venv/bin/python bench/dashboard_screenshots.py --out docs/screenshots [--home .smelt]
+    .venv/bin/python -m bench.dashboard_screenshots --out docs/screenshots [--home .smelt]
 """
 
 from __future__ import annotations
