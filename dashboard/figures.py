@@ -169,14 +169,19 @@ def surface(df: pd.DataFrame, theme: str, title: str, view: str) -> go.Figure:
 
 
 def realized_vs_implied(df: pd.DataFrame, theme: str, title: str) -> go.Figure:
+    return _two_series(df, theme, title, ("atm_iv", "implied (ATM, ~30d)"),
+                       ("realized_volatility_20d", "realized (20d)"), height=380, yaxis_tickformat=".0%")  # fmt: skip
+
+
+def _two_series(
+    df: pd.DataFrame, theme: str, title: str, first: tuple[str, str], second: tuple[str, str], **layout: Any
+) -> go.Figure:
+    """Two daily series (column, name) on one axis, weekends and holidays hidden."""
     p = palette(theme)
     days = _dates(df["trade_date"])
-    fig = _base(theme, title, height=380, yaxis_tickformat=".0%", hovermode="x unified")
-    fig.add_trace(
-        go.Scatter(x=days, y=_r(df["atm_iv"]), name="implied (ATM, ~30d)", line={"color": p["accent"]})
-    )
-    fig.add_trace(go.Scatter(x=days, y=_r(df["realized_volatility_20d"]), name="realized (20d)",
-                             line={"color": p["put"]}))  # fmt: skip
+    fig = _base(theme, title, hovermode="x unified", **layout)
+    for (column, name), color in ((first, p["accent"]), (second, p["put"])):
+        fig.add_trace(go.Scatter(x=days, y=_r(df[column]), name=name, line={"color": color}))
     fig.update_xaxes(rangebreaks=[{"bounds": ["sat", "mon"]}, {"values": _hidden_days(days)}])
     return fig
 
@@ -221,16 +226,9 @@ def gamma_exposure(df: pd.DataFrame, theme: str, title: str) -> go.Figure:
 
 
 def put_call_ratios(df: pd.DataFrame, theme: str, title: str) -> go.Figure:
-    p = palette(theme)
-    days = _dates(df["trade_date"])
-    fig = _base(theme, title, height=340, hovermode="x unified", yaxis_title="puts / calls")
-    fig.add_trace(
-        go.Scatter(x=days, y=_r(df["put_call_volume_ratio"]), name="by volume", line={"color": p["accent"]})
-    )
-    fig.add_trace(go.Scatter(x=days, y=_r(df["put_call_open_interest_ratio"]), name="by open interest",
-                             line={"color": p["put"]}))  # fmt: skip
-    fig.update_xaxes(rangebreaks=[{"bounds": ["sat", "mon"]}, {"values": _hidden_days(days)}])
-    return fig
+    return _two_series(df, theme, title, ("put_call_volume_ratio", "by volume"),
+                       ("put_call_open_interest_ratio", "by open interest"), height=340,
+                       yaxis_title="puts / calls")  # fmt: skip
 
 
 def max_pain(expiries: pd.DataFrame, history: pd.DataFrame, theme: str, title: str) -> go.Figure:

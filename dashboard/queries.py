@@ -181,17 +181,22 @@ class Queries:
         """  # fmt: skip
         return self._run(sql, [ticker, start - dt.timedelta(days=WARMUP_DAYS), end, start])
 
-    def atm_iv_history(self, underlying: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Per day, the at-the-money IV of the expiry nearest 30 days out (at least 7): trade_date, atm_iv."""
-        sql = f"""
-            WITH nearest AS (
-                SELECT trade_date, expiration_date, days_to_expiry, implied_volatility, log_moneyness
+    def _nearest_30_days(self) -> str:
+        """CTE ``nearest``: each day's surface rows of the expiry nearest 30 days out (at least 7); binds
+        underlying, first day, last day."""
+        return f"""nearest AS (
+                SELECT trade_date, days_to_expiry, implied_volatility, log_moneyness, source
                 FROM {self._t("mart_vol_surface")}
                 WHERE underlying = ? AND trade_date BETWEEN ? AND ? AND days_to_expiry >= 7
                   AND implied_volatility IS NOT NULL
                 QUALIFY dense_rank() OVER (
                     PARTITION BY trade_date ORDER BY abs(days_to_expiry - 30), days_to_expiry) = 1
-            )
+            )"""
+
+    def atm_iv_history(self, underlying: str, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Per day, the at-the-money IV of the expiry nearest 30 days out (at least 7): trade_date, atm_iv."""
+        sql = f"""
+            WITH {self._nearest_30_days()}
             SELECT trade_date, min(days_to_expiry) AS days_to_expiry,
                    min_by(implied_volatility, abs(log_moneyness)) AS atm_iv
             FROM nearest GROUP BY trade_date ORDER BY trade_date
@@ -299,14 +304,7 @@ class Queries:
         """ATM IV (30-day expiry) and 20-day realized volatility per day, with IV rank and percentile of each
         day within the window: rank = (iv - min) / (max - min), percentile = share of days with lower IV."""
         sql = f"""
-            WITH nearest AS (
-                SELECT trade_date, days_to_expiry, implied_volatility, log_moneyness, source
-                FROM {self._t("mart_vol_surface")}
-                WHERE underlying = ? AND trade_date BETWEEN ? AND ? AND days_to_expiry >= 7
-                  AND implied_volatility IS NOT NULL
-                QUALIFY dense_rank() OVER (
-                    PARTITION BY trade_date ORDER BY abs(days_to_expiry - 30), days_to_expiry) = 1
-            ),
+            WITH {self._nearest_30_days()},
             iv AS (
                 SELECT trade_date, min_by(implied_volatility, abs(log_moneyness)) AS atm_iv, max(source) AS source
                 FROM nearest GROUP BY trade_date
