@@ -164,8 +164,8 @@ def browser_times(home: Path) -> dict[str, Any]:
         listeners = [
             c.pid for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port and c.pid
         ]
-        master = psutil.Process(listeners[0])
-        while master.parent() and "smelt" in " ".join(master.parent().cmdline()):
+        master = psutil.Process(listeners[0])  # a gunicorn process; its master is `smelt dashboard`
+        while "dashboard" in " ".join(master.parent().cmdline()[1:3]):
             master = master.parent()
         tree = [master, *master.children(recursive=True)]
         out["rss_mib"] = {p.pid: round(p.memory_info().rss / 2**20, 1) for p in tree}

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard import figures, inputs
@@ -144,12 +145,12 @@ def rv_chart(q: Queries, ticker: Any, day: Any, range_: Any, theme: Any) -> tupl
     if df.empty or df["trade_date"].iloc[-1] != day:
         return not_drawn(no_data(ticker, day, "implied volatility"), theme)
     last = df.iloc[-1]
-    rank = last["iv_rank"]
-    note = (
-        f"ATM IV {float(last['atm_iv']):.1%}; IV rank {float(rank):.0%}"
-        if rank == rank
-        else f"ATM IV {float(last['atm_iv']):.1%}"
-    ) + f", IV percentile {float(last['iv_percentile']):.0%} over {len(df)} trading days"
+    note = f"ATM IV {float(last['atm_iv']):.1%}"
+    if len(df) > 1 and pd.notna(last["iv_rank"]) and pd.notna(last["iv_percentile"]):
+        note += (f"; IV rank {float(last['iv_rank']):.0%}, IV percentile {float(last['iv_percentile']):.0%}"
+                 f" over {len(df)} trading days")  # fmt: skip
+    else:  # one day of history, or a flat one: rank and percentile mean nothing yet
+        note += f"; IV rank needs more history than {len(df)} trading day(s)"
     return drawn(
         figures.realized_vs_implied(df, theme, f"{ticker} ATM IV vs 20-day realized"), source_of(df), note
     )

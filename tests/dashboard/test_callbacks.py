@@ -160,6 +160,13 @@ def test_bad_inputs_are_refused_before_any_sql(q: Queries, source, name: str, ar
             )
 
 
+def test_iv_rank_on_the_first_day_of_history(q: Queries) -> None:
+    """One day of history has no IV range: the chart still draws and says why there is no rank."""
+    outputs = CHARTS["rv"].call(q, day=START.isoformat())
+    assert note_kind(outputs) is None and outputs[3] == "simulator"
+    assert "IV rank needs more history than 1 trading day(s)" in outputs[1]
+
+
 def test_a_refusal_names_the_control_and_the_value(q: Queries) -> None:
     outputs = CHARTS["market"].call(q, ticker="AAPL'; DROP TABLE x; --")
     assert is_refused(outputs)
