@@ -165,7 +165,7 @@ def browser_times(home: Path) -> dict[str, Any]:
             c.pid for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port and c.pid
         ]
         master = psutil.Process(listeners[0])  # a gunicorn process; its master is `smelt dashboard`
-        while "dashboard" in " ".join(master.parent().cmdline()[1:3]):
+        while master.parent().cmdline()[2:3] == ["dashboard"]:  # .../python .../smelt dashboard ...
             master = master.parent()
         tree = [master, *master.children(recursive=True)]
         out["rss_mib"] = {p.pid: round(p.memory_info().rss / 2**20, 1) for p in tree}
@@ -181,7 +181,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--only-browser", action="store_true")
     args = parser.parse_args()
+    if args.only_browser:
+        print(json.dumps({"browser": browser_times(args.home)}, indent=1))
+        return
     settings = load_settings(home=args.home)
     root = snapshot_root(settings)
     con = duckdb.connect()
