@@ -20,7 +20,7 @@ def invoke(settings: Settings, warehouse: Warehouse, *args: str) -> Any:
 
     os.environ.update({"SMELT_WAREHOUSE": settings.warehouse, "DO_NOT_TRACK": "1", **warehouse.dbt_env()})
     project = str(settings.dbt_project_dir)
-    work = settings.home / "dbt"
+    work = settings.home.resolve() / "dbt"  # dbt resolves a relative path against --project-dir
     argv = [
         *args,
         "--project-dir", project, "--profiles-dir", project, "--target", settings.warehouse,
