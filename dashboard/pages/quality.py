@@ -100,7 +100,7 @@ def quality_view(q: Queries, theme: Any) -> tuple[Any, ...]:
                          className="kpi") for k, v in kpis]  # fmt: skip
 
     fresh_rows = [
-        [f["source"], f["status"], f.get("max_loaded_at"), f.get("age_hours")]
+        [str(f["source"]).split(".")[-1], f["status"], _when(f.get("max_loaded_at")), f.get("age_hours")]
         for f in build.get("freshness") or []
     ]
     freshness = (_table(["source", "status", "newest load", "age, hours"], fresh_rows, {3}) if fresh_rows
