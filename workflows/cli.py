@@ -20,6 +20,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from workflows import calendar, logs
+from workflows.argo import commands as argo_commands
 from workflows.lake import DATASETS
 from workflows.settings import Settings, SettingsError, load_settings
 from workflows.warehouse import snowflake_scripts
@@ -30,6 +31,9 @@ sim_app = typer.Typer(help="The built-in Polygon-compatible market simulator.", 
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(sim_app, name="sim")
 app.add_typer(snowflake_scripts.cli, name="snowflake")
+app.add_typer(argo_commands.argo_app, name="argo")
+app.add_typer(argo_commands.calendar_app, name="calendar")
+app.command("doctor")(argo_commands.doctor)
 
 log = logs.get_logger("smelt.cli")
 T = TypeVar("T")
