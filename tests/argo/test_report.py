@@ -21,41 +21,24 @@ def _smelt(*args: str) -> None:
     assert done.exit_code == 0, done.output
 
 
-def test_rows_of_this_workflow_only_from_every_pod_it_ran(tmp_path: Path) -> None:
-    # Two pods of run "smelt-daily-x7k2p" and one of another run, as Argo names them ({{pod.name}}).
-    _smelt("ingest", "stocks", "--date", DAY, "--run-id", "smelt-daily-x7k2p-ingest-stocks-1234")
-    _smelt(
-        "ingest",
-        "options",
-        "--date",
-        DAY,
-        "--underlyings",
-        "SPY",
-        "--run-id",
-        "smelt-daily-x7k2p-ingest-options-one-99",
-    )
-    _smelt(
-        "ingest",
-        "options",
-        "--date",
-        DAY,
-        "--underlyings",
-        "QQQ",
-        "--run-id",
-        "smelt-daily-other-ingest-options-one-7",
-    )
+def test_rows_of_this_workflow_only(tmp_path: Path) -> None:
+    # Two steps of the run "smelt-daily-x7k2p" (Argo passes {{workflow.name}} as run id) and one of another.
+    _smelt("ingest", "stocks", "--date", DAY, "--run-id", "smelt-daily-x7k2p")
+    _smelt("ingest", "options", "--date", DAY, "--underlyings", "SPY", "--run-id", "smelt-daily-x7k2p")
+    _smelt("ingest", "options", "--date", DAY, "--underlyings", "QQQ", "--run-id", "smelt-daily-x7k2pq")
     lake = Lake.open(load_settings().lake)
     expected: dict[str, int] = {}
     for key in lake.manifest_keys(day=dt.date.fromisoformat(DAY)):
         manifest = lake.read_manifest(key)
-        if manifest.run_id.startswith("smelt-daily-x7k2p-"):
+        if manifest.run_id == "smelt-daily-x7k2p":
             expected[manifest.dataset] = expected.get(manifest.dataset, 0) + manifest.rows
     assert set(expected) == {"stock_bars", "stock_splits", "option_contracts", "option_snapshots"}
 
     result = report.outcome(lake, "smelt-daily-x7k2p", "Succeeded", "null", DAY, DAY)
     assert result.rows_by_dataset == expected and result.rows == sum(expected.values()) > 0
-    # "smelt-daily-x7k2" is another workflow's prefix, not this one's
-    assert report.outcome(lake, "smelt-daily-x7k2", "Succeeded", "null", DAY, DAY).rows == 0
+    assert (
+        report.outcome(lake, "smelt-daily-x7k2", "Succeeded", "null", DAY, DAY).rows == 0
+    )  # a prefix is not a run
 
     out = tmp_path / "outputs"
     _smelt("argo", "report", "--workflow", "smelt-daily-x7k2p", "--status", "Succeeded", "--start", DAY, "--end", DAY,

@@ -51,7 +51,7 @@ def test_a_named_day_is_run_or_skipped_as_the_calendar_says() -> None:
         ("2026-13-01", None, "expected a date like 2026-11-24"),
         ("auto", "yesterday", "expected an RFC 3339 time"),
         ("auto", "2026-11-24T18:30:00", "has no time zone"),
-        ("2031-01-02", None, "outside the NYSE calendar"),
+        ("2031-01-02", None, "outside the NYSE calendar smelt knows"),
     ],
 )
 def test_bad_arguments_say_what_was_wrong(date: str, scheduled: str | None, message: str) -> None:

@@ -1,8 +1,8 @@
 """The exit handler of a run: its outcome (status, failed nodes) and the raw rows it landed, for Argo.
 
-Every step of a run writes its manifests with a run id that starts with the workflow's name (the pod
-name), so the lake itself says what a run landed; nothing is counted twice and nothing depends on a step
-having reported.
+Every step of a run writes its manifests with the workflow's name as run id, so the lake itself says what
+a run landed; a retried step resumes rather than landing again, so nothing is counted twice, and nothing
+depends on a step having reported.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def rows_landed(lake: Lake, workflow: str, start: str, end: str) -> dict[str, in
     day = first
     while day <= last:
         for key in lake.manifest_keys(day=day):
-            if key.rsplit("/", 1)[-1].startswith(f"{workflow}-"):
+            if key.rsplit("/", 1)[-1] == f"{workflow}.json":
                 manifest = lake.read_manifest(key)
                 counts[manifest.dataset] = counts.get(manifest.dataset, 0) + manifest.rows
         day += dt.timedelta(days=1)

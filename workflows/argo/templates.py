@@ -40,7 +40,9 @@ OPTIONS_PARALLELISM = 5
 BACKFILL_PARALLELISM = 3
 
 TRADE_DATE = "{{inputs.parameters.trade-date}}"
-RUN_ID = "{{pod.name}}"  # unique per attempt, and names its workflow: a retry never reuses a manifest key
+#: Every step of a run writes its manifests under the workflow's name: a retried step (or `argo retry`)
+#: resumes past the units it already landed, so a retry never duplicates rows (steps/units.py).
+RUN_ID = "{{workflow.name}}"
 
 
 def _metadata(name: str, kind: str) -> dict[str, Any]:

@@ -53,13 +53,10 @@ def _closed_reason(day: dt.date) -> str:
 
 
 def _check_horizon(day: dt.date) -> None:
-    """The calendar library knows sessions from 2000 to about a year ahead; say so in our own words."""
     try:
-        calendar.is_trading_day(day)
-    except ValueError:
-        raise TradingDayError(
-            f"{day} is outside the NYSE calendar smelt knows (2000 to about one year ahead); pick a day in it"
-        ) from None
+        calendar.ensure_known(day)
+    except calendar.CalendarRangeError as exc:
+        raise TradingDayError(str(exc)) from None
 
 
 def resolve(date: str, scheduled: str | None = None, now: dt.datetime | None = None) -> Resolution:
