@@ -5,7 +5,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ARGO_CHART_VERSION=1.0.13   # argo/argo-workflows; app v4.0.5, the version the project's tests run
+ARGO_CHART_VERSION=1.0.13   # argo/argo-workflows (v4.0.5, the tests' version); argo-values.yaml runs v4.0.10 images
 ESO_CHART_VERSION=1.3.2     # external-secrets/external-secrets; API external-secrets.io/v1
 CONTEXT=kind-smelt
 

@@ -43,6 +43,8 @@ def test_pipeline_install_steps_give_a_working_entrypoint(tmp_path: Path) -> Non
         name for name in ("pytest", "mypy", "ruff", "hera", "moto") if (venv / "bin" / name).exists()
     ]
     assert not dev_tools
+    # The dbt project ships inside the wheel (SMELT_DBT_PROJECT_DIR's default), not beside a checkout.
+    assert list(venv.glob("lib/python3.*/site-packages/workflows/dbt_project/dbt_project.yml"))
     for args in (["--help"], ["ingest", "stocks", "--help"], ["load", "--help"], ["transform", "--help"],
                  ["calendar", "resolve", "--help"], ["argo", "report", "--help"], ["sim", "serve", "--help"]):  # fmt: skip
         done = run([venv / "bin" / "smelt", *args], env={"SMELT_HOME": str(tmp_path / "home")})

@@ -34,6 +34,7 @@ SERVICE_ACCOUNT = "smelt-workflow"
 ENV_CONFIGMAP = "smelt-pipeline-env"
 SEMAPHORE_CONFIGMAP = "smelt-semaphores"
 POLYGON_SEMAPHORE_KEY = "polygon"
+RUNS_SEMAPHORE_KEY = "runs"
 POLYGON_SECRET, POLYGON_SECRET_KEY = "smelt-polygon", "api-key"
 SNOWFLAKE_SECRET, SNOWFLAKE_SECRET_KEY = "smelt-snowflake", "private-key"
 #: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for an in-cluster S3 server (local profile); IRSA needs none.
@@ -81,6 +82,24 @@ def retry_strategy(limit: int = 3) -> RetryStrategy:
         retry_policy="Always",
         expression=f"lastRetry.status == 'Error' || asInt(lastRetry.exitCode) == {RETRYABLE_EXIT_CODE}",
         backoff=m.Backoff(duration="15s", factor=2, cap="5m", max_duration="30m"),
+    )
+
+
+def run_limit() -> m.Synchronization:
+    """Workflow-level semaphore: how many smelt-daily/smelt-backfill runs may be active in the namespace.
+
+    It also keeps `argo retry` working on Argo v4.0.5 and later: retrying a workflow whose steps used a
+    semaphore crashes the controller's pass over it ("Workflow operation error") when no semaphore is held
+    any more, because Release calls a method on a typed-nil status (argo-workflows#16607; the fix in
+    v4.0.9 compares the interface with nil, which does not catch it). The run's own semaphore is taken
+    again first when a retried run resumes, so that status is never nil. docs/kubernetes.md.
+    """
+    return m.Synchronization(
+        semaphores=[
+            m.SemaphoreRef(
+                config_map_key_ref=m.ConfigMapKeySelector(name=SEMAPHORE_CONFIGMAP, key=RUNS_SEMAPHORE_KEY)
+            )
+        ]
     )
 
 

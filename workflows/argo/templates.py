@@ -200,6 +200,7 @@ def daily(warehouse: Warehouse) -> WorkflowTemplate:
         **_metadata(DAILY, "daily"),
         **_workflow_defaults("daily", 6),
         on_exit="report",
+        synchronization=pod.run_limit(),
         arguments=[
             Parameter(name="trade-date", value="auto",
                       description="YYYY-MM-DD, or auto: the session of scheduled-time (of now when empty)."),
@@ -251,6 +252,7 @@ def backfill(warehouse: Warehouse) -> WorkflowTemplate:
         **_metadata(BACKFILL, "backfill"),
         **_workflow_defaults("backfill", 48),
         on_exit="report",
+        synchronization=pod.run_limit(),
         arguments=[Parameter(name="start", description="First day, YYYY-MM-DD."),
                    Parameter(name="end", description="Last day, YYYY-MM-DD."), _underlyings(as_argument=True)],
     ) as template:  # fmt: skip
