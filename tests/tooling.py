@@ -79,7 +79,7 @@ def kubeconform(manifests: str, *, extra_schemas: Sequence[Path] = ()) -> subpro
     return run([*args, "-"], input=manifests)
 
 
-def _control_plane_running() -> bool:
+def control_plane_running() -> bool:
     pids = list((CLUSTER_DIR / "pids").glob("*.pid"))
     return bool(pids) and all(_alive(p) for p in pids)
 
@@ -101,7 +101,7 @@ def kubeconfig() -> Iterator[Path]:
     """
     for name in _CLUSTER_TOOLS:
         tool(name)
-    started_here = not _control_plane_running()
+    started_here = not control_plane_running()
     env = {"SMELT_TOOLS_DIR": str(TOOLS_DIR), "SMELT_CLUSTER_DIR": str(CLUSTER_DIR)}
     run([ROOT / "scripts" / "cluster" / "up.sh"], env=env, timeout=300)
     try:
