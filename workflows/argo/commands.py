@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from workflows import logs
-from workflows.settings import Settings, SettingsError, load_settings
+from workflows.settings import Settings
 
 argo_app = typer.Typer(
     help="Argo Workflows: render the templates, submit runs, report a run.", no_args_is_help=True
@@ -26,14 +26,10 @@ DEFAULT_RENDER_DIR = Path("charts/pipeline/files/argo")
 
 
 def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        logs.configure()
-        log.error(str(exc))
-        raise typer.Exit(2) from None
-    logs.configure(settings.log_format, settings.log_level, secrets=settings.secrets())
-    return settings
+    """The CLI's own settings loader (exit 2 naming the variable); imported late: cli.py imports this module."""
+    from workflows.cli import _settings as load
+
+    return load()
 
 
 def _bad_arguments(message: str) -> typer.Exit:

@@ -148,27 +148,28 @@ class ArgoServerClient:
         from hera.workflows import models as m
 
         kind, name, service, ns = manifest["kind"], manifest["metadata"]["name"], self.service, self.namespace
-        body = dict(manifest, metadata=dict(manifest["metadata"], namespace=ns))
-        if kind == "WorkflowTemplate":
-            current = self._call(f"read {kind} {name}", service.get_workflow_template, name, ns)
-            if current is None:
-                create = m.WorkflowTemplateCreateRequest(template=m.WorkflowTemplate.model_validate(body))
-                self._call(f"create {kind} {name}", service.create_workflow_template, create, ns)
-            else:
-                body["metadata"]["resourceVersion"] = current.metadata.resource_version
-                update = m.WorkflowTemplateUpdateRequest(template=m.WorkflowTemplate.model_validate(body))
-                self._call(f"update {kind} {name}", service.update_workflow_template, name, update, ns)
-        elif kind == "CronWorkflow":
-            current = self._call(f"read {kind} {name}", service.get_cron_workflow, name, ns)
-            if current is None:
-                create_cron = m.CreateCronWorkflowRequest(cron_workflow=m.CronWorkflow.model_validate(body))
-                self._call(f"create {kind} {name}", service.create_cron_workflow, create_cron, ns)
-            else:
-                body["metadata"]["resourceVersion"] = current.metadata.resource_version
-                update_cron = m.UpdateCronWorkflowRequest(cron_workflow=m.CronWorkflow.model_validate(body))
-                self._call(f"update {kind} {name}", service.update_cron_workflow, name, update_cron, ns)
-        else:
+        # kind: (get, create, update, the object's model, create request, update request, request field)
+        api: dict[str, tuple[Any, ...]] = {
+            "WorkflowTemplate": (service.get_workflow_template, service.create_workflow_template,
+                                 service.update_workflow_template, m.WorkflowTemplate,
+                                 m.WorkflowTemplateCreateRequest, m.WorkflowTemplateUpdateRequest, "template"),
+            "CronWorkflow": (service.get_cron_workflow, service.create_cron_workflow, service.update_cron_workflow,
+                             m.CronWorkflow, m.CreateCronWorkflowRequest, m.UpdateCronWorkflowRequest, "cron_workflow"),
+        }  # fmt: skip
+        if kind not in api:
             raise SubmitError(f"cannot install a {kind}")
+        get, create, update, model, create_request, update_request, field = api[kind]
+        body = dict(manifest, metadata=dict(manifest["metadata"], namespace=ns))
+        current = self._call(f"read {kind} {name}", get, name, ns)
+        if current is None:
+            self._call(
+                f"create {kind} {name}", create, create_request(**{field: model.model_validate(body)}), ns
+            )
+            return
+        body["metadata"]["resourceVersion"] = current.metadata.resource_version
+        self._call(
+            f"update {kind} {name}", update, name, update_request(**{field: model.model_validate(body)}), ns
+        )
 
     def create_workflow(self, workflow: dict[str, Any]) -> str:
         from hera.workflows import models as m
