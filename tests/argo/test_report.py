@@ -32,7 +32,7 @@ def test_rows_of_this_workflow_only(tmp_path: Path) -> None:
         manifest = lake.read_manifest(key)
         if manifest.run_id == "smelt-daily-x7k2p":
             expected[manifest.dataset] = expected.get(manifest.dataset, 0) + manifest.rows
-    assert set(expected) == {"stock_bars", "stock_splits", "option_contracts", "option_snapshots"}
+    assert {"stock_bars", "option_contracts"} <= set(expected)  # and whatever else the steps land for the day
 
     result = report.outcome(lake, "smelt-daily-x7k2p", "Succeeded", "null", DAY, DAY)
     assert result.rows_by_dataset == expected and result.rows == sum(expected.values()) > 0

@@ -67,8 +67,16 @@ def test_snowflake_key_is_a_mounted_file_and_polygon_key_an_env_from_a_secret() 
         env = {e["name"]: e for e in template["container"]["env"]}
         assert env["SNOWFLAKE_PRIVATE_KEY_PATH"]["value"].startswith(pod.SNOWFLAKE_KEY_DIR)
         assert env["POLYGON_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == pod.POLYGON_SECRET
+        assert (
+            env["SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"]["valueFrom"]["secretKeyRef"]["name"]
+            == pod.SNOWFLAKE_SECRET
+        )
         mounts = {m["name"]: m for m in template["container"]["volumeMounts"]}
         assert mounts["snowflake-key"]["readOnly"] is True
+        (key_volume,) = [v for v in template["volumes"] if v["name"] == "snowflake-key"]
+        assert key_volume["secret"]["items"] == [
+            {"key": "private-key", "path": "private-key"}
+        ]  # only the key file
 
 
 def test_daily_dag_order_and_the_holiday_skip() -> None:

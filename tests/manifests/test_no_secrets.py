@@ -14,11 +14,12 @@ from tests.tooling import ROOT
 
 SECRET_NAME = re.compile(r"(KEY|SECRET|PASSWORD|TOKEN|CREDENTIAL)", re.IGNORECASE)
 NOT_SECRET_NAMES = {"SNOWFLAKE_PRIVATE_KEY_PATH", "AWS_ACCESS_KEY_ID"}  # a path; a key id (public half)
+#: Shapes of credentials; a random token also mixes lower case and digits (names like FOO_BAR_KEY do not).
 LOOKS_SECRET = [
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
     re.compile(r"\bAKIA[0-9A-Z]{16}\b"),  # an AWS access key id of a real user
-    re.compile(r"\b[A-Za-z0-9/+]{40}\b"),  # an AWS secret access key's shape
-    re.compile(r"\b[A-Za-z0-9_]{32}\b"),  # a Polygon API key's shape
+    re.compile(r"(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])\b[A-Za-z0-9/+]{40}\b"),  # an AWS secret key
+    re.compile(r"(?=[A-Za-z0-9_]*[a-z])(?=[A-Za-z0-9_]*[0-9])\b[A-Za-z0-9_]{32}\b"),  # a Polygon API key
 ]
 #: The one value the Fake provider of the local profile holds: the simulator accepts any key.
 PLACEHOLDERS = {"simulator-accepts-any-key"}

@@ -37,6 +37,7 @@ POLYGON_SEMAPHORE_KEY = "polygon"
 RUNS_SEMAPHORE_KEY = "runs"
 POLYGON_SECRET, POLYGON_SECRET_KEY = "smelt-polygon", "api-key"
 SNOWFLAKE_SECRET, SNOWFLAKE_SECRET_KEY = "smelt-snowflake", "private-key"
+SNOWFLAKE_PASSPHRASE_KEY = "private-key-passphrase"  # only for an encrypted private key
 #: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for an in-cluster S3 server (local profile); IRSA needs none.
 S3_SECRET = "smelt-s3"  # noqa: S105 - the Secret's name
 HOME_CLAIM = "smelt-home"  # DuckDB only: the warehouse file and dbt's target, shared by every step
@@ -138,6 +139,7 @@ def _volumes(warehouse: Warehouse) -> list[m.Volume | ExistingVolume | EmptyDirV
                 mount_path=SNOWFLAKE_KEY_DIR,
                 read_only=True,
                 default_mode=0o400,
+                items=[m.KeyToPath(key=SNOWFLAKE_SECRET_KEY, path=SNOWFLAKE_SECRET_KEY)],
                 optional=True,
             )
         )
@@ -154,9 +156,14 @@ def _env(warehouse: Warehouse) -> list[Env | SecretEnv]:
         ),
     ]
     if warehouse == "snowflake":
-        env.append(
-            Env(name="SNOWFLAKE_PRIVATE_KEY_PATH", value=f"{SNOWFLAKE_KEY_DIR}/{SNOWFLAKE_SECRET_KEY}")
+        key_file = f"{SNOWFLAKE_KEY_DIR}/{SNOWFLAKE_SECRET_KEY}"
+        passphrase = SecretEnv(
+            name="SNOWFLAKE_PRIVATE_KEY_PASSPHRASE",  # only an encrypted key has one
+            secret_name=SNOWFLAKE_SECRET,
+            secret_key=SNOWFLAKE_PASSPHRASE_KEY,
+            optional=True,
         )
+        env += [Env(name="SNOWFLAKE_PRIVATE_KEY_PATH", value=key_file), passphrase]
     return env
 
 
