@@ -37,7 +37,7 @@ POLYGON_SEMAPHORE_KEY = "polygon"
 RUNS_SEMAPHORE_KEY = "runs"
 POLYGON_SECRET, POLYGON_SECRET_KEY = "smelt-polygon", "api-key"
 SNOWFLAKE_SECRET, SNOWFLAKE_SECRET_KEY = "smelt-snowflake", "private-key"
-SNOWFLAKE_PASSPHRASE_KEY = "private-key-passphrase"  # only for an encrypted private key
+SNOWFLAKE_PASSPHRASE_KEY = "private-key-passphrase"  # noqa: S105 - a key name; only an encrypted key has one
 #: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for an in-cluster S3 server (local profile); IRSA needs none.
 S3_SECRET = "smelt-s3"  # noqa: S105 - the Secret's name
 HOME_CLAIM = "smelt-home"  # DuckDB only: the warehouse file and dbt's target, shared by every step
