@@ -79,14 +79,14 @@ def kubeconform(manifests: str, *, extra_schemas: Sequence[Path] = ()) -> subpro
     return run([*args, "-"], input=manifests)
 
 
-def _control_plane_running() -> bool:
+def control_plane_running() -> bool:
     pids = list((CLUSTER_DIR / "pids").glob("*.pid"))
     return bool(pids) and all(_alive(p) for p in pids)
 
 
-def _alive(pid_file: Path) -> bool:
+def _alive(pid_file: Path, pid: int | None = None) -> bool:
     try:
-        os.kill(int(pid_file.read_text()), 0)
+        os.kill(pid if pid is not None else int(pid_file.read_text()), 0)
     except (OSError, ValueError):
         return False
     return True
@@ -96,16 +96,24 @@ def _alive(pid_file: Path) -> bool:
 def kubeconfig() -> Iterator[Path]:
     """A kubeconfig for the local control plane (real kube-apiserver, Argo controller, kwok node).
 
-    Reuses a control plane that ``make cluster-up`` started (and leaves it running); otherwise starts one
-    and stops it when the session ends.
+    Reuses a running control plane; otherwise starts one. Several test sessions (worktrees) may share it:
+    each holds a lease while it runs, and the last one to leave stops a plane that a test session started.
+    One that `make cluster-up` started is left running.
     """
     for name in _CLUSTER_TOOLS:
         tool(name)
-    started_here = not _control_plane_running()
     env = {"SMELT_TOOLS_DIR": str(TOOLS_DIR), "SMELT_CLUSTER_DIR": str(CLUSTER_DIR)}
-    run([ROOT / "scripts" / "cluster" / "up.sh"], env=env, timeout=300)
+    leases = CLUSTER_DIR / "leases"
+    if not control_plane_running():
+        run([ROOT / "scripts" / "cluster" / "up.sh"], env=env, timeout=600)
+        (CLUSTER_DIR / "started-by-tests").touch()
+    leases.mkdir(exist_ok=True)
+    lease = leases / str(os.getpid())
+    lease.touch()
     try:
         yield CLUSTER_DIR / "kubeconfig"
     finally:
-        if started_here:
+        lease.unlink(missing_ok=True)
+        others = [p for p in leases.glob("*") if _alive(p, pid=int(p.name))]
+        if not others and (CLUSTER_DIR / "started-by-tests").exists():
             run([ROOT / "scripts" / "cluster" / "down.sh"], env=env, timeout=120, check=False)

@@ -21,6 +21,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from dashboard import cli as dashboard_cli
 from workflows import calendar, logs
+from workflows.argo import commands as argo_commands
 from workflows.lake import DATASETS
 from workflows.settings import Settings, SettingsError, load_settings
 from workflows.warehouse import snowflake_scripts
@@ -32,6 +33,9 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(sim_app, name="sim")
 app.add_typer(snowflake_scripts.cli, name="snowflake")
 app.add_typer(dashboard_cli.app, name="dashboard")
+app.add_typer(argo_commands.argo_app, name="argo")
+app.add_typer(argo_commands.calendar_app, name="calendar")
+app.command("doctor")(argo_commands.doctor)
 
 log = logs.get_logger("smelt.cli")
 T = TypeVar("T")

@@ -7,8 +7,9 @@ that WorkflowTaskResult. The values it reports are never computed: they are stat
 
 1. the pod annotation ``kwok.smelt.dev/outputs`` (set through a Workflow's ``spec.podMetadata``), a JSON object
    ``{"<step>": {"<parameter>": "<value>"}}`` keyed by the pod label ``smelt.dev/step``;
-2. the ConfigMap ``kwok-outputs`` in the pod's namespace, key ``<step>``, value ``{"<parameter>": "<value>"}``
-   (for workflows a test cannot annotate, such as those a CronWorkflow creates);
+2. for a step that annotation does not name, the ConfigMap ``kwok-outputs`` in the pod's namespace, key
+   ``<step>``, value ``{"<parameter>": "<value>"}`` (also for runs a test cannot annotate, such as those a
+   CronWorkflow creates);
 3. the parameter's declared ``valueFrom.default``.
 
 A declared parameter with none of these is left out, and the node stays Running, as it would if a real
@@ -32,7 +33,7 @@ TOKEN = os.environ["SMELT_K8S_TOKEN"]
 TLS = ssl.create_default_context(cafile=os.environ["SMELT_K8S_CA"])
 WORKFLOW_PODS = "labelSelector=workflows.argoproj.io%2Fworkflow"
 ARGO = "/apis/argoproj.io/v1alpha1"
-reported: set[tuple[str, str]] = set()
+reported: set[str] = set()  # pod uids: a node re-run by `argo retry` gets a new pod under the same node id
 
 
 def log(*parts: object) -> None:
@@ -40,12 +41,12 @@ def log(*parts: object) -> None:
 
 
 def call(method: str, path: str, body: Any = None, timeout: float = 30) -> Any:
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - SERVER is the https URL up.sh passes
         SERVER + path, method=method, data=None if body is None else json.dumps(body).encode()
     )
     request.add_header("Authorization", f"Bearer {TOKEN}")
     request.add_header("Content-Type", "application/json")
-    return urllib.request.urlopen(request, context=TLS, timeout=timeout)
+    return urllib.request.urlopen(request, context=TLS, timeout=timeout)  # noqa: S310
 
 
 def declared_outputs(pod: dict[str, Any]) -> list[dict[str, Any]]:
@@ -60,8 +61,9 @@ def declared_outputs(pod: dict[str, Any]) -> list[dict[str, Any]]:
 
 def stated_values(pod: dict[str, Any], step: str) -> dict[str, str]:
     annotation = pod["metadata"].get("annotations", {}).get("kwok.smelt.dev/outputs")
-    if annotation:
-        return {k: str(v) for k, v in json.loads(annotation).get(step, {}).items()}
+    stated = json.loads(annotation) if annotation else {}
+    if step in stated:
+        return {k: str(v) for k, v in stated[step].items()}
     namespace = pod["metadata"]["namespace"]
     try:
         with call("GET", f"/api/v1/namespaces/{namespace}/configmaps/kwok-outputs") as response:
@@ -86,7 +88,7 @@ def outputs_for(pod: dict[str, Any]) -> dict[str, Any]:
         if value is None:
             log("no value stated for output", f"{step}.{name}", "of pod", pod["metadata"]["name"])
             continue
-        parameters.append({"name": name, "value": value})
+        parameters.append({**parameter, "value": value})  # as the executor does: globalName and all
     return {"parameters": parameters} if parameters else {}
 
 
@@ -97,7 +99,7 @@ def report(pod: dict[str, Any]) -> None:
     namespace, workflow = meta["namespace"], meta.get("labels", {}).get("workflows.argoproj.io/workflow")
     node_id = meta.get("annotations", {}).get("workflows.argoproj.io/node-id")
     owner = next((o for o in meta.get("ownerReferences", []) if o.get("kind") == "Workflow"), None)
-    if not (workflow and node_id and owner) or (namespace, node_id) in reported:
+    if not (workflow and node_id and owner) or meta["uid"] in reported:
         return
     result: dict[str, Any] = {
         "apiVersion": "argoproj.io/v1alpha1",
@@ -110,21 +112,35 @@ def report(pod: dict[str, Any]) -> None:
                 "workflows.argoproj.io/report-outputs-completed": "true",
             },
             "ownerReferences": [
-                {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "name": workflow, "uid": owner["uid"]}
+                {
+                    "apiVersion": "argoproj.io/v1alpha1",
+                    "kind": "Workflow",
+                    "name": workflow,
+                    "uid": owner["uid"],
+                }
             ],
         },
     }
     outputs = outputs_for(pod)
     if outputs:
         result["outputs"] = outputs
+    results = f"{ARGO}/namespaces/{namespace}/workflowtaskresults"
     try:
-        call("POST", f"{ARGO}/namespaces/{namespace}/workflowtaskresults", result).close()
+        try:
+            call("POST", results, result).close()
+        except urllib.error.HTTPError as exc:
+            if exc.code != 409:
+                raise
+            # The node ran before (`argo retry` re-runs it under the same id): replace what it reported,
+            # as the executor patches its own result.
+            current = json.load(call("GET", f"{results}/{node_id}"))
+            result["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            call("PUT", f"{results}/{node_id}", result).close()
         log("reported", f"{namespace}/{node_id}", json.dumps(outputs) if outputs else "")
     except urllib.error.HTTPError as exc:
-        if exc.code != 409:  # 409: reported before this process started
-            log("could not report", f"{namespace}/{node_id}", exc.code, exc.read()[:300])
-            return
-    reported.add((namespace, node_id))
+        log("could not report", f"{namespace}/{node_id}", exc.code, exc.read()[:300])
+        return
+    reported.add(meta["uid"])
 
 
 def main() -> None:

@@ -46,6 +46,7 @@ if ((running > 0)); then
 fi
 
 rm -rf "$RUN" && mkdir -p "$RUN"/{pki,logs,pids}
+trap 'echo "cluster-up failed: stopping what it started (logs were in $RUN/logs)" >&2; "$HERE/down.sh" >/dev/null' ERR
 P=$RUN/pki
 
 start() { # name command...: own session (pgid == pid), recorded for down.sh
@@ -57,9 +58,8 @@ wait_for() { # what timeout_s command...
   local what=$1 deadline=$(($(date +%s) + $2)); shift 2
   until "$@" >/dev/null 2>&1; do
     if (($(date +%s) > deadline)); then
-      echo "timed out waiting for $what; see $RUN/logs/" >&2
-      "$HERE/down.sh" >/dev/null 2>&1 || true
-      exit 1
+      echo "timed out waiting for $what" >&2
+      return 1
     fi
     sleep 0.3
   done
@@ -130,8 +130,10 @@ start kube-scheduler kube-scheduler --kubeconfig "$RUN/kubeconfig" --leader-elec
 
 # The CRDs a production cluster has once Argo Workflows and External Secrets are installed, from their Go
 # modules (scripts/tools/install.sh crds). Argo's full CRDs make the API server validate every field.
-for f in "$TOOLS"/crds/*/*.yaml; do kubectl apply --server-side -f "$f" >/dev/null; done
-kubectl wait --for condition=established --timeout=60s crd --all >/dev/null
+crds=()
+for f in "$TOOLS"/crds/*/*.yaml; do crds+=(-f "$f"); done
+kubectl apply --server-side "${crds[@]}" >/dev/null
+wait_for "CRDs established" 120 kubectl wait --for condition=established --timeout=5s crd --all
 kubectl apply -f "$HERE/bootstrap.yaml" >/dev/null
 say "Argo and External Secrets CRDs, namespace argo and node kwok-node-0 created"
 

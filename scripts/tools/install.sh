@@ -39,7 +39,7 @@ version_of() { # tool -> the pinned version its stamp must match
     kube-apiserver | kube-scheduler | kubectl) echo "$KUBE_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
     etcd) echo "$ETCD_DEB_VERSION" ;;
-    crds) echo "argo-$ARGO_VERSION eso-$ESO_VERSION (with the password generator)" ;;
+    crds) echo "argo-$ARGO_VERSION eso-$ESO_VERSION (full where smelt creates objects)" ;;
     *) echo "unknown tool '$1' (known: ${ALL[*]})" >&2; return 2 ;;
   esac
 }
@@ -140,17 +140,23 @@ build_helm() { go_install "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" "-X helm.sh/h
 build_kubeconform() { go_install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"; }
 build_kwok() { go_install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"; }
 
-# --- CRDs: Argo's full CRDs (every field validated by the API server) from the module copy, External Secrets'
-#     from its module; no GitHub release download needed.
+# --- CRDs: what a cluster with Argo Workflows and External Secrets installed has, from their Go modules (no
+#     GitHub release downloads). Full schemas for the kinds smelt creates, so the API server validates every
+#     field; Argo's minimal CRDs for the kinds only its controller watches (the full ones cost the API server
+#     seconds of CPU each); ESO's kinds the chart uses, and the password generator of the local profile.
 build_crds() {
-  local eso
+  local eso argo crds=$TOOLS/crds
   eso=$(cd "$TOOLS" && go mod download -json "github.com/external-secrets/external-secrets@$ESO_VERSION" |
     sed -n 's/.*"Dir": "\(.*\)",/\1/p')
-  local crds=$TOOLS/crds
+  argo=$(argo_src)/manifests/base/crds
   rm -rf "$crds" && mkdir -p "$crds/argoproj.io" "$crds/external-secrets.io" "$crds/generators.external-secrets.io"
-  cp "$(argo_src)"/manifests/base/crds/full/argoproj.io_*.yaml "$crds/argoproj.io/"
-  cp "$eso"/config/crds/bases/external-secrets.io_*.yaml "$crds/external-secrets.io/"
-  # The chart's local profile generates the in-cluster S3 server's credentials in the cluster.
+  for kind in workflows workflowtemplates cronworkflows workflowtaskresults; do
+    cp "$argo/full/argoproj.io_$kind.yaml" "$crds/argoproj.io/"
+  done
+  for kind in clusterworkflowtemplates workflowtasksets workflowartifactgctasks workfloweventbindings; do
+    cp "$argo/minimal/argoproj.io_$kind.yaml" "$crds/argoproj.io/"
+  done
+  cp "$eso"/config/crds/bases/external-secrets.io_{secretstores,clustersecretstores,externalsecrets}.yaml "$crds/external-secrets.io/"
   cp "$eso"/config/crds/bases/generators.external-secrets.io_passwords.yaml "$crds/generators.external-secrets.io/"
 }
 

@@ -1,0 +1,68 @@
+"""The exit handler counts what a run landed from the lake itself, and lists the failed nodes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from workflows.argo import report
+from workflows.cli import app
+from workflows.lake import Lake
+from workflows.settings import load_settings
+
+DAY = "2026-11-24"
+
+
+def _smelt(*args: str) -> None:
+    done = CliRunner().invoke(app, list(args))
+    assert done.exit_code == 0, done.output
+
+
+def test_rows_of_this_workflow_only(tmp_path: Path) -> None:
+    # Two steps of the run "smelt-daily-x7k2p" (Argo passes {{workflow.name}} as run id) and one of another.
+    _smelt("ingest", "stocks", "--date", DAY, "--run-id", "smelt-daily-x7k2p")
+    _smelt("ingest", "options", "--date", DAY, "--underlyings", "SPY", "--run-id", "smelt-daily-x7k2p")
+    _smelt("ingest", "options", "--date", DAY, "--underlyings", "QQQ", "--run-id", "smelt-daily-x7k2pq")
+    lake = Lake.open(load_settings().lake)
+    expected: dict[str, int] = {}
+    for key in lake.manifest_keys(day=dt.date.fromisoformat(DAY)):
+        manifest = lake.read_manifest(key)
+        if manifest.run_id == "smelt-daily-x7k2p":
+            expected[manifest.dataset] = expected.get(manifest.dataset, 0) + manifest.rows
+    assert {"stock_bars", "option_contracts"} <= set(expected)  # and whatever else the steps land for the day
+
+    result = report.outcome(lake, "smelt-daily-x7k2p", "Succeeded", "null", DAY, DAY)
+    assert result.rows_by_dataset == expected and result.rows == sum(expected.values()) > 0
+    assert (
+        report.outcome(lake, "smelt-daily-x7k2", "Succeeded", "null", DAY, DAY).rows == 0
+    )  # a prefix is not a run
+
+    out = tmp_path / "outputs"
+    _smelt("argo", "report", "--workflow", "smelt-daily-x7k2p", "--status", "Succeeded", "--start", DAY, "--end", DAY,
+           "--out-dir", str(out))  # fmt: skip
+    assert int((out / "rows").read_text()) == result.rows
+
+
+def test_failed_nodes_are_named_and_an_unresolved_day_counts_nothing(tmp_path: Path) -> None:
+    failures = json.dumps([
+        {"displayName": "load(0)", "message": "Error (exit code 3)", "templateName": "load", "phase": "Failed"},
+    ])  # fmt: skip
+    lake = Lake.open(load_settings().lake)
+    result = report.outcome(
+        lake, "smelt-daily-a", "Failed", failures, "{{workflow.outputs.parameters.trade-date}}", "x"
+    )
+    assert result.failures == [report.Failure("load(0)", "load", "Error (exit code 3)")]
+    assert (
+        report.parse_failures(json.dumps(failures)) == result.failures
+    )  # as Argo passes it: quoted once more
+    assert report.parse_failures('"null"') == []
+    assert result.rows == 0
+    assert report.parse_failures("not json")[0].message.startswith("unreadable failure list")
+    out = tmp_path / "o"
+    done = CliRunner().invoke(app, ["argo", "report", "--workflow", "smelt-daily-a", "--status", "Failed",
+                                    "--failures", failures, "--start", "?", "--end", "?", "--out-dir", str(out)])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert (out / "rows").read_text() == "0"

@@ -1,0 +1,178 @@
+"""`smelt argo submit` through the Argo Server API (Hera's WorkflowsService), against a local HTTP server
+that answers the Argo Server paths it uses, and the errors when nothing is reachable. The path straight to
+the Kubernetes API runs on the real control plane (tests/cluster)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from workflows.cli import app
+
+PREFIXES = {"workflow-templates": "template", "cron-workflows": "cronWorkflow"}
+
+
+class FakeArgoServer(BaseHTTPRequestHandler):
+    """In memory: workflow-templates and cron-workflows (get, create, update), workflows (create)."""
+
+    objects: dict[tuple[str, str, str], dict[str, Any]]
+    calls: list[tuple[str, str, str]]
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def _reply(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _route(self) -> tuple[str, str, str | None]:
+        parts = self.path.split("?")[0].strip("/").split("/")  # api v1 <collection> <ns> [name]
+        assert parts[:2] == ["api", "v1"], self.path
+        return parts[2], parts[3], (parts[4] if len(parts) > 4 else None)
+
+    def _body(self) -> dict[str, Any]:
+        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+    def do_GET(self) -> None:
+        collection, ns, name = self._route()
+        self.calls.append(("GET", self.path, self.headers.get("Authorization", "")))
+        found = self.objects.get((collection, ns, name or ""))
+        if found is None:
+            self._reply(404, {"code": 5, "message": f"{collection} {name} not found"})
+        else:
+            self._reply(200, found)
+
+    def do_POST(self) -> None:
+        collection, ns, _ = self._route()
+        self.calls.append(("POST", self.path, self.headers.get("Authorization", "")))
+        body = self._body()
+        if collection == "workflows":
+            obj = body["workflow"]
+            obj["metadata"]["name"] = obj["metadata"]["generateName"] + f"{len(self.calls):05d}"
+        else:
+            obj = body[PREFIXES[collection]]
+        obj["metadata"]["resourceVersion"] = "1"
+        self.objects[(collection, ns, obj["metadata"]["name"])] = obj
+        self._reply(200, obj)
+
+    def do_PUT(self) -> None:
+        collection, ns, name = self._route()
+        self.calls.append(("PUT", self.path, self.headers.get("Authorization", "")))
+        obj = self._body()[PREFIXES[collection]]
+        current = self.objects[(collection, ns, name or "")]
+        if obj["metadata"].get("resourceVersion") != current["metadata"]["resourceVersion"]:
+            self._reply(409, {"code": 10, "message": "resourceVersion mismatch"})
+            return
+        obj["metadata"]["resourceVersion"] = str(int(current["metadata"]["resourceVersion"]) + 1)
+        self.objects[(collection, ns, name or "")] = obj
+        self._reply(200, obj)
+
+
+@pytest.fixture
+def argo_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeArgoServer]]:
+    handler = type("Handler", (FakeArgoServer,), {"objects": {}, "calls": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("ARGO_SERVER", f"127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("ARGO_SECURE", "false")
+    monkeypatch.setenv("ARGO_TOKEN", "test-token-0123")
+    yield handler
+    server.shutdown()
+
+
+def _submit(*args: str) -> Any:
+    return CliRunner().invoke(app, ["argo", "submit", "--namespace", "pipelines", *args])
+
+
+def test_first_submit_creates_templates_then_the_run(argo_server: type[FakeArgoServer]) -> None:
+    done = _submit(
+        "--date", "2026-11-24", "--underlyings", "SPY,QQQ", "--image", "registry.local/smelt-pipeline:1"
+    )
+    assert done.exit_code == 0, done.output
+    created = {(c, n) for (c, ns, n) in argo_server.objects if ns == "pipelines" and c != "workflows"}
+    assert created == {("workflow-templates", name) for name in (
+        "smelt-ingest-stocks", "smelt-ingest-options", "smelt-load", "smelt-transform", "smelt-daily", "smelt-backfill",
+    )} | {("cron-workflows", "smelt-daily")}  # fmt: skip
+    (run,) = [o for (c, _, _), o in argo_server.objects.items() if c == "workflows"]
+    assert run["spec"]["workflowTemplateRef"] == {"name": "smelt-daily"}
+    assert {p["name"]: p["value"] for p in run["spec"]["arguments"]["parameters"]} == {
+        "trade-date": "2026-11-24", "underlyings": '["SPY", "QQQ"]',
+    }  # fmt: skip
+    load = argo_server.objects[("workflow-templates", "pipelines", "smelt-load")]
+    assert load["spec"]["templates"][0]["container"]["image"] == "registry.local/smelt-pipeline:1"
+    assert {auth for _, _, auth in argo_server.calls} == {"Bearer test-token-0123"}
+    assert f"submitted {run['metadata']['name']}" in done.output
+    assert f"argo watch -n pipelines {run['metadata']['name']}" in done.output
+
+
+def test_second_submit_updates_templates_in_place(argo_server: type[FakeArgoServer]) -> None:
+    assert _submit("--date", "2026-11-24").exit_code == 0
+    done = _submit("--start", "2026-11-02", "--end", "2026-11-06")
+    assert done.exit_code == 0, done.output
+    puts = [path for method, path, _ in argo_server.calls if method == "PUT"]
+    assert len(puts) == 7
+    assert (
+        argo_server.objects[("workflow-templates", "pipelines", "smelt-daily")]["metadata"]["resourceVersion"]
+        == "2"
+    )
+    runs = [o for (c, _, _), o in argo_server.objects.items() if c == "workflows"]
+    backfill = next(r for r in runs if r["spec"]["workflowTemplateRef"]["name"] == "smelt-backfill")
+    params = {p["name"]: p["value"] for p in backfill["spec"]["arguments"]["parameters"]}
+    assert (params["start"], params["end"]) == ("2026-11-02", "2026-11-06")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--date", "2026-11-24", "--start", "2026-11-02", "--end", "2026-11-06"],
+            "give --date D for one day",
+        ),
+        (["--start", "2026-11-02"], "both --start and --end"),
+        (["--start", "2026-11-06", "--end", "2026-11-02"], "before start"),
+        (["--date", "24/11/2026"], "expected a date like"),
+        (["--underlyings", "SPY;QQQ"], "--underlyings"),
+    ],
+)
+def test_bad_arguments_exit_2_before_any_call(argo_server: type[FakeArgoServer], args: list[str], message: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    done = _submit(*args)
+    assert done.exit_code == 2
+    assert message in done.output + capsys.readouterr().err
+    assert argo_server.calls == []
+
+
+def test_an_unreachable_argo_server_is_a_clear_failure(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the block ends: nothing listens there
+    monkeypatch.setenv("ARGO_SERVER", f"127.0.0.1:{port}")
+    monkeypatch.setenv("ARGO_SECURE", "false")
+    done = _submit("--date", "2026-11-24")
+    assert done.exit_code == 1
+    assert f"cannot reach the Argo Server at http://127.0.0.1:{port}" in done.output + capsys.readouterr().err
+
+
+def test_neither_argo_server_nor_kubernetes_configured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    monkeypatch.delenv("ARGO_SERVER", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    done = _submit("--date", "2026-11-24")
+    assert done.exit_code == 2
+    assert "no Argo Server and no Kubernetes API: set ARGO_SERVER" in done.output + capsys.readouterr().err

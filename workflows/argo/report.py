@@ -1,0 +1,87 @@
+"""The exit handler of a run: its outcome (status, failed nodes) and the raw rows it landed, for Argo.
+
+Every step of a run writes its manifests with the workflow's name as run id, so the lake itself says what
+a run landed; a retried step resumes rather than landing again, so nothing is counted twice, and nothing
+depends on a step having reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from workflows.lake import Lake
+
+
+@dataclass(frozen=True)
+class Failure:
+    node: str
+    template: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    workflow: str
+    status: str
+    failures: list[Failure]
+    rows: int
+    rows_by_dataset: dict[str, int] = field(default_factory=dict)
+
+
+def parse_failures(text: str) -> list[Failure]:
+    """Argo's {{workflow.failures}}: a JSON list of failed nodes, or ``null`` when none failed.
+
+    Argo quotes the JSON once more (``"null"``, ``"[{…}]"``) so that substitution keeps its quotes.
+    """
+    try:
+        nodes = json.loads(text) if text.strip() else None
+        if isinstance(nodes, str):
+            nodes = json.loads(nodes) if nodes.strip() else None
+    except json.JSONDecodeError:
+        return [Failure("?", "?", f"unreadable failure list from Argo: {text[:200]!r}")]
+    return [
+        Failure(str(n.get("displayName", "?")), str(n.get("templateName", "?")), str(n.get("message", "")))
+        for n in (nodes or [])
+        if isinstance(n, dict)
+    ]
+
+
+def _day(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:  # e.g. the trade date was never resolved because that step failed
+        return None
+
+
+def rows_landed(lake: Lake, workflow: str, start: str, end: str) -> dict[str, int]:
+    """Rows per dataset in the manifests this workflow's pods wrote for the days from start to end."""
+    first, last = _day(start), _day(end)
+    if first is None or last is None:
+        return {}
+    counts: dict[str, int] = {}
+    day = first
+    while day <= last:
+        for key in lake.manifest_keys(day=day):
+            if key.rsplit("/", 1)[-1] == f"{workflow}.json":
+                manifest = lake.read_manifest(key)
+                counts[manifest.dataset] = counts.get(manifest.dataset, 0) + manifest.rows
+        day += dt.timedelta(days=1)
+    return counts
+
+
+def outcome(lake: Lake, workflow: str, status: str, failures: str, start: str, end: str) -> Outcome:
+    by_dataset = rows_landed(lake, workflow, start, end)
+    return Outcome(workflow, status, parse_failures(failures), sum(by_dataset.values()), by_dataset)
+
+
+def as_log_fields(result: Outcome) -> dict[str, Any]:
+    return {
+        "workflow": result.workflow,
+        "status": result.status,
+        "rows": result.rows,
+        "rows_by_dataset": result.rows_by_dataset,
+        "failed_nodes": [f"{f.node} ({f.template}): {f.message}" for f in result.failures],
+    }

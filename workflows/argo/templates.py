@@ -1,0 +1,297 @@
+"""The WorkflowTemplates and the CronWorkflow, in Hera: what runs, in which order, with which limits.
+
+Each step template lives in its own WorkflowTemplate, so it can be submitted alone (`argo submit --from
+workflowtemplate/smelt-load -p trade-date=…`) and reused by reference: `smelt-daily` and `smelt-backfill`
+call them through `templateRef`. Containers only run `smelt …` (see pod.py); nothing here computes data.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+from typing import Any
+
+from hera.workflows import (
+    DAG,
+    Artifact,
+    CronWorkflow,
+    NoneArchiveStrategy,
+    Parameter,
+    Task,
+    WorkflowTemplate,
+)
+from hera.workflows import models as m
+
+from workflows.argo import pod
+from workflows.argo.pod import Warehouse
+from workflows.settings import DEFAULT_UNDERLYINGS
+
+DAILY, BACKFILL = "smelt-daily", "smelt-backfill"
+INGEST_STOCKS, INGEST_OPTIONS, LOAD, TRANSFORM = (
+    "smelt-ingest-stocks", "smelt-ingest-options", "smelt-load", "smelt-transform",
+)  # fmt: skip
+VERSION_LABEL = "smelt.dev/version"
+#: After the close (16:00 New York) and after Polygon's end-of-day aggregates settle.
+SCHEDULE = "30 18 * * 1-5"
+TIMEZONE = "America/New_York"
+#: Underlyings ingested at once inside one run; the Polygon semaphore bounds all runs together.
+OPTIONS_PARALLELISM = 5
+#: Trading days a backfill runs at once.
+BACKFILL_PARALLELISM = 3
+
+TRADE_DATE = "{{inputs.parameters.trade-date}}"
+#: Every step of a run writes its manifests under the workflow's name: a retried step (or `argo retry`)
+#: resumes past the units it already landed, so a retry never duplicates rows (steps/units.py).
+RUN_ID = "{{workflow.name}}"
+
+
+def _metadata(name: str, kind: str) -> dict[str, Any]:
+    labels = {
+        "app.kubernetes.io/part-of": "smelt",
+        "app.kubernetes.io/component": kind,
+        VERSION_LABEL: version("smelt"),
+    }
+    return {"name": name, "labels": labels}
+
+
+def _workflow_defaults(entrypoint: str, deadline_hours: int) -> dict[str, Any]:
+    """What every WorkflowTemplate's spec sets, so that a submitted run behaves the same from any entry."""
+    return {
+        "entrypoint": entrypoint,
+        "service_account_name": pod.SERVICE_ACCOUNT,
+        "active_deadline_seconds": deadline_hours * 3600,
+        "pod_gc": m.PodGC(
+            strategy="OnPodSuccess", delete_delay_duration="10m"
+        ),  # failed pods stay to inspect
+        "ttl_strategy": m.TTLStrategy(seconds_after_success=7 * 86400, seconds_after_failure=14 * 86400),
+        "workflow_metadata": m.WorkflowMetadata(labels={"app.kubernetes.io/part-of": "smelt"}),
+    }
+
+
+def _trade_date_input() -> Parameter:
+    return Parameter(name="trade-date", description="Trading day, YYYY-MM-DD.")
+
+
+def ingest_stocks(warehouse: Warehouse) -> WorkflowTemplate:
+    with WorkflowTemplate(
+        **_metadata(INGEST_STOCKS, "ingest"),
+        **_workflow_defaults("ingest-stocks", 2),
+        arguments=[_trade_date_input()],
+    ) as template:
+        pod.step(
+            "ingest-stocks",
+            ["ingest", "stocks", "--date", TRADE_DATE, "--run-id", RUN_ID],
+            warehouse=warehouse, size="ingest", inputs=[_trade_date_input()], calls_polygon=True,
+        )  # fmt: skip
+    return template
+
+
+def ingest_options(warehouse: Warehouse) -> WorkflowTemplate:
+    with WorkflowTemplate(
+        **_metadata(INGEST_OPTIONS, "ingest"),
+        **_workflow_defaults("ingest-options", 4),
+        arguments=[_trade_date_input(), _underlyings(as_argument=True)],
+    ) as template:
+        one = pod.step(
+            "ingest-options-one",
+            ["ingest", "options", "--date", TRADE_DATE, "--underlyings", "{{inputs.parameters.underlying}}",
+             "--run-id", RUN_ID],
+            warehouse=warehouse, size="ingest", calls_polygon=True,
+            inputs=[_trade_date_input(), Parameter(name="underlying")],
+            labels={pod.UNDERLYING_LABEL: "{{inputs.parameters.underlying}}"},
+        )  # fmt: skip
+        with DAG(
+            name="ingest-options",
+            inputs=[_trade_date_input(), _underlyings()],
+            parallelism=OPTIONS_PARALLELISM,
+        ):
+            Task(
+                name="underlying",
+                template=one,
+                with_param="{{inputs.parameters.underlyings}}",
+                arguments={"trade-date": TRADE_DATE, "underlying": "{{item}}"},
+            )
+    return template
+
+
+def load(warehouse: Warehouse) -> WorkflowTemplate:
+    with WorkflowTemplate(
+        **_metadata(LOAD, "load"), **_workflow_defaults("load", 2), arguments=[_trade_date_input()]
+    ) as template:
+        pod.step(
+            "load", ["load", "--date", TRADE_DATE, "--run-id", RUN_ID],
+            warehouse=warehouse, size="load", inputs=[_trade_date_input()], writes_warehouse=True,
+        )  # fmt: skip
+    return template
+
+
+def transform(warehouse: Warehouse) -> WorkflowTemplate:
+    """dbt build, then source freshness (both inside `smelt transform`); run_results.json as an artifact.
+
+    The artifact needs an artifact repository: the chart drops the output when none is configured.
+    """
+    with WorkflowTemplate(
+        **_metadata(TRANSFORM, "transform"), **_workflow_defaults("transform", 3)
+    ) as template:
+        pod.step(
+            "transform", ["transform", "--run-id", RUN_ID],
+            warehouse=warehouse, size="transform", writes_warehouse=True,
+            artifacts=[Artifact(name="run-results", path=pod.RUN_RESULTS, optional=True, archive=NoneArchiveStrategy())],
+        )  # fmt: skip
+    return template
+
+
+def _underlyings(as_argument: bool = False) -> Parameter:
+    """The universe as a JSON list: an input's default, or a workflow argument's value."""
+    universe = json.dumps(list(DEFAULT_UNDERLYINGS))
+    description = 'Option underlyings as a JSON list, e.g. ["SPY","AAPL"].'
+    if as_argument:
+        return Parameter(name="underlyings", value=universe, description=description)
+    return Parameter(name="underlyings", default=universe, description=description)
+
+
+def _ref(template: str, name: str) -> m.TemplateRef:
+    return m.TemplateRef(name=template, template=name)
+
+
+def _report(warehouse: Warehouse, run: str, start: str, end: str) -> object:
+    """The exit handler: logs the outcome and failed nodes, and counts the rows this run landed."""
+    return pod.step(
+        "report",
+        ["argo", "report", "--workflow", "{{workflow.name}}", "--status", "{{workflow.status}}",
+         "--failures", "{{workflow.failures}}", "--start", start, "--end", end, "--out-dir", pod.OUTPUTS],
+        warehouse=warehouse, size="report", retries=False,
+        outputs=[Parameter(name="rows", value_from=m.ValueFrom(path=f"{pod.OUTPUTS}/rows"))],
+        metrics=[
+            m.Prometheus(
+                name="smelt_rows_landed",
+                help="Raw rows a run landed in the lake (all datasets).",
+                labels=[m.MetricLabel(key="run", value=run)],
+                gauge=m.Gauge(value="{{outputs.parameters.rows}}", realtime=False),
+            )
+        ],
+    )  # fmt: skip
+
+
+def _day(warehouse: Warehouse) -> DAG:
+    """One trading day: both ingests, then load, then transform; a mutex keeps two runs of a day apart."""
+    with DAG(
+        name="day",
+        inputs=[_trade_date_input(), _underlyings()],
+        synchronization=m.Synchronization(mutexes=[m.Mutex(name=f"smelt-day-{TRADE_DATE}")]),
+    ) as day:
+        stocks = Task(name="ingest-stocks", template_ref=_ref(INGEST_STOCKS, "ingest-stocks"),
+                      arguments={"trade-date": TRADE_DATE})  # fmt: skip
+        options = Task(
+            name="ingest-options", template_ref=_ref(INGEST_OPTIONS, "ingest-options"),
+            arguments={"trade-date": TRADE_DATE, "underlyings": "{{inputs.parameters.underlyings}}"},
+        )  # fmt: skip
+        loaded = Task(name="load", template_ref=_ref(LOAD, "load"), arguments={"trade-date": TRADE_DATE})
+        transformed = Task(name="transform", template_ref=_ref(TRANSFORM, "transform"))
+        stocks >> loaded
+        options >> loaded
+        loaded >> transformed
+    return day
+
+
+def daily(warehouse: Warehouse) -> WorkflowTemplate:
+    """`smelt-daily`: resolve the trading day from the calendar, then run it, or skip a closed day cleanly."""
+    with WorkflowTemplate(
+        **_metadata(DAILY, "daily"),
+        **_workflow_defaults("daily", 6),
+        on_exit="report",
+        synchronization=pod.run_limit(),
+        arguments=[
+            Parameter(name="trade-date", value="auto",
+                      description="YYYY-MM-DD, or auto: the session of scheduled-time (of now when empty)."),
+            Parameter(name="scheduled-time", value="",
+                      description="When the run was due (the CronWorkflow passes {{workflow.scheduledTime}})."),
+            _underlyings(as_argument=True),
+        ],
+    ) as template:  # fmt: skip
+        resolve = pod.step(
+            "resolve-trade-date",
+            ["calendar", "resolve", "--date", "{{workflow.parameters.trade-date}}",
+             "--scheduled", "{{workflow.parameters.scheduled-time}}", "--out-dir", pod.OUTPUTS],
+            warehouse=warehouse, size="calendar",
+            outputs=[
+                Parameter(name="trade-date", global_name="trade-date",
+                          value_from=m.ValueFrom(path=f"{pod.OUTPUTS}/trade-date")),
+                Parameter(name="trading", value_from=m.ValueFrom(path=f"{pod.OUTPUTS}/trading")),
+            ],
+        )  # fmt: skip
+        day = _day(warehouse)
+        _report(
+            warehouse,
+            "daily",
+            "{{workflow.outputs.parameters.trade-date}}",
+            "{{workflow.outputs.parameters.trade-date}}",
+        )
+        with DAG(name="daily"):
+            resolved = Task(name="resolve-trade-date", template=resolve)
+            run = Task(
+                name="run-day",
+                template=day,
+                when="{{tasks.resolve-trade-date.outputs.parameters.trading}} == true",
+                arguments={
+                    "trade-date": "{{tasks.resolve-trade-date.outputs.parameters.trade-date}}",
+                    "underlyings": "{{workflow.parameters.underlyings}}",
+                },
+            )
+            resolved >> run
+    return template
+
+
+def backfill(warehouse: Warehouse) -> WorkflowTemplate:
+    """`smelt-backfill`: a date range expanded to trading days, one `smelt-daily` day each, a few at a time.
+
+    `argo cron backfill smelt-daily --start … --end … --argname scheduled-time` is the alternative that
+    creates one whole `smelt-daily` workflow per schedule time (docs/kubernetes.md).
+    """
+    with WorkflowTemplate(
+        **_metadata(BACKFILL, "backfill"),
+        **_workflow_defaults("backfill", 48),
+        on_exit="report",
+        synchronization=pod.run_limit(),
+        arguments=[Parameter(name="start", description="First day, YYYY-MM-DD."),
+                   Parameter(name="end", description="Last day, YYYY-MM-DD."), _underlyings(as_argument=True)],
+    ) as template:  # fmt: skip
+        expand = pod.step(
+            "trading-days",
+            ["calendar", "days", "--start", "{{workflow.parameters.start}}", "--end", "{{workflow.parameters.end}}",
+             "--out-dir", pod.OUTPUTS],
+            warehouse=warehouse, size="calendar",
+            outputs=[Parameter(name="days", value_from=m.ValueFrom(path=f"{pod.OUTPUTS}/days"))],
+        )  # fmt: skip
+        _report(warehouse, "backfill", "{{workflow.parameters.start}}", "{{workflow.parameters.end}}")
+        with DAG(name="backfill", parallelism=BACKFILL_PARALLELISM):
+            days = Task(name="trading-days", template=expand)
+            run = Task(
+                name="run-day",
+                template_ref=_ref(DAILY, "day"),
+                with_param="{{tasks.trading-days.outputs.parameters.days}}",
+                arguments={"trade-date": "{{item}}", "underlyings": "{{workflow.parameters.underlyings}}"},
+            )
+            days >> run
+    return template
+
+
+def cron() -> CronWorkflow:
+    """`smelt-daily` on a schedule: Argo's documented pattern of a CronWorkflow referencing the template."""
+    return CronWorkflow(
+        **_metadata(DAILY, "daily"),
+        schedules=[SCHEDULE],
+        timezone=TIMEZONE,
+        concurrency_policy="Forbid",
+        starting_deadline_seconds=3600,
+        successful_jobs_history_limit=10,
+        failed_jobs_history_limit=20,
+        workflow_template_ref=m.WorkflowTemplateRef(name=DAILY),
+        arguments=[Parameter(name="scheduled-time", value="{{workflow.scheduledTime}}")],
+    )
+
+
+def all_manifests(warehouse: Warehouse) -> list[WorkflowTemplate | CronWorkflow]:
+    """Every object `smelt argo render` writes for one warehouse, in install order."""
+    builders = (ingest_stocks, ingest_options, load, transform, daily, backfill)
+    return [*(build(warehouse) for build in builders), cron()]
