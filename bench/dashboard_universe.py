@@ -46,6 +46,13 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=SYNTHETIC)
     parser.add_argument("--days", type=int, default=DAYS)
     parser.add_argument("--memory", default=MEMORY)
+    parser.add_argument(
+        "--chunk-days",
+        type=int,
+        default=15,
+        help="days per `smelt run`: each chunk ends with a usable, published warehouse, so a build cut short "
+        "still leaves the days done so far",
+    )
     args = parser.parse_args()
     days = calendar.previous_trading_days(END, args.days)
     tickers = universe(args.synthetic)
@@ -53,21 +60,15 @@ def main() -> None:
     env.update(SMELT_HOME=str(args.home), SMELT_DUCKDB_MEMORY_LIMIT=args.memory, SMELT_LOG_FORMAT="json",
                SMELT_LOG_LEVEL="warning")  # fmt: skip
     smelt = str(Path(sys.executable).with_name("smelt"))
-    command = [
-        smelt,
-        "run",
-        "--start",
-        str(days[0]),
-        "--end",
-        str(days[-1]),
-        "--underlyings",
-        ",".join(tickers),
-    ]
     print(
         f"building {len(tickers)} underlyings x {len(days)} days ({days[0]} .. {days[-1]}) into {args.home}"
     )
     started = time.perf_counter()
-    subprocess.run(command, env=env, check=True)
+    for first in range(0, len(days), args.chunk_days):
+        chunk = days[first : first + args.chunk_days]
+        command = [smelt, "run", "--start", str(chunk[0]), "--end", str(chunk[-1])]
+        subprocess.run([*command, "--underlyings", ",".join(tickers)], env=env, check=True)
+        print(f"{chunk[0]} .. {chunk[-1]} done at {time.perf_counter() - started:.0f} s", flush=True)
     print(f"built in {time.perf_counter() - started:.0f} s")
 
 

@@ -5,7 +5,8 @@ Rules this module keeps:
   the few column names that vary come from the fixed maps below, never from input;
 * aggregation happens in the warehouse and a query returns only what a chart draws;
 * results are cached per process, keyed by the source's version, the SQL and the parameters, and the cache
-  is cleared when a new snapshot is published;
+  is cleared when a new snapshot is published; so are the callbacks' answers (``answers``, filled by
+  ``pages.common.guarded``), because building a figure costs more than a cached query;
 * the SQL is portable between DuckDB and Snowflake (``min_by``, ``qualify`` and plain windows only).
 
 Callers validate inputs first (``dashboard.inputs``); the functions here take canonical Python values.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,17 +48,17 @@ WARMUP_DAYS = 300
 
 
 class Cache:
-    """A small LRU of query results keyed by (version, sql, params); thread-safe; cleared per version."""
+    """A small LRU keyed by (version, ...); thread-safe; cleared when the version changes."""
 
     def __init__(self, entries: int) -> None:
         self.entries = entries
-        self._data: OrderedDict[tuple[Any, ...], pd.DataFrame] = OrderedDict()
+        self._data: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._version: str | None = None
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[Any, ...]) -> pd.DataFrame | None:
+    def get(self, key: tuple[Any, ...]) -> Any:
         with self._lock:
             if key[0] != self._version:
                 self._data.clear()
@@ -70,7 +71,7 @@ class Cache:
                 self.misses += 1
             return found
 
-    def put(self, key: tuple[Any, ...], value: pd.DataFrame) -> None:
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
         if self.entries <= 0:
             return
         with self._lock:
@@ -94,15 +95,33 @@ class Queries:
 
     source: MartsSource
     cache: Cache
+    #: Callback outputs by (version, callback, arguments): a repeated view is not drawn again.
+    answers: Cache
 
     @classmethod
-    def over(cls, source: MartsSource, entries: int = 512) -> Queries:
-        return cls(source, Cache(entries))
+    def over(cls, source: MartsSource, entries: int = 512, answers: int | None = None) -> Queries:
+        """``answers`` defaults to ``entries`` (0 turns both caches off)."""
+        return cls(source, Cache(entries), Cache(entries if answers is None else answers))
 
     # -- plumbing ----------------------------------------------------------------------------------
 
     def version(self) -> str:
         return self.source.handle().version
+
+    def answer(
+        self, name: str, args: tuple[Any, ...], compute: Callable[[], tuple[Any, ...]]
+    ) -> tuple[Any, ...]:
+        """``compute()`` once per (version, name, args); arguments that cannot be a key are not cached."""
+        try:
+            key = (self.version(), name, _frozen(args))
+            hash(key)
+        except TypeError:
+            return compute()
+        found = self.answers.get(key)
+        if found is None:
+            found = compute()
+            self.answers.put(key, found)
+        return found  # type: ignore[no-any-return]
 
     def build(self) -> dict[str, Any]:
         return self.source.build(self.source.handle())
@@ -407,3 +426,10 @@ def _as_date(value: Any) -> dt.date:
 def simulated(*frames: pd.DataFrame) -> bool:
     """Whether any shown row is simulated (``max(source)`` is 'simulator' when any row is)."""
     return any("source" in f.columns and (f["source"] == "simulator").any() for f in frames if not f.empty)
+
+
+def _frozen(value: Any) -> Any:
+    """Lists (a checklist's value, a dropdown with ``multi``) as tuples, so that they can be a key."""
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value

@@ -39,8 +39,9 @@ def guarded(
 
     ``count`` is the number of output groups (four outputs each: see ``layout.chart_outputs``) the callback
     fills; ``grid`` when the first output of each group is a grid's rows rather than a figure; ``extra``: the
-    blank values of any outputs after the groups. The theme is the callback's last argument and is validated
-    here for every callback.
+    blank values of any outputs after the groups. The first argument is the ``Queries``; the theme is the
+    last and is validated here for every callback. Answers are cached per snapshot version (only answers:
+    a refused input or a failure is computed again).
     """
 
     def wrap(fn: Callable[..., tuple[Any, ...]]) -> Callable[..., tuple[Any, ...]]:
@@ -54,7 +55,8 @@ def guarded(
 
             try:
                 inputs.choice(args[-1] if args else None, THEMES, "theme")
-                return fn(*args)
+                q, rest = args[0], args[1:]
+                return q.answer(fn.__qualname__, rest, lambda: fn(*args))  # type: ignore[no-any-return]
             except InputError as exc:
                 return failed(str(exc), "refused")
             except NoSnapshotError as exc:

@@ -194,6 +194,24 @@ def test_cache_answers_repeats_and_clears_on_a_new_snapshot(home_copy) -> None: 
     assert again.equals(first)  # same warehouse, same answer
 
 
+def test_a_repeated_view_is_answered_once_per_snapshot(home_copy) -> None:  # type: ignore[no-untyped-def]
+    from dashboard.pages import market
+    from tests.dashboard.conftest import RecordingSource
+
+    source = RecordingSource(snapshot_root(home_copy), check_seconds=0)
+    q = Queries.over(source)
+    view = ("AAPL", END.isoformat(), "3m", "adjusted", ["sma20", "move"], "light")
+    first = market.market_chart(q, *view)
+    asked = len(source.statements)
+    assert market.market_chart(q, *view) is first and len(source.statements) == asked
+    assert q.answers.hits == 1
+    refused = market.market_chart(q, "AAPL'; DROP", *view[1:])
+    assert market.market_chart(q, "AAPL'; DROP", *view[1:]) is not refused  # refusals are not kept
+    publish(home_copy)
+    assert market.market_chart(q, *view) is not first  # a new snapshot is drawn again
+    assert len(source.statements) > asked
+
+
 def test_queries_keep_working_while_a_snapshot_is_replaced(home_copy) -> None:  # type: ignore[no-untyped-def]
     source = SnapshotSource(snapshot_root(home_copy), check_seconds=0)
     q = Queries.over(source, entries=0)
