@@ -32,7 +32,12 @@ def test_the_image_install_serves_the_dashboard_from_runtime_packages_only(
     built_home, tmp_path: Path
 ) -> None:
     venv = tmp_path / "venv"
-    subprocess.run(["sh", "images/dashboard/install.sh", str(venv)], cwd=ROOT, check=True, timeout=600)
+    subprocess.run(
+        ["sh", "images/install.sh", str(venv), "requirements-dashboard.lock"],
+        cwd=ROOT,
+        check=True,
+        timeout=600,
+    )
     python = venv / "bin" / "python"
     for absent in ("pytest", "playwright", "mypy"):  # dev tools stay out of the image
         probe = subprocess.run([str(python), "-c", f"import {absent}"], capture_output=True)

@@ -28,7 +28,7 @@ def test_hadolint_can_fail(tmp_path: Path) -> None:
 def test_pipeline_image_runs_as_a_numeric_user_with_the_runtime_lock() -> None:
     text = (ROOT / "images" / "pipeline" / "Dockerfile").read_text()
     assert "USER 10001:10001" in text
-    assert "images/pipeline/install.sh /opt/smelt requirements-pipeline.lock" in text
+    assert "images/install.sh /opt/smelt requirements-pipeline.lock" in text
     assert "ARG PYTHON_IMAGE=python:3.11." in text and "-slim-" in text
 
 
@@ -36,7 +36,7 @@ def test_pipeline_image_runs_as_a_numeric_user_with_the_runtime_lock() -> None:
 def test_pipeline_install_steps_give_a_working_entrypoint(tmp_path: Path) -> None:
     venv = tmp_path / "opt-smelt"
     # The Dockerfile's build stage: the same script, from the repository root (its WORKDIR holds the sources).
-    run(["images/pipeline/install.sh", venv, "requirements-pipeline.lock"], cwd=ROOT, timeout=1500)
+    run(["images/install.sh", venv, "requirements-pipeline.lock"], cwd=ROOT, timeout=1500)
     installed = run([venv / "bin" / "python", "-m", "pip", "--version"], check=False)
     assert installed.returncode != 0, "the image's environment has no pip: runtime packages only"
     dev_tools = [

@@ -1,16 +1,18 @@
 #!/bin/sh
-# Install smelt into a new virtual environment from a runtime lock alone (hashes checked, bytecode
-# compiled, no dev tools). The image build runs exactly this; tests/manifests/test_images.py runs it into a
-# temporary folder and starts the entrypoint, which proves the install without a Docker engine.
+# Install smelt into a new virtual environment from one runtime lock alone (hashes checked, bytecode
+# compiled, no dev tools). Both image builds run exactly this; tests/manifests/test_images.py and
+# tests/dashboard/test_image.py run it into a temporary folder and start what the image starts, which proves
+# the install without a Docker engine.
 #
-#   images/pipeline/install.sh VENV [LOCK]      run from the repository root; LOCK defaults to the pipeline's
+#   images/install.sh VENV LOCK      from the repository root (the build context); LOCK is
+#                                    requirements-pipeline.lock or requirements-dashboard.lock
 #
 # uv and setuptools, the only build tools, come from their hashed blocks in requirements.lock and live in a
 # separate throwaway environment, so the image holds runtime packages only.
 set -eu
 
 venv=$1
-lock=${2:-requirements-pipeline.lock}
+lock=$2
 tools=$(mktemp -d)
 trap 'rm -rf "$tools"' EXIT
 
