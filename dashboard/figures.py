@@ -214,11 +214,12 @@ def oi_by_strike(df: pd.DataFrame, theme: str, title: str, metric: str) -> go.Fi
     return fig
 
 
-def gamma_exposure(df: pd.DataFrame, theme: str, title: str) -> go.Figure:
+def gamma_exposure(df: pd.DataFrame, theme: str, title: str, column: str = "net_gex") -> go.Figure:
+    """Net gamma exposure by strike; ``column`` is ``volume_gex`` for the volume proxy (no open interest)."""
     p = palette(theme)
     fig = _base(theme, title, height=360, xaxis_title="strike", yaxis_title="$ gamma per 1% move")
-    gex = df["net_gex"].astype(float)
-    fig.add_trace(go.Bar(x=_r(df["strike_price"], 2), y=_r(gex, 0), name="net GEX",
+    gex = df[column].astype(float).fillna(0.0)
+    fig.add_trace(go.Bar(x=_r(df["strike_price"], 2), y=_r(gex, 0), name="net GEX" if column == "net_gex" else "volume GEX",
                          marker={"color": [p["call"] if g >= 0 else p["put"] for g in gex]}))  # fmt: skip
     fig.add_vline(x=float(df["underlying_price"].iloc[0]), line={"dash": "dot", "color": p["muted"]},
                   annotation_text="spot")  # fmt: skip

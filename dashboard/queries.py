@@ -345,7 +345,8 @@ class Queries:
         self, underlying: str, day: dt.date, expiry: dt.date | None, band: float
     ) -> pd.DataFrame:
         """OI, volume and gamma exposure by strike on ``day`` (one expiry or all), with the change since the
-        previous trading day; strikes within ``band`` (relative) of the underlying."""
+        previous trading day; strikes within ``band`` (relative) of the underlying. ``net_gex`` is NULL
+        without open interest (backfilled days); ``volume_gex`` is the volume proxy."""
         expiry_sql = "" if expiry is None else " AND expiration_date = ?"
         expiry_params: list[Any] = [] if expiry is None else [expiry]
         sql = f"""
@@ -357,7 +358,8 @@ class Queries:
                 SELECT trade_date, strike_price, max(underlying_price) AS underlying_price,
                        sum(call_open_interest) AS call_oi, sum(put_open_interest) AS put_oi,
                        sum(call_volume) AS call_volume, sum(put_volume) AS put_volume,
-                       sum(net_gamma_exposure) AS net_gex, max(source) AS source
+                       sum(net_gamma_exposure) AS net_gex, sum(net_volume_gamma_exposure) AS volume_gex,
+                       max(source) AS source
                 FROM {self._t("mart_options_oi_by_strike")}
                 WHERE underlying = ? AND (trade_date = ? OR trade_date = (SELECT trade_date FROM previous)){expiry_sql}
                 GROUP BY trade_date, strike_price
@@ -365,7 +367,7 @@ class Queries:
             today AS (SELECT * FROM by_strike WHERE trade_date = ?),
             before AS (SELECT * FROM by_strike WHERE trade_date = (SELECT trade_date FROM previous))
             SELECT t.strike_price, t.underlying_price, t.call_oi, t.put_oi, t.call_volume, t.put_volume,
-                   t.net_gex, t.call_oi - b.call_oi AS call_oi_change, t.put_oi - b.put_oi AS put_oi_change,
+                   t.net_gex, t.volume_gex, t.call_oi - b.call_oi AS call_oi_change, t.put_oi - b.put_oi AS put_oi_change,
                    (SELECT trade_date FROM previous) AS previous_day, t.source
             FROM today AS t LEFT JOIN before AS b ON b.strike_price = t.strike_price
             WHERE t.strike_price BETWEEN t.underlying_price * (1 - ?) AND t.underlying_price * (1 + ?)

@@ -119,11 +119,26 @@ def strike_charts(
         else "no previous day"
     )
     oi = figures.oi_by_strike(df, theme, f"{ticker} {METRICS[metric]} by strike, {scope}, {day}", metric)
-    gex = figures.gamma_exposure(df, theme, f"{ticker} net gamma exposure, {scope}, {day}")
-    total = float(df["net_gex"].sum())
     source = source_of(df)
-    return (*drawn(oi, source, f"calls up, puts down; lower panel: {change}"),
-            *drawn(gex, source, f"net gamma exposure {total / 1e6:,.1f}M $ per 1% move"))  # fmt: skip
+    if df["net_gex"].notna().any():
+        gex = figures.gamma_exposure(df, theme, f"{ticker} net gamma exposure, {scope}, {day}")
+        gex_note = f"net gamma exposure {float(df['net_gex'].sum()) / 1e6:,.1f}M $ per 1% move"
+    elif df["volume_gex"].notna().any():  # a backfilled day: Polygon has no historical open interest
+        gex = figures.gamma_exposure(
+            df, theme, f"{ticker} gamma traded (volume proxy), {scope}, {day}", "volume_gex"
+        )
+        gex_note = (
+            f"no open interest on {day} (Polygon keeps none for past days): gamma x volume instead, "
+            f"net {float(df['volume_gex'].sum()) / 1e6:,.1f}M $ per 1% move"
+        )
+    else:
+        return (
+            *drawn(oi, source, f"calls up, puts down; lower panel: {change}"),
+            *not_drawn(
+                f"no gamma for {ticker} on {day}: no open interest and no traded volume with Greeks", theme
+            ),
+        )
+    return (*drawn(oi, source, f"calls up, puts down; lower panel: {change}"), *drawn(gex, source, gex_note))
 
 
 @guarded(2)

@@ -167,6 +167,17 @@ def test_iv_rank_on_the_first_day_of_history(q: Queries) -> None:
     assert "IV rank needs more history than 1 trading day(s)" in outputs[1]
 
 
+def test_a_backfilled_day_shows_the_volume_proxy_for_gamma(q: Queries) -> None:
+    """Polygon keeps no open interest for past days: the exposure chart says so and draws gamma x volume."""
+    backfilled = (END - dt.timedelta(days=7)).isoformat()
+    outputs = CHARTS["strikes"].call(q, day=backfilled, metric="volume")
+    gex, note = outputs[4], note_text(outputs, 5)
+    assert "volume proxy" in gex.layout.title.text and "no open interest on" in note
+    assert any(abs(y) > 0 for y in gex.data[0].y)
+    snapshot = CHARTS["strikes"].call(q)  # the latest session has open interest: the real exposure
+    assert "net gamma exposure" in snapshot[4].layout.title.text
+
+
 def test_a_refusal_names_the_control_and_the_value(q: Queries) -> None:
     outputs = CHARTS["market"].call(q, ticker="AAPL'; DROP TABLE x; --")
     assert is_refused(outputs)

@@ -2,7 +2,8 @@
 knows the latest session, so `smelt run` over past days takes the backfill path):
 
 * a year backfilled for two underlyings (V splits 2-for-1 on 2026-04-23 and pays dividends; XOM pays the
-  most) gives a vol surface on every trading day, and gamma exposure wherever open interest exists;
+  most) gives a vol surface on every trading day, gamma exposure wherever open interest exists and its
+  volume proxy on every day;
 * the computed IV of the snapshot day agrees with the simulator's own by moneyness bucket, within stated bands;
 * no NaN or infinity reaches a mart; every unsolved row has a reason;
 * incremental runs equal a full refresh (a smaller range: one underlying, two runs);
@@ -81,19 +82,21 @@ def test_a_backfilled_year_has_a_vol_surface_every_trading_day(
 
 
 @pytest.mark.slow
-def test_gamma_exposure_where_open_interest_exists_and_null_not_zero_elsewhere(
+def test_gamma_exposure_where_open_interest_exists_and_the_volume_proxy_every_day(
     year: tuple[Settings, steps.RunReport],
 ) -> None:
-    settings, _ = year
+    settings, report = year
     rows = _query(settings, """
-        select trade_date, underlying, net_gamma_exposure, total_open_interest
+        select trade_date, underlying, net_gamma_exposure, total_open_interest, net_volume_gamma_exposure
         from marts.mart_options_positioning""")  # fmt: skip
-    for day, underlying, gex, oi in rows:
+    for day, underlying, gex, oi, volume_gex in rows:
         if oi:  # the snapshot day: open interest is known, so is the exposure (computed gamma where needed)
             assert gex is not None and gex != 0, (day, underlying)
         else:  # the vendor has no historical open interest: the exposure is unknown, not zero
             assert gex is None, (day, underlying)
-    assert any(oi for *_, oi in rows)
+        assert volume_gex is not None and volume_gex != 0, (day, underlying)  # gamma that traded: every day
+    assert any(oi for *_, oi, _ in rows)
+    assert {(u, d) for d, u, *_ in rows} == {(u, d) for u in UNDERLYINGS for d in report.days}
 
 
 @pytest.mark.slow

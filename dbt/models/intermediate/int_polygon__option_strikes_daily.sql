@@ -12,8 +12,11 @@
 --
 -- Gamma exposure is the dollar change of the dealers' delta for a 1% move of the underlying, assuming
 -- customers are long calls and short puts: gamma * open interest * multiplier * S^2 * 0.01, calls positive,
--- puts negative. Incremental runs replace whole (underlying, day) groups: unique_key is the group, so that a
--- strike dropped from a re-built group cannot linger.
+-- puts negative. Polygon serves no historical open interest, so a backfilled day has none: there the
+-- exposure is NULL, and volume_gamma_exposure (the same formula over the day's traded volume instead of open
+-- interest: the gamma that changed hands, a common proxy when open interest is stale or missing) is what a
+-- history can show. It is never mixed into gamma_exposure. Incremental runs replace whole (underlying, day)
+-- groups: unique_key is the group, so that a strike dropped from a re-built group cannot linger.
 
 with
 
@@ -40,7 +43,9 @@ contracts as (
     select
         c.*,
         c.gamma * c.open_interest * c.shares_per_contract * c.underlying_price * c.underlying_price * 0.01
-            as gamma_exposure
+            as gamma_exposure,
+        c.gamma * c.volume * c.shares_per_contract * c.underlying_price * c.underlying_price * 0.01
+            as volume_gamma_exposure
     from chain as c
     {% if is_incremental() %}
     inner join affected_days as a
@@ -73,6 +78,8 @@ strikes as (
         max(case when contract_type = 'put' then option_price end) as put_price,
         sum(case when contract_type = 'call' then gamma_exposure end) as call_gamma_exposure,
         -sum(case when contract_type = 'put' then gamma_exposure end) as put_gamma_exposure,
+        sum(case when contract_type = 'call' then volume_gamma_exposure end) as call_volume_gamma_exposure,
+        -sum(case when contract_type = 'put' then volume_gamma_exposure end) as put_volume_gamma_exposure,
         count(*) as contract_count,
         {{ greeks_source_of_group('greeks_source') }} as greeks_source,
         {{ aggregate_source('source') }} as source
@@ -108,6 +115,9 @@ final as (
         case when call_gamma_exposure is not null or put_gamma_exposure is not null
             then round(coalesce(call_gamma_exposure, 0) + coalesce(put_gamma_exposure, 0), 2) end
             as net_gamma_exposure,
+        case when call_volume_gamma_exposure is not null or put_volume_gamma_exposure is not null
+            then round(coalesce(call_volume_gamma_exposure, 0) + coalesce(put_volume_gamma_exposure, 0), 2) end
+            as net_volume_gamma_exposure,
         contract_count,
         greeks_source,
         source,

@@ -16,6 +16,7 @@ select
     call_gamma_exposure,
     put_gamma_exposure,
     net_gamma_exposure,
+    net_volume_gamma_exposure,
     greeks_source,
     source
 from {{ ref('int_polygon__option_strikes_daily') }}

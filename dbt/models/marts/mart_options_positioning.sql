@@ -16,6 +16,7 @@ select
     call_gamma_exposure,
     put_gamma_exposure,
     net_gamma_exposure,
+    net_volume_gamma_exposure,
     expiration_count,
     contract_count,
     nearest_expiration_date,
