@@ -151,8 +151,8 @@ def history_charts(q: Queries, ticker: Any, day: Any, range_: Any, theme: Any) -
     if history.empty or history["trade_date"].iloc[-1] != day:
         return not_drawn(no_data(ticker, day, "positioning"), theme) * 2
     last = history.iloc[-1]
-    pcr_note = (f"put/call by volume {float(last['put_call_volume_ratio']):.2f}, "
-                f"by open interest {float(last['put_call_open_interest_ratio']):.2f} on {day}")  # fmt: skip
+    pcr_note = (f"put/call by volume {_ratio(last['put_call_volume_ratio'])}, "
+                f"by open interest {_ratio(last['put_call_open_interest_ratio'])} on {day}")  # fmt: skip
     pcr = figures.put_call_ratios(history, theme, f"{ticker} put/call ratios")
     pain = figures.max_pain(expiries, history, theme, f"{ticker} max pain")
     nearest = last["nearest_expiry_max_pain_strike"]
@@ -162,6 +162,11 @@ def history_charts(q: Queries, ticker: Any, day: Any, range_: Any, theme: Any) -
         else None
     )
     return (*drawn(pcr, source_of(history), pcr_note), *drawn(pain, source_of(history, expiries), pain_note))
+
+
+def _ratio(value: Any) -> str:
+    """A ratio, or why there is none: a backfilled day has no open interest, a day without calls no ratio."""
+    return "n/a" if value is None or value != value else f"{float(value):.2f}"
 
 
 def register(app: Dash, q: Queries) -> None:
