@@ -7,6 +7,9 @@ cheaper than the 20 defaults over three years: the default 20 plus 400 simulated
 560 contracts each a day) over 45 trading days is about 10.5 million contract-days.
 
     .venv/bin/python bench/dashboard_universe.py --home /tmp/smelt-bench-dash/home
+
+It runs `smelt run` over chunks of days; each finished chunk leaves a published warehouse and is recorded in
+the home, so the same command started again after an interruption goes on from the next chunk.
 """
 
 from __future__ import annotations
@@ -64,11 +67,20 @@ def main() -> None:
         f"building {len(tickers)} underlyings x {len(days)} days ({days[0]} .. {days[-1]}) into {args.home}"
     )
     started = time.perf_counter()
+    # Finished chunks are recorded in the home, so an interrupted build started again goes on where it stopped.
+    done_file = args.home / "bench-chunks-done.txt"
+    done = set(done_file.read_text().split()) if done_file.exists() else set()
     for first in range(0, len(days), args.chunk_days):
         chunk = days[first : first + args.chunk_days]
+        name = f"{chunk[0]}..{chunk[-1]}"
+        if name in done:
+            print(f"{name} already built", flush=True)
+            continue
         command = [smelt, "run", "--start", str(chunk[0]), "--end", str(chunk[-1])]
         subprocess.run([*command, "--underlyings", ",".join(tickers)], env=env, check=True)
-        print(f"{chunk[0]} .. {chunk[-1]} done at {time.perf_counter() - started:.0f} s", flush=True)
+        with done_file.open("a") as out:
+            out.write(name + "\n")
+        print(f"{name} done at {time.perf_counter() - started:.0f} s", flush=True)
     print(f"built in {time.perf_counter() - started:.0f} s")
 
 
