@@ -51,6 +51,20 @@ def test_each_unsolvable_case_gives_its_reason(reason: str, row: tuple[float, ..
         assert np.isnan(value).all()
 
 
+def test_a_root_finder_cut_short_leaves_the_row_unsolved_as_not_converged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from workflows.pricing import implied
+
+    row = [[True], [True], [100.0], [100.0], [0.5], [0.03], [0.01], [7.0]]  # an ordinary ATM call
+    assert solve(*row).reason.tolist() == [None]
+    monkeypatch.setattr(implied, "MAX_ITERATIONS", 2)
+    cut_short = solve(*row)
+    assert cut_short.reason.tolist() == ["not_converged"]
+    for value in (cut_short.iv, cut_short.delta, cut_short.gamma, cut_short.theta, cut_short.vega):
+        assert np.isnan(value).all()
+
+
 def test_solved_rows_have_no_reason_and_finite_values() -> None:
     rng = np.random.default_rng(3)
     n = 2000

@@ -37,6 +37,8 @@ REASONS = (
 VEGA_FLOOR = 1e-4
 #: Relative price tolerance for the bound checks, so that a price equal to a bound up to rounding counts as on it.
 BOUND_TOLERANCE = 1e-12
+#: Iterations of the root finder; bracketed rows converge in about a dozen, so hitting this means a bad row.
+MAX_ITERATIONS = 100
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def _root(
         (np.full(len(target), VOL_MIN), np.full(len(target), VOL_MAX)),
         args=(*args, target),
         tolerances={"xatol": 1e-12, "xrtol": 1e-12, "fatol": 1e-13, "frtol": 0.0},
-        maxiter=100,
+        maxiter=MAX_ITERATIONS,
     )
     x = np.asarray(found.x, dtype=np.float64).copy()
     failed = ~np.asarray(found.success)
