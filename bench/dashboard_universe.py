@@ -4,8 +4,8 @@ the real pipeline (`smelt run`: ingest, load, dbt, publish) at a cost two cores 
 Option rows grow with underlyings x days, and each trading day also lands the whole stock market's bars
 (3,000 tickers) whatever the underlyings, so many underlyings over a few weeks reach 10 million rows far
 cheaper than the 20 defaults over three years: the default 20 plus 400 simulated optionable names (about
-560 contracts each a day) over 45 trading days gives 10,175,734 chain rows (docs/benchmarks.md), in about
-three hours on two cores.
+560 contracts each a day) over 45 trading days gives 10,175,734 chain rows (docs/benchmarks.md), in three to
+four hours on two shared cores.
 
     .venv/bin/python bench/dashboard_universe.py --home /tmp/smelt-bench-dash/home
 
