@@ -240,6 +240,7 @@ def run(
     start: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day.")] = None,
     end: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day.")] = None,
     underlyings: UnderlyingsOpt = None,
+    run_id: RunIdOpt = None,
 ) -> None:
     """Ingest, load and transform a range of trading days (default: the last 30) in one process."""
     from workflows import steps
@@ -249,7 +250,8 @@ def run(
     settings = _settings()
     _step(
         "run",
-        lambda: steps.run(settings, start=first, end=last, underlyings=tickers),
+        lambda: steps.run(settings, start=first, end=last, underlyings=tickers, run_id=run_id),
+        run_id,
         days=lambda r: len(r.days), first=lambda r: str(r.days[0]), last=lambda r: str(r.days[-1]),
         ingested_rows=lambda r: r.ingested_rows, requests=lambda r: r.requests, loaded_rows=lambda r: r.loaded_rows,
         seconds=lambda r: r.seconds,

@@ -12,9 +12,11 @@ from pathlib import Path
 import duckdb
 import pytest
 import uvicorn
+from typer.testing import CliRunner
 
 from tests.pipeline.support import make_settings
 from workflows import steps
+from workflows.cli import app as cli
 from workflows.lake import Lake, PartCorruptError
 from workflows.polygon import PolygonAuthError, PolygonServerError
 from workflows.simulator import create_app
@@ -64,6 +66,29 @@ def test_a_resumed_backfill_reuses_its_landed_contracts_and_days(tmp_path: Path)
     assert first.requests > 0 and again.requests == 0
     assert [u.rows for u in again.units] == [u.rows for u in first.units]
     assert all(u.resumed for u in again.units)
+
+
+def test_smelt_run_started_again_with_its_run_id_lands_nothing_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long `smelt run` cut short and started again resumes past the units it landed (bench/ builds rely on
+    it) instead of landing a second copy of every day for the load to read."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("SMELT_HOME", str(home))
+    monkeypatch.setenv("SMELT_LOG_FORMAT", "json")
+    args = ["run", "--start", "2026-11-23", "--end", str(DAY), "--underlyings", "IWM", "--run-id", RUN]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    lake = Lake.open(make_settings(home).lake)
+    landed = lake.manifest_keys("option_bars", DAY) + lake.manifest_keys("stock_bars", DAY)
+    assert len(landed) == 2 and all(RUN in key for key in landed)
+    written = {f: f.stat().st_mtime_ns for f in (home / "lake").rglob("*") if f.is_file()}
+
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert lake.manifest_keys("option_bars", DAY) + lake.manifest_keys("stock_bars", DAY) == landed
+    # every file in the lake is the one the first run wrote: nothing fetched and landed again
+    assert {f: f.stat().st_mtime_ns for f in (home / "lake").rglob("*") if f.is_file()} == written
 
 
 def test_an_underlying_without_contracts_is_named_in_a_warning(tmp_path: Path) -> None:
