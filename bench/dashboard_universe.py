@@ -9,14 +9,16 @@ four hours on two shared cores.
 
     .venv/bin/python bench/dashboard_universe.py --home /tmp/smelt-bench-dash/home
 
-It runs `smelt run` over chunks of days; each finished chunk leaves a published warehouse and is recorded in
-the home, so the same command started again after an interruption goes on from the next chunk.
+It runs `smelt run` over chunks of days; each finished chunk leaves a published warehouse. Started again
+after an interruption, it skips the chunks the published snapshot already covers (its `build.json`), and
+the chunk that was cut short resumes past the units it landed (one run id per chunk).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 from workflows import calendar
+from workflows.publish import BUILD_FILE, SNAPSHOT_DIR, current_version
 from workflows.settings import DEFAULT_UNDERLYINGS
 
 SYNTHETIC = 400
@@ -40,6 +43,16 @@ def universe(synthetic: int = SYNTHETIC, seed: int = 7) -> tuple[str, ...]:
     market = Market(seed=seed)
     names = [t for t in market.tickers if t not in DEFAULT_UNDERLYINGS and option_root(t)]
     return (*DEFAULT_UNDERLYINGS, *names[:synthetic])
+
+
+def published_through(home: Path) -> dt.date | None:
+    """The last day of the option chain in the published snapshot: the build's progress, already on disk."""
+    root = home / SNAPSHOT_DIR
+    version = current_version(root)
+    if version is None:
+        return None
+    chain = json.loads((root / version / BUILD_FILE).read_text())["marts"]["mart_option_chain"]
+    return dt.date.fromisoformat(chain["last_date"]) if chain.get("last_date") else None
 
 
 def main() -> None:
@@ -68,19 +81,16 @@ def main() -> None:
         f"building {len(tickers)} underlyings x {len(days)} days ({days[0]} .. {days[-1]}) into {args.home}"
     )
     started = time.perf_counter()
-    # Finished chunks are recorded in the home, so an interrupted build started again goes on where it stopped.
-    done_file = args.home / "bench-chunks-done.txt"
-    done = set(done_file.read_text().split()) if done_file.exists() else set()
+    built = published_through(args.home)
     for first in range(0, len(days), args.chunk_days):
         chunk = days[first : first + args.chunk_days]
         name = f"{chunk[0]}..{chunk[-1]}"
-        if name in done:
-            print(f"{name} already built", flush=True)
+        if built is not None and chunk[-1] <= built:
+            print(f"{name} already published", flush=True)
             continue
-        command = [smelt, "run", "--start", str(chunk[0]), "--end", str(chunk[-1])]
+        span = ["--start", str(chunk[0]), "--end", str(chunk[-1]), "--run-id", f"bench-{chunk[0]}"]
+        command = [smelt, "run", *span]  # one run id per chunk: a chunk started again resumes
         subprocess.run([*command, "--underlyings", ",".join(tickers)], env=env, check=True)
-        with done_file.open("a") as out:
-            out.write(name + "\n")
         print(f"{name} done at {time.perf_counter() - started:.0f} s", flush=True)
     print(f"built in {time.perf_counter() - started:.0f} s")
 
