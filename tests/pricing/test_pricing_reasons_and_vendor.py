@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workflows.pricing import REASONS, solve, valuation
+from workflows.pricing import REASONS, implied, solve, valuation
 
 NAN = float("nan")
 
@@ -54,8 +54,6 @@ def test_each_unsolvable_case_gives_its_reason(reason: str, row: tuple[float, ..
 def test_a_root_finder_cut_short_leaves_the_row_unsolved_as_not_converged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from workflows.pricing import implied
-
     row = [[True], [True], [100.0], [100.0], [0.5], [0.03], [0.01], [7.0]]  # an ordinary ATM call
     assert solve(*row).reason.tolist() == [None]
     monkeypatch.setattr(implied, "MAX_ITERATIONS", 2)
