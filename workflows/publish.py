@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -216,7 +217,7 @@ def prune(root: Path, keep: int = KEEP_VERSIONS, grace_seconds: float = GRACE_SE
     one query; the grace period covers that with a wide margin.
     """
     current = current_version(root)
-    now = time.time()
+    now = _filesystem_now(root)
     versions = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
     removed = []
     for path in [p for p in versions if p.name != current][keep:]:
@@ -227,6 +228,13 @@ def prune(root: Path, keep: int = KEEP_VERSIONS, grace_seconds: float = GRACE_SE
         if now - stale.stat().st_mtime > grace_seconds:
             shutil.rmtree(stale, ignore_errors=True)
     return removed
+
+
+def _filesystem_now(root: Path) -> float:
+    """ "Now" on the clock that stamped the versions' mtimes: a host clock that differs from the file system's
+    (a skewed network mount, a test's fixed clock) cannot make a version a reader still holds look old."""
+    with tempfile.NamedTemporaryFile(dir=root, prefix=".clock-") as probe:
+        return os.fstat(probe.fileno()).st_mtime
 
 
 # --------------------------------------------------------------------------------------------- snowflake

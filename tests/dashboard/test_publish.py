@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import duckdb
 import pytest
@@ -78,9 +77,10 @@ def test_prune_keeps_current_the_newest_and_the_young(tmp_path) -> None:  # type
     names = [f"2026010{i}T000000000000Z-00000{i}" for i in range(1, 8)]
     for name in names:
         (root / name).mkdir(parents=True)
-    old = time.time() - 3600
-    for name in names[:-1]:  # all but the newest are past the grace period
-        os.utime(root / name, (old, old))
+    now = root.stat().st_mtime  # ages are read on the file system's clock, not the test session's fixed one
+    for name in names:  # all but the newest are past the grace period
+        young = name == names[-1]
+        os.utime(root / name, (now if young else now - 3600,) * 2)
     (root / CURRENT).write_text(names[0] + "\n")  # a rollback: the current version is the oldest
 
     def left() -> list[str]:
