@@ -9,10 +9,35 @@ from typing import Any
 
 import pytest
 
+from tests.clock import TEST_CLOCK
+
 ROOT = Path(__file__).resolve().parents[1]
 POLYGON_FIXTURES = ROOT / "tests" / "fixtures" / "polygon"
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
+
+#: The wall clock every test sees (tests/clock.py): a fixed instant far from every fixture's dates. It runs from
+#: before collection to the session's end and ticks, so durations and timeouts hold. A test that builds data
+#: through the simulator pins the simulator's clock to its own range (``sim_now``); one that leans on today's
+#: date instead fails here on the day it is written, not weeks later when the real date has moved on (issue
+#: 19). Code that takes ``now`` as a parameter is tested with explicit instants. Other runtimes keep the real
+#: clock (DuckDB's ``now()``, Go, Chromium, the file system's mtimes), and so do child processes unless started
+#: with ``tests.clock.smelt_on_session_clock``; tests that compare against those clocks read them there.
+_traveller: Any = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the fixed clock before any test module is imported (module-level dates included)."""
+    global _traveller
+    import time_machine
+
+    _traveller = time_machine.travel(TEST_CLOCK, tick=True)
+    _traveller.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _traveller is not None:
+        _traveller.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ import pytest
 
 from dashboard.marts import Handle, SnapshotSource
 from dashboard.queries import Queries
-from tests.dashboard.support import END, START, UNDERLYINGS
+from tests.dashboard.support import END, SIM_NOW, START, UNDERLYINGS
 from tests.tooling import kubeconfig  # noqa: F401 (the local control plane, for the chart's install test)
 from workflows import steps
 from workflows.publish import current_version, snapshot_root
@@ -35,7 +35,7 @@ class RecordingSource(SnapshotSource):
 def built_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """SMELT_HOME after `smelt run` over START..END for two underlyings, with a published snapshot."""
     home = tmp_path_factory.mktemp("dashboard") / "home"
-    settings = load_settings(home=home, underlyings=UNDERLYINGS, log_format="json")
+    settings = _settings(home)
     steps.run(settings, start=START, end=END, underlyings=UNDERLYINGS)
     assert current_version(snapshot_root(settings)) is not None, "the transform step publishes the marts"
     return settings
@@ -46,7 +46,11 @@ def home_copy(built_home: Settings, tmp_path: Path) -> Settings:
     """A private copy of the built home, for tests that change the warehouse or the snapshot."""
     target = tmp_path / "home"
     shutil.copytree(built_home.home, target)
-    return load_settings(home=target, underlyings=UNDERLYINGS, log_format="json")
+    return _settings(target)
+
+
+def _settings(home: Path) -> Settings:
+    return load_settings(home=home, underlyings=UNDERLYINGS, log_format="json", sim_now=SIM_NOW)
 
 
 @pytest.fixture

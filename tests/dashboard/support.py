@@ -7,6 +7,9 @@ from typing import Any
 
 #: Five weeks with the Thanksgiving holiday (2026-11-26) inside: enough for 20-day windows.
 START, END = dt.date(2026, 10, 23), dt.date(2026, 11, 27)
+#: The simulator's clock for the build: just after END's close, so END comes through the chain snapshot (open
+#: interest, vendor Greeks) and the days before it through the backfill path, whatever today's date is.
+SIM_NOW = END
 HOLIDAY = dt.date(2026, 11, 26)
 UNDERLYINGS = ("AAPL", "SPY")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -15,7 +14,8 @@ from typing import Any
 import pytest
 
 from bench.dashboard_support import ConsoleLog, chromium, serve, wait_for_charts
-from tests.dashboard.support import END, START, UNDERLYINGS
+from tests.clock import ROOT, smelt_on_session_clock
+from tests.dashboard.support import END, SIM_NOW, START, UNDERLYINGS
 from workflows import steps
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -51,10 +51,13 @@ class Poller(threading.Thread):
 
 
 def _smelt(home: Path, *args: str) -> subprocess.Popen[bytes]:
+    """``smelt ARGS`` as its own process, on the session's clock: it continues a warehouse the session built."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMELT_", "POLYGON_", "SNOWFLAKE_"))}
     env.update(SMELT_HOME=str(home), SMELT_UNDERLYINGS=",".join(UNDERLYINGS), SMELT_LOG_FORMAT="json")
-    smelt = str(Path(sys.executable).with_name("smelt"))
-    return subprocess.Popen([smelt, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env.update(SMELT_SIM_NOW=SIM_NOW.isoformat())
+    return subprocess.Popen(
+        smelt_on_session_clock(*args), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 def _version(base: str) -> str:

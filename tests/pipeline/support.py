@@ -25,9 +25,10 @@ MARTS = (
 
 def make_settings(home: Path, **overrides: Any) -> Settings:
     # the simulator replays each day's chain snapshot (the vendor-like default takes the backfill path for
-    # past days: tests/pipeline/test_greeks_run.py)
+    # past days: tests/pipeline/test_greeks_run.py), and its clock stands just after END's close, so no path
+    # taken depends on today's date
     return load_settings(**{"home": home, "underlyings": UNDERLYINGS, "log_format": "json",
-                            "sim_snapshot_history": True, **overrides})  # fmt: skip
+                            "sim_snapshot_history": True, "sim_now": END, **overrides})  # fmt: skip
 
 
 def mart_fingerprints(settings: Settings) -> dict[str, tuple[int, str]]:

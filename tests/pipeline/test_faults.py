@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.pipeline.support import make_settings
+from tests.pipeline.support import END, make_settings
 from workflows import steps
 from workflows.lake import FolderStorage, Lake
 from workflows.settings import Settings
@@ -28,11 +28,13 @@ FAKE_KEY = "pk_FAKE_0123456789_must_never_print"
 def smelt(
     settings: Settings, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """The real command line, in its own process, as a container would run it."""
+    """The real command line, in its own process, as a container would run it (the simulator's clock pinned
+    as in ``settings``: a child process does not see the test session's fixed clock)."""
+    pinned = {"SMELT_SIM_NOW": settings.sim_now.isoformat()} if settings.sim_now else {}
     full_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SMELT_", "POLYGON_"))},
         "SMELT_HOME": str(settings.home), "SMELT_UNDERLYINGS": ",".join(settings.underlyings),
-        "SMELT_LOG_FORMAT": "json", **(env or {}),
+        "SMELT_LOG_FORMAT": "json", **pinned, **(env or {}),
     }  # fmt: skip
     return subprocess.run(
         [sys.executable, "-m", "workflows", *args], env=full_env, capture_output=True, text=True, timeout=300
@@ -196,7 +198,10 @@ def served_simulator() -> Iterator[str]:
         port = s.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(api_key="the-only-valid-key"), host="127.0.0.1", port=port, log_level="warning"
+            create_app(api_key="the-only-valid-key", now=END),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

@@ -187,7 +187,9 @@ def test_history_only_passes_freshness_and_a_stale_source_says_why(tmp_path: Pat
     assert total > 100 and solved > 0.8 * total
 
     with duckdb.connect(str(settings.duckdb_path)) as con:
-        con.execute("update raw.polygon_stock_bars set loaded_at = loaded_at - interval 10 days")
+        # dbt judges freshness on the warehouse's clock (DuckDB's now(), the real one, not the test session's
+        # fixed clock that stamped loaded_at): date the stale rows on that clock
+        con.execute("update raw.polygon_stock_bars set loaded_at = now() - interval 10 days")
     with pytest.raises(steps.StepError) as failed:
         steps.transform(settings)
     message = str(failed.value)

@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
-from tests.pipeline.support import make_settings
+from tests.pipeline.support import END, make_settings
 from workflows import steps
 from workflows.cli import app as cli
 from workflows.lake import Lake, PartCorruptError
@@ -76,6 +76,7 @@ def test_smelt_run_started_again_with_its_run_id_lands_nothing_twice(
     home = tmp_path / "home"
     monkeypatch.setenv("SMELT_HOME", str(home))
     monkeypatch.setenv("SMELT_LOG_FORMAT", "json")
+    monkeypatch.setenv("SMELT_SIM_NOW", END.isoformat())  # past days take the backfill path, on any date
     args = ["run", "--start", "2026-11-23", "--end", str(DAY), "--underlyings", "IWM", "--run-id", RUN]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
@@ -102,7 +103,7 @@ def test_an_underlying_without_contracts_is_named_in_a_warning(tmp_path: Path) -
 
 @pytest.fixture
 def served_simulator() -> Iterator[tuple[str, object]]:
-    app = create_app()
+    app = create_app(now=END)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -74,7 +74,7 @@ def built(
     with pytest.MonkeyPatch.context() as mp:
         for name in ("SMELT_WAREHOUSE", "SMELT_DBT_PROJECT_DIR"):
             mp.delenv(name, raising=False)
-        duck = load_settings(home=tmp / "duckdb", underlyings=UNDERLYINGS, log_format="json")
+        duck = load_settings(home=tmp / "duckdb", underlyings=UNDERLYINGS, log_format="json", sim_now=END)
         steps.run(duck, start=START, end=END, underlyings=UNDERLYINGS)  # ingest, load and dbt on DuckDB
 
         prepare_database(fakesnow, key_pair[0], "SMELT", "s3://smelt-lake/prod")
@@ -83,7 +83,7 @@ def built(
         mp.setenv("SMELT_DBT_PROJECT_DIR", str(project_with_overrides(tmp, duck.dbt_project_dir)))
         sf = load_settings(
             home=tmp / "snowflake", underlyings=UNDERLYINGS, log_format="json", warehouse="snowflake",
-            lake_url=duck.lake,
+            lake_url=duck.lake, sim_now=END,
         )  # fmt: skip
         for day in run_days(START, END):
             steps.load(sf, day)  # the same lake, through the Snowflake loader
