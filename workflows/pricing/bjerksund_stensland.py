@@ -24,27 +24,50 @@ F64 = NDArray[np.float64]
 RUNAWAY_STDEVS = 12.5
 
 
+#: Which smooth piece of the approximation prices a row: the piecewise model has kinks where they meet.
+EUROPEAN, EXERCISED, CLOSED_FORM = 0, 1, 2
+
+
 def price(call: ArrayLike, s: ArrayLike, k: ArrayLike, t: ArrayLike, r: ArrayLike, q: ArrayLike,
           vol: ArrayLike) -> F64:  # fmt: skip
     """The American price; ``t`` and ``vol`` must be positive."""
+    return pieces(call, s, k, t, r, q, vol)[0]
+
+
+def pieces(call: ArrayLike, s: ArrayLike, k: ArrayLike, t: ArrayLike, r: ArrayLike, q: ArrayLike,
+           vol: ArrayLike) -> tuple[F64, NDArray[np.int64]]:  # fmt: skip
+    """The American price and the piece it comes from (:data:`EUROPEAN`, :data:`EXERCISED` or
+    :data:`CLOSED_FORM`), so that Greeks can differentiate that one smooth piece, never across a kink."""
+    spot, strike, t_, rate, carry, v_ = _transformed(call, s, k, t, r, q, vol)
+    return _call(spot, strike, t_, rate, carry, v_)
+
+
+def closed_form(call: ArrayLike, s: ArrayLike, k: ArrayLike, t: ArrayLike, r: ArrayLike, q: ArrayLike,
+                vol: ArrayLike) -> F64:  # fmt: skip
+    """The approximation's closed form alone, without the floors at intrinsic and European value, and
+    continued past its trigger: a smooth function of every input, whose derivatives are the Greeks of the
+    rows :func:`pieces` prices by it. Meaningful only where early exercise is possible."""
+    spot, strike, t_, rate, carry, v_ = _transformed(call, s, k, t, r, q, vol)
+    v2 = v_ * v_
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        trigger = _trigger(strike, t_, rate, carry, v2, v_)
+        return _closed_form(spot, strike, t_, rate, carry, v2, v_ * np.sqrt(t_), trigger)
+
+
+def _transformed(call: ArrayLike, s: ArrayLike, k: ArrayLike, t: ArrayLike, r: ArrayLike, q: ArrayLike,
+                 vol: ArrayLike) -> tuple[F64, F64, F64, F64, F64, F64]:  # fmt: skip
     c, s_, k_, t_, r_, q_, v_ = black_scholes._arrays(call, s, k, t, r, q, vol)
     b = r_ - q_
     # put-call transformation: a put is a call on the strike, struck at the spot, with rate r - b, carry -b
-    spot = np.where(c, s_, k_)
-    strike = np.where(c, k_, s_)
-    rate = np.where(c, r_, r_ - b)
-    carry = np.where(c, b, -b)
-    return _call(spot, strike, t_, rate, carry, v_)
+    spot, strike = np.where(c, s_, k_), np.where(c, k_, s_)
+    return spot, strike, t_, np.where(c, r_, r_ - b), np.where(c, b, -b), v_
 
 
 def trigger_distance(call: ArrayLike, s: ArrayLike, k: ArrayLike, t: ArrayLike, r: ArrayLike, q: ArrayLike,
                      vol: ArrayLike) -> F64:  # fmt: skip
     """``ln(spot / trigger)`` in the (put-transformed) call's terms: 0 on the flat exercise boundary, where
     the approximation has a kink, positive where the option is exercised at once."""
-    c, s_, k_, t_, r_, q_, v_ = black_scholes._arrays(call, s, k, t, r, q, vol)
-    b = r_ - q_
-    spot, strike = np.where(c, s_, k_), np.where(c, k_, s_)
-    rate, carry = np.where(c, r_, r_ - b), np.where(c, b, -b)
+    spot, strike, t_, rate, carry, v_ = _transformed(call, s, k, t, r, q, vol)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.asarray(np.log(spot / _trigger(strike, t_, rate, carry, v_ * v_, v_)), dtype=np.float64)
 
@@ -57,8 +80,9 @@ def _trigger(k: F64, t: F64, r: F64, b: F64, v2: F64, vol: F64) -> F64:
     return np.asarray(b_zero + (b_inf - b_zero) * (-np.expm1(h)), dtype=np.float64)
 
 
-def _call(s: F64, k: F64, t: F64, r: F64, b: F64, vol: F64) -> F64:
-    """American call by BS 1993 (Haug, The Complete Guide to Option Pricing Formulas, 2nd ed., 2.7.2).
+def _call(s: F64, k: F64, t: F64, r: F64, b: F64, vol: F64) -> tuple[F64, NDArray[np.int64]]:
+    """American call by BS 1993 (Haug, The Complete Guide to Option Pricing Formulas, 2nd ed., 2.7.2), and
+    the piece each price comes from.
 
     The closed form is evaluated only on the rows that need it (early exercise possible, not exercised at
     once): calls without dividends, runaway triggers and exercised rows never pay for it.
@@ -71,13 +95,19 @@ def _call(s: F64, k: F64, t: F64, r: F64, b: F64, vol: F64) -> F64:
         sv = vol * np.sqrt(t)
         runaway = np.log(trigger / (s * np.exp(b * t))) / sv > RUNAWAY_STDEVS
         never_early = (b >= r) | runaway  # no early exercise: the American call is worth the European one
-        exercise_now = s >= trigger
-        out = np.where(never_early, european, np.maximum(np.where(exercise_now, s - k, 0.0), european))
+        exercise_now = ~never_early & (s >= trigger)
+        out = np.where(exercise_now, np.maximum(s - k, european), european)
+        piece = np.where(exercise_now & (s - k >= european), EXERCISED, EUROPEAN)
         need = np.nonzero(~never_early & ~exercise_now)[0]
         if len(need):
             args = (s[need], k[need], t[need], r[need], b[need], v2[need], sv[need], trigger[need])
-            out[need] = np.maximum(_closed_form(*args), european[need])
-    return np.asarray(np.maximum(out, intrinsic), dtype=np.float64)
+            closed = _closed_form(*args)
+            above = closed > european[need]
+            out[need] = np.where(above, closed, european[need])
+            piece[need[above]] = CLOSED_FORM
+    floored = intrinsic > out
+    piece[floored] = EXERCISED
+    return np.asarray(np.where(floored, intrinsic, out), dtype=np.float64), piece.astype(np.int64)
 
 
 def _closed_form(s: F64, k: F64, t: F64, r: F64, b: F64, v2: F64, sv: F64, trigger: F64) -> F64:
