@@ -37,9 +37,9 @@ NAN = float("nan")
         ("above_upper_bound", (True, False, 100.0, 100.0, 0.5, 0.03, 0.01, 100.5)),
         ("no_time_value", (True, False, 100.0, 160.0, 0.5, 0.05, 0.0, 60.0)),  # deep ITM put at intrinsic
         ("vol_above_max", (True, True, 100.0, 100.0, 0.1, 0.03, 0.0, 60.0)),
-        (
+        (  # an American call without dividends is European: its time value over K - S is the carry's
             "no_vega",
-            (False, True, 100.0, 50.0, 0.05, 0.03, 0.0, 50.0 + 50.0 * (1 - math.exp(-0.0015)) + 1e-7),
+            (True, True, 100.0, 50.0, 0.5, 0.05, 0.0, 100.0 - 50.0 * math.exp(-0.025) + 1e-7),
         ),
     ],
 )
@@ -106,3 +106,31 @@ def test_polygon_openapi_chain_example_is_refused_with_a_reason(polygon_fixtures
                    0.001, 0.0, item["last_quote"]["midpoint"])  # fmt: skip
     assert item["implied_volatility"] == 5  # the vendor's cap
     assert solved.reason.tolist() == ["vol_above_max"]
+
+
+#: (american, call, spot, strike, years, rate, dividend yield): each with time value to spare at usual vols
+AT_EXERCISE_VALUE = [
+    (True, False, 1258.39, 1450.0, 24 / 365, 0.03214036035498894, 0.0),  # O:NFLX261224P01450000, 2026-11-30
+    (True, False, 233.07, 350.0, 77 / 365, 0.0323894581266416, 0.005017638991658089),  # O:AAPL270219P00350000
+    (True, True, 100.0, 60.0, 0.5, 0.01, 0.06),  # a deep in-the-money call on a high yield
+    (False, False, 100.0, 160.0, 0.5, 0.05, 0.0),  # European: exercise value is K e^{-rT} - S
+]
+
+
+@pytest.mark.parametrize("row", AT_EXERCISE_VALUE)
+@pytest.mark.parametrize("above", [0.0, 1e-13, 1e-9, 0.001, 0.0049, 0.005])
+def test_a_price_at_or_within_half_a_tick_of_exercise_value_has_no_time_value(
+    row: tuple[float, ...], above: float
+) -> None:
+    """Issue 15: a price equal to K - S sat 1e-13 above the model at the lowest vol and was solved (NFLX
+    1450 put at 191.61: IV 0.3165, gamma 51.5); a price within half a cent of it is rounding, not time value."""
+    american, call, s, k, t, r, q = row
+    dr, dq = (1.0, 1.0) if american else (math.exp(-r * t), math.exp(-q * t))
+    exercise = max((s * dq - k * dr) if call else (k * dr - s * dq), 0.0)
+    solved = solve(american, call, s, k, t, r, q, exercise + above)
+    assert solved.reason.tolist() == ["no_time_value"]
+    for value in (solved.iv, solved.delta, solved.gamma, solved.theta, solved.vega):
+        assert np.isnan(value).all()
+    # and a cent of time value is a price like any other: solved, with Greeks
+    solved = solve(american, call, s, k, t, r, q, exercise + 0.01 + above)
+    assert solved.reason.tolist() == [None] and np.isfinite(solved.gamma).all()
