@@ -35,7 +35,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from workflows import calendar, pricing
-from workflows.pricing.implied import VEGA_FLOOR
+from workflows.pricing.implied import HALF_TICK, VEGA_FLOOR
 from workflows.simulator import rng
 from workflows.simulator.carry import Carry
 from workflows.simulator.market import (
@@ -152,6 +152,33 @@ class Chain:
     contracts: Contracts
     quotes: Quotes
     previous_close: F64
+
+
+#: SSVI skew and wing parameters (rho, eta) of the smile: at the money they give the shape of the quadratic
+#: smile used before (an ATM skew of rho * eta / 2 and a curvature of eta**2 (1 - 2 rho**2) / 8 per standard
+#: deviation squared), with eta (1 + |rho|) <= 2, the no-arbitrage condition of :func:`ssvi_variance`.
+SMILE_STOCK = (-0.22, 0.73)
+SMILE_ETF = (-0.41, 0.78)
+
+
+def ssvi_variance(k: F64, theta: F64, rho: float, eta: float) -> F64:
+    """Total implied variance at forward log-moneyness ``k`` of an expiry whose ATM total variance is
+    ``theta``: the SSVI surface of Gatheral and Jacquier (Arbitrage-free SVI volatility surfaces, 2014),
+    ``w = theta / 2 (1 + rho phi k + sqrt((phi k + rho)**2 + 1 - rho**2))`` with the power law
+    ``phi = eta / sqrt(theta (1 + theta))``.
+
+    Free of static arbitrage by construction, not by luck: butterflies (their theorem 4.2) need
+    ``theta phi (1 + |rho|) < 4`` and ``theta phi**2 (1 + |rho|) <= 4``; here ``theta phi < eta`` and
+    ``theta phi**2 <= eta**2``, so ``eta (1 + |rho|) <= 2`` gives both. Calendar spreads (theorem 4.1) need
+    ``theta`` non-decreasing in expiry and ``0 <= d(theta phi) / d theta <= phi (1 + sqrt(1 - rho**2)) / rho**2``;
+    ``theta phi = eta sqrt(theta / (1 + theta))`` has derivative ``phi / (2 (1 + theta))`` (under ``phi / 2``).
+    The wings are linear in ``k`` (Lee's moment bound), where a clipped quadratic left a concave kink.
+    """
+    phi = eta / np.sqrt(theta * (1.0 + theta))
+    x = phi * k
+    return np.asarray(
+        0.5 * theta * (1.0 + rho * x + np.sqrt((x + rho) ** 2 + 1.0 - rho * rho)), dtype=np.float64
+    )
 
 
 #: Range of the rule-based holidays used beyond the calendar's sessions (fixed: never the real date).
@@ -370,7 +397,8 @@ class OptionMarket:
         key = contracts.key
 
         # Implied volatility: a slowly moving level (with a leverage effect), a term structure that
-        # mean-reverts to the long-run level, and a skewed smile in standardised log-moneyness.
+        # mean-reverts to the long-run level, and a skewed SSVI smile in forward log-moneyness (no static
+        # arbitrage across strikes or expiries: see ssvi_variance).
         u_key = rng.text_key(u)
         phase = rng.uniform(self.seed, S_IV, u_key, np.arange(2)) * 2.0 * math.pi
         back = np.maximum(sessions - 20, 0)
@@ -383,9 +411,9 @@ class OptionMarket:
         atm = long_run + (short - long_run) * np.exp(-years / 0.25)
         forward = spot * np.exp((rate - q) * years)
         smile_years = np.maximum(years, 1.0 / 365.0)
-        x = np.clip(np.log(strike / forward) / (atm * np.sqrt(smile_years)), -3.0, 3.0)
-        skew, smile = (-0.16, 0.05) if spec.etf else (-0.08, 0.06)
-        iv = np.clip(atm * (1.0 + skew * x + smile * x * x), 0.03, 4.0)
+        theta_atm = atm * atm * smile_years  # ATM total variance: increases with expiry (see ssvi_variance)
+        rho, eta = SMILE_ETF if spec.etf else SMILE_STOCK
+        iv = np.sqrt(ssvi_variance(np.log(strike / forward), theta_atm, rho, eta) / smile_years)
         intrinsic = np.maximum(np.where(contracts.call, spot - strike, strike - spot), 0.0)
         price, delta, gamma, theta, vega = (np.full(n, np.nan) for _ in range(5))
         price[~live] = intrinsic[~live]
@@ -394,8 +422,9 @@ class OptionMarket:
                                   q[live], iv[live])  # fmt: skip
             price[live], delta[live], gamma[live], theta[live], vega[live] = (v.price, v.delta, v.gamma, v.theta,
                                                                               v.vega)  # fmt: skip
-        # the vendor leaves out what it cannot price: no time left, or a price that no vol moves
-        unpriced = ~live | ~(vega >= VEGA_FLOOR)
+        # the vendor leaves out what it cannot price: no time left, a price that no vol moves, or one at its
+        # exercise value (within half a tick), which any vol up to some level explains
+        unpriced = ~live | ~(vega >= VEGA_FLOOR) | (price - intrinsic <= HALF_TICK)
         iv_served = np.where(unpriced, np.nan, iv)
         delta, gamma, theta, vega = (np.where(unpriced, np.nan, g) for g in (delta, gamma, theta, vega))
 
