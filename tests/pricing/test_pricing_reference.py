@@ -21,6 +21,7 @@ from tests.pricing.reference import Grid, grid, quantlib_american
 from workflows.pricing import black_scholes, solve, valuation
 from workflows.pricing.bjerksund_stensland import trigger_distance
 from workflows.pricing.greeks import SPOT_STEP
+from workflows.pricing.implied import HALF_TICK
 
 #: Rows whose Greeks are compared: priced at half a tick or more, and away from the approximation's kinks
 #: (its flat exercise trigger, and where it hands over to the European price) by more than the spot steps.
@@ -89,7 +90,9 @@ def test_american_greeks_equal_quantlib_to_1e_6_relative(
 def test_american_implied_volatility_round_trips(cases: Grid, american: dict[str, np.ndarray]) -> None:
     solved = solve(True, cases.call, cases.s, cases.k, cases.t, cases.r, cases.q, american["price"])
     ok = solved.solved
-    identifiable = (american["price"] >= MIN_PRICE) & (american["vega"] >= 1e-3)
+    intrinsic = np.maximum(np.where(cases.call, cases.s - cases.k, cases.k - cases.s), 0.0)
+    # at least half a cent of time value: within it of exercise value a price has none (no_time_value)
+    identifiable = (american["price"] - intrinsic > HALF_TICK) & (american["vega"] >= 1e-3)
     assert ok[identifiable].all(), set(solved.reason[identifiable & ~ok])
     assert np.max(np.abs(solved.iv[ok] - cases.vol[ok])) < 1e-6
     # Greeks at the solved volatility are QuantLib's at the true one
@@ -134,7 +137,10 @@ def test_european_prices_greeks_and_iv_equal_vollib(cases: Grid) -> None:
         ref = np.array([fn(f, S, K, T, R, V, Q) for f, S, K, T, R, V, Q in rows])
         err = _relative(getattr(ours, name), ref, 1e-6)
         assert np.max(err) < 1e-6, name
-    liquid = (ref_price >= MIN_PRICE) & (ours.vega >= 1e-3)
+    exercise = np.maximum(
+        np.where(c, s * np.exp(-q * t) - k * np.exp(-r * t), k * np.exp(-r * t) - s * np.exp(-q * t)), 0.0
+    )
+    liquid = (ref_price - exercise > HALF_TICK) & (ours.vega >= 1e-3)
     solved = solve(False, c, s, k, t, r, q, ref_price)
     assert solved.solved[liquid].all()
     assert np.max(np.abs(solved.iv[liquid] - vol[liquid])) < 1e-6
