@@ -9,9 +9,10 @@ value's (delta of one, nothing else) when exercised, and central differences of 
 is smooth everywhere, on the closed-form piece. QuantLib's analytic Greeks of the same engine agree to 1e-6.
 
 Conventions (the vendor's): delta and gamma per unit of the underlying, theta per calendar day (minus the
-derivative in years to expiry, divided by 365), vega per volatility point. Steps are relative (1e-5 of
-the spot, of the years to expiry and of the volatility), small enough that the differences agree with
-QuantLib's analytic Greeks of the same model to about 1e-7, large enough that rounding stays below that.
+derivative in years to expiry, divided by 365), vega per volatility point. Steps are relative (1e-2 of a
+standard deviation of the spot to expiry, 1e-4 of the years to expiry and of the volatility), small enough
+that the differences agree with QuantLib's analytic Greeks of the same model to about 1e-7, large enough that
+rounding stays below that.
 """
 
 from __future__ import annotations
