@@ -19,7 +19,6 @@ import typer
 # typer vendors click since 0.22: its usage errors are these classes, not the click package's.
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
-from dashboard import cli as dashboard_cli
 from workflows import calendar, logs
 from workflows.argo import commands as argo_commands
 from workflows.lake import DATASETS
@@ -32,10 +31,37 @@ sim_app = typer.Typer(help="The built-in Polygon-compatible market simulator.", 
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(sim_app, name="sim")
 app.add_typer(snowflake_scripts.cli, name="snowflake")
-app.add_typer(dashboard_cli.app, name="dashboard")
 app.add_typer(argo_commands.argo_app, name="argo")
 app.add_typer(argo_commands.calendar_app, name="calendar")
 app.command("doctor")(argo_commands.doctor)
+
+
+#: Packages only the ``dashboard`` extra installs; the pipeline image has none of them.
+_DASHBOARD_MODULES = frozenset({"dashboard", "dash", "dash_ag_grid", "plotly", "gunicorn"})
+
+
+@app.command(
+    "dashboard",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def dashboard(ctx: typer.Context) -> None:
+    """The options-analytics dashboard: serve, publish a snapshot, hash a password (the dashboard extra)."""
+    # Imported when the command runs, never with the pipeline: its image ships without the dashboard.
+    try:
+        from dashboard import cli as dashboard_cli
+
+        command = typer.main.get_command(dashboard_cli.app)
+        command.main(args=ctx.args, prog_name="smelt dashboard")
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in _DASHBOARD_MODULES:
+            raise
+        sys.stderr.write(
+            f"smelt dashboard: this installation has no dashboard ({exc.name} is missing): install the "
+            "'dashboard' extra (pip install 'smelt[dashboard]') or run the smelt-dashboard image\n"
+        )
+        raise typer.Exit(EXIT_USAGE) from None
+
 
 log = logs.get_logger("smelt.cli")
 T = TypeVar("T")

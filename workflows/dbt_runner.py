@@ -19,7 +19,7 @@ def invoke(settings: Settings, warehouse: Warehouse, *args: str) -> Any:
     from dbt.cli.main import dbtRunner
 
     os.environ.update({"SMELT_WAREHOUSE": settings.warehouse, "DO_NOT_TRACK": "1", **warehouse.dbt_env()})
-    project = str(settings.dbt_project_dir)
+    project = str(settings.dbt_project())
     work = settings.home.resolve() / "dbt"  # dbt resolves a relative path against --project-dir
     argv = [
         *args,

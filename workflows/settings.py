@@ -131,13 +131,6 @@ class Settings(BaseSettings):
             raise ValueError("expected the served simulator's http(s) URL, e.g. http://127.0.0.1:8700")
         return value
 
-    @field_validator("dbt_project_dir")
-    @classmethod
-    def _check_dbt_project(cls, value: Path) -> Path:
-        if not (value / "dbt_project.yml").is_file():
-            raise ValueError(f"no dbt_project.yml in {value}; point it at smelt's dbt project folder")
-        return value
-
     @field_validator("lake_url")
     @classmethod
     def _check_lake_url(cls, value: str | None) -> str | None:
@@ -199,6 +192,16 @@ class Settings(BaseSettings):
         if self.polygon_rate_per_minute is not None:
             return self.polygon_rate_per_minute
         return FREE_PLAN_RATE_PER_MINUTE if self.source == "polygon" else None
+
+    def dbt_project(self) -> Path:
+        """The dbt project folder, checked when a command is about to run dbt: only those need it (the
+        dashboard image ships without one)."""
+        if not (self.dbt_project_dir / "dbt_project.yml").is_file():
+            raise SettingsError(
+                f"invalid settings: SMELT_DBT_PROJECT_DIR={self.dbt_project_dir} has no dbt_project.yml; point "
+                "it at smelt's dbt project folder (an installed smelt ships one inside the package)"
+            )
+        return self.dbt_project_dir
 
     def secrets(self) -> list[str]:
         """Values that must never be printed, for the log redactor."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from workflows import calendar, cli
+from workflows.settings import load_settings
 
 
 def smelt(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str]:
@@ -85,3 +87,36 @@ def test_the_calendar_horizon_is_the_libraries_last_session() -> None:
     assert calendar.last_known_day() >= calendar.last_completed_trading_day()
     with pytest.raises(calendar.CalendarRangeError, match="published about a year ahead"):
         calendar.is_trading_day(calendar.last_known_day().replace(year=calendar.last_known_day().year + 2))
+
+
+def test_the_pipeline_cli_never_imports_the_dashboard() -> None:
+    """The pipeline image ships without the dashboard package: importing the CLI must not need it."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, workflows.cli; print(sorted(m for m in sys.modules if m.split('.')[0] == 'dashboard'))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_smelt_dashboard_without_the_extra_names_it(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "dashboard", None)  # as if the package were not installed
+    code, err = smelt(capsys, monkeypatch, "dashboard", "--port", "8051")
+    assert code == 2
+    assert "install the 'dashboard' extra" in err and "Traceback" not in err
+
+
+def test_a_missing_dbt_project_stops_the_transform_before_any_work(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Only the commands that run dbt ask for its project (the dashboard image has none)."""
+    monkeypatch.setenv("SMELT_DBT_PROJECT_DIR", str(tmp_path / "nowhere"))
+    code, err = smelt(capsys, monkeypatch, "transform")
+    assert code == 2
+    assert "SMELT_DBT_PROJECT_DIR=" in err and "has no dbt_project.yml" in err
+    assert not (tmp_path / "smelt-home" / "warehouse.duckdb").exists()
+    assert load_settings().dbt_project_dir == tmp_path / "nowhere"  # other commands load these settings fine

@@ -59,6 +59,7 @@ def run(
     run_id: str | None = None,
 ) -> RunReport:
     """Ingest and load each trading day of the range, then transform once."""
+    settings.dbt_project()  # before any fetch: the transform at the end needs it
     days = run_days(start, end, source_now(settings))
     if not days:
         raise StepError(f"run: no trading days between {start} and {end}", retryable=False)

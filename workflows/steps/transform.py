@@ -39,6 +39,7 @@ def transform(
     check SQL logic, not data: they run in CI (``make test``, tests/dbt), not in every production build.
     """
     started = time.perf_counter()
+    settings.dbt_project()  # before the Greeks: they are wasted if dbt cannot run
     warehouse = open_warehouse(settings)
     with logs.bound(step="transform", run_id=run_id):
         if (
