@@ -1,30 +1,41 @@
 #!/bin/sh
-# Install smelt into a new virtual environment from one runtime lock alone (hashes checked, bytecode
-# compiled, no dev tools). Both image builds run exactly this; tests/manifests/test_images.py and
-# tests/dashboard/test_image.py run it into a temporary folder and start what the image starts, which proves
-# the install without a Docker engine.
+# Install smelt into a virtual environment from one runtime lock alone (hashes checked, bytecode compiled, no
+# dev tools), in two steps so that an image rebuilds its dependency layer only when a lock changes:
 #
-#   images/install.sh VENV LOCK      from the repository root (the build context); LOCK is
-#                                    requirements-pipeline.lock or requirements-dashboard.lock
+#   images/install.sh deps VENV LOCK   the lock's packages (needs only the locks and this script)
+#   images/install.sh app VENV         smelt itself, built from the sources in the current folder
 #
-# uv and setuptools, the only build tools, come from their hashed blocks in requirements.lock and live in a
-# separate throwaway environment, so the image holds runtime packages only.
+# Run from the build context's root. LOCK is requirements-pipeline.lock or requirements-dashboard.lock.
+# uv and setuptools, the only build tools, come from their hashed blocks in requirements.lock into VENV.tools,
+# beside the environment, so the image (which copies VENV alone) holds runtime packages only; `app` removes it.
+# Both Dockerfiles run exactly this; the image tests run it on a copy of what each Dockerfile copies.
 set -eu
 
-venv=$1
-lock=$2
-tools=$(mktemp -d)
-trap 'rm -rf "$tools"' EXIT
+usage() { echo "usage: images/install.sh deps VENV LOCK | app VENV" >&2; exit 2; }
+[ $# -ge 2 ] || usage
+step=$1
+venv=$2
+tools=$venv.tools
 
 pinned() { # the hashed requirement block of one package in requirements.lock
   awk -v name="$1" '$0 ~ "^" name "==" { p = 1 } p { print; if ($0 !~ /\\$/) exit }' requirements.lock
 }
 
-python3 -m venv "$tools/env"
-{ pinned uv; pinned setuptools; } >"$tools/requirements.txt"
-"$tools/env/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-hashes -r "$tools/requirements.txt"
-
-python3 -m venv --without-pip "$venv"
-"$tools/env/bin/uv" pip sync --quiet --python "$venv/bin/python" --require-hashes --compile-bytecode "$lock"
-"$tools/env/bin/pip" wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w "$tools/dist" .
-"$tools/env/bin/uv" pip install --quiet --python "$venv/bin/python" --no-deps --compile-bytecode "$tools"/dist/smelt-*.whl
+case $step in
+  deps)
+    [ $# -eq 3 ] || usage
+    python3 -m venv "$tools"
+    { pinned uv; pinned setuptools; } >"$tools/requirements.txt"
+    "$tools/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-hashes -r "$tools/requirements.txt"
+    python3 -m venv --without-pip "$venv"
+    "$tools/bin/uv" pip sync --quiet --python "$venv/bin/python" --require-hashes --compile-bytecode "$3"
+    ;;
+  app)
+    [ $# -eq 2 ] || usage
+    [ -x "$tools/bin/uv" ] || { echo "images/install.sh: run 'deps' first ($tools has no uv)" >&2; exit 2; }
+    "$tools/bin/pip" wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation -w "$tools/dist" .
+    "$tools/bin/uv" pip install --quiet --python "$venv/bin/python" --no-deps --compile-bytecode "$tools"/dist/smelt-*.whl
+    rm -rf "$tools"
+    ;;
+  *) usage ;;
+esac
