@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 export DO_NOT_TRACK := 1
 
 
-.PHONY: help install demo run test lint lock clean tools cluster-up cluster-down screenshots
+.PHONY: help install demo run test lint lock clean tools images cluster-up cluster-down screenshots
 
 help:
 	@echo "make demo   run the whole pipeline on embedded defaults (simulator, local lake, DuckDB), then serve the dashboard"
@@ -17,6 +17,7 @@ help:
 	@echo "make lint   ruff, and mypy on workflows/"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
 	@echo "make tools  build-or-reuse helm, kubeconform, argo and the local control plane (cached in SMELT_TOOLS_DIR)"
+	@echo "make images build both images with buildah (no Docker engine; base made from Debian packages if absent)"
 	@echo "make cluster-up / cluster-down   a real kube-apiserver + Argo controller + kwok node on 127.0.0.1"
 	@echo "make screenshots   a PNG of each dashboard page into docs/screenshots/ (Debian's chromium)"
 
@@ -76,6 +77,11 @@ clean:
 TOOLSET ?= all
 tools:
 	scripts/tools/install.sh $(TOOLSET)
+
+# Both Dockerfiles with buildah, no Docker engine (apt-get install buildah mmdebstrap); cached in
+# ${SMELT_IMAGES_DIR:-~/.cache/smelt/images}. SMELT_CONTAINERD_SOCK=... also imports them into that containerd.
+images:
+	scripts/images/build.sh
 
 cluster-up:
 	scripts/tools/install.sh cluster
