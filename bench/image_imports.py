@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("SMELT_HOME", "/tmp/smelt-home")
+os.environ["SMELT_HOME"] = "/tmp/smelt-home"  # the image sets /var/lib/smelt, a volume in a pod
 from workflows import steps
 from workflows.settings import load_settings
 
