@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,6 +47,16 @@ def tool(name: str) -> str:
             f"{name} is not installed at {path}: run `make tools` (builds it once, cached outside the work tree)"
         )
     return str(path)
+
+
+def stop(process: subprocess.Popen[Any], grace: float = 10) -> None:
+    """End a server the tests started: TERM, then KILL if it outlives ``grace`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def run(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tooling import ROOT, run
+from tests.tooling import ROOT, run, stop
 
 IMAGES_DIR = Path(os.environ.get("SMELT_IMAGES_DIR") or Path.home() / ".cache" / "smelt" / "images")
 NAMESPACE = "smelt-tests"
@@ -103,9 +103,5 @@ def containerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Containerd]
         yield plane
         plane.stop_all()
     finally:
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
+        stop(daemon, grace=20)
         log.close()

@@ -22,6 +22,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.tooling import stop
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -93,12 +95,7 @@ def fakesnow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSnowflake
                 time.sleep(0.2)
         yield FakeSnowflake("127.0.0.1", port, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def write_key_pair(folder: Path) -> tuple[Path, str]:
