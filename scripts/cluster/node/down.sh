@@ -12,21 +12,24 @@ RUN=$DIR/run
 SOCK=$DIR/containerd/containerd.sock
 export PATH=${SMELT_TOOLS_DIR:-$HOME/.cache/smelt/tools}/bin:$PATH
 
+START=$(date +%s.%N)
+say() { printf "[node-down %ss] %s\n" "$(awk -v a="$(date +%s.%N)" -v b="$START" "BEGIN { printf \"%.1f\", a - b }")" "$*"; }
 alive() { [[ -f $RUN/pids/$1.pid ]] && kill -0 "$(cat "$RUN/pids/$1.pid")" 2>/dev/null; }
-stop() { # name
+stop() { # name [grace in 0.2 s ticks]
   local f=$RUN/pids/$1.pid pid
   [[ -f $f ]] || return 0
   pid=$(cat "$f")
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 75); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    for _ in $(seq "${2:-75}"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -0 "$pid" 2>/dev/null && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }
-    echo "stopped $1 (pid $pid)"
+    say "stopped $1 (pid $pid)"
   fi
   rm -f "$f"
 }
 
-stop workflow-controller
+# the Argo controller's graceful shutdown takes ~15 s and has nothing to save here: 2 s, then KILL
+stop workflow-controller 10
 stop kube-controller-manager
 if alive kubelet && alive kube-apiserver && alive containerd; then
   export KUBECONFIG=$RUN/kubeconfig
@@ -35,7 +38,7 @@ if alive kubelet && alive kube-apiserver && alive containerd; then
     [[ -z $(ctr -a "$SOCK" -n k8s.io tasks ls -q 2>/dev/null) && -z $(kubectl get pods -A -o name 2>/dev/null) ]] && break
     sleep 0.5
   done
-  echo "pods deleted by the kubelet"
+  say "pods deleted by the kubelet"
 fi
 for name in kubelet kube-scheduler kube-apiserver etcd; do stop "$name"; done
 if alive containerd; then
@@ -52,7 +55,7 @@ stop containerd
 # mounts left behind: kubelet volumes under run/, sandbox shm and rootfs mounts under containerd's state
 grep -E " ($RUN|$DIR/containerd/state)/" /proc/mounts | awk '{print $2}' | sort -r |
   while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
-[[ -d $RUN ]] && rm -rf "$RUN" && echo "removed $RUN"
+[[ -d $RUN ]] && rm -rf "$RUN" && say "removed $RUN"
 # the kubelet's cgroups (/kubepods/... in every v1 hierarchy), once empty
 for h in /sys/fs/cgroup/*/kubepods; do
   [[ -d $h ]] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
