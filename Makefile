@@ -82,10 +82,9 @@ tools:
 
 # SMELT_NODE=real: the real node (scripts/cluster/node/), beside the kwok control plane if that runs too.
 SMELT_NODE ?= kwok
-export SMELT_NODE
 cluster-up:
 	scripts/tools/install.sh cluster $(if $(filter real,$(SMELT_NODE)),node)
-	scripts/cluster/up.sh
+	SMELT_NODE=$(SMELT_NODE) scripts/cluster/up.sh
 
 cluster-down:
-	scripts/cluster/down.sh
+	SMELT_NODE=$(SMELT_NODE) scripts/cluster/down.sh
