@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -34,6 +37,12 @@ def test_a_pod_runs_on_the_node_and_its_logs_are_read(node: Node) -> None:  # no
     node.wait("pod hello to succeed", lambda: node.pod_phase("hello") == "Succeeded")
     # the logs come from the kubelet's API (127.0.0.1:10250), reached by the API server with its client cert
     assert node.kubectl("logs", "hello").strip() == f"hello from {os.uname().nodename} as 0"
+    # ...and nobody else: the kubelet API listens on loopback and answers only the cluster CA's certificates
+    unverified = ssl.create_default_context()
+    unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen("https://127.0.0.1:10250/pods", context=unverified, timeout=5)
+    assert refused.value.code == 401
     status = node.get("pod", "hello")["status"]
     assert status["hostIP"] == "127.0.0.1"
     assert status["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
@@ -159,7 +168,17 @@ def test_argo_passes_an_output_parameter_through_a_real_workflow_task_result(nod
         },
     })  # fmt: skip
 
+    # The executor's `wait` container writes each step's outputs as a WorkflowTaskResult (no stand-in on this
+    # node), reaching the API server in-cluster at the `kubernetes` Service's own address. The controller
+    # deletes them once the run is done, so record them while it runs.
+    seen: dict[str, list[str]] = {}
+
     def finished() -> str | None:
+        listed = node.kubectl("get", "workflowtaskresults", "-l", "workflows.argoproj.io/workflow=two-steps",
+                              "-o", "json")  # fmt: skip
+        for result in json.loads(listed)["items"]:
+            params = (result.get("outputs") or {}).get("parameters") or []
+            seen[result["metadata"]["name"]] = [p["value"] for p in params]
         phase = node.kubectl("get", "workflow", "two-steps", "-o", "jsonpath={.status.phase}")
         return phase if phase in ("Succeeded", "Failed", "Error") else None
 
@@ -169,19 +188,10 @@ def test_argo_passes_an_output_parameter_through_a_real_workflow_task_result(nod
     nodes = {n["displayName"]: n for n in workflow["status"]["nodes"].values()}
     assert nodes["produce"]["outputs"]["parameters"][0]["value"] == "42"
     assert nodes["consume"]["inputs"]["parameters"][0]["value"] == "42"
-    # the executor's `wait` container wrote the output as a WorkflowTaskResult (no stand-in on this node),
-    # reaching the API server in-cluster at the `kubernetes` Service's own address
-    results = json.loads(
-        node.kubectl(
-            "get", "workflowtaskresults", "-l", "workflows.argoproj.io/workflow=two-steps", "-o", "json"
-        )
-    )["items"]
-    produced = [r for r in results if r["metadata"]["name"] == nodes["produce"]["id"]]
-    assert [r["outputs"]["parameters"][0]["value"] for r in produced] == ["42"]
+    assert seen[nodes["produce"]["id"]] == ["42"]
     workflow_pods = json.loads(
         node.kubectl("get", "pods", "-l", "workflows.argoproj.io/workflow=two-steps", "-o", "json")
     )["items"]
     logs = [node.kubectl("logs", p["metadata"]["name"], "-c", "main") for p in workflow_pods]
-    assert (
-        sum("got 42 as 0\n" in log for log in logs) == 1
-    )  # the main container's output, after argoexec's lines
+    # the main container's own output, after argoexec's lines
+    assert sum("got 42 as 0\n" in log for log in logs) == 1
