@@ -79,6 +79,14 @@ def test_a_deployment_gets_a_running_pod_and_garbage_collection_removes_it(node:
               timeout=90)  # fmt: skip
 
 
+def test_a_job_runs_to_completion(node: Node) -> None:  # noqa: F811
+    spec = pod("x", "echo job done")["spec"] | {"restartPolicy": "Never"}
+    node.apply({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once"},
+                "spec": {"backoffLimit": 0, "template": {"spec": spec}}})  # fmt: skip
+    node.kubectl("wait", "--for=condition=Complete", "job/once", "--timeout=60s", timeout=70)
+    assert node.kubectl("logs", "job/once").strip() == "job done"
+
+
 def test_a_restricted_container_writes_only_to_its_volumes_and_tmp(node: Node, tmp_path: Path) -> None:  # noqa: F811
     # a static hostPath PersistentVolume, bound to a claim by the controller-manager's PV binder
     host_dir = tmp_path / "pv"
