@@ -7,6 +7,7 @@ both imported into containerd by scripts/cluster/node/images.sh. Every pod is ho
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import ssl
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.realnode import BUSYBOX, Node, node, node_kubeconfig, pod  # noqa: F401 - fixtures
+from tests.cluster.realnode import BUSYBOX, RUN_DIR, Node, node, node_kubeconfig, pod  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.cluster
 
@@ -203,3 +204,38 @@ def test_argo_passes_an_output_parameter_through_a_real_workflow_task_result(nod
     logs = [node.kubectl("logs", p["metadata"]["name"], "-c", "main") for p in workflow_pods]
     # the main container's own output, after argoexec's lines
     assert sum("got 42 as 0\n" in log for log in logs) == 1
+
+
+def _listening(pid: int) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket in LISTEN and every bound UDP socket that process ``pid`` holds."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table, listen_state in (("tcp", "0A"), ("tcp6", "0A"), ("udp", "07"), ("udp6", "07")):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] not in inodes or fields[3] != listen_state:
+                continue
+            address, port = fields[1].split(":")
+            raw = bytes.fromhex(address)
+            # /proc/net shows each 32-bit word in host (little-endian) order
+            words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+            found.add((str(ipaddress.ip_address(words)), int(port, 16)))
+    return found
+
+
+def test_every_node_process_listens_on_loopback_only(node_kubeconfig: Path) -> None:  # noqa: F811
+    listening = {}
+    for pid_file in sorted((RUN_DIR / "pids").glob("*.pid")):
+        listening[pid_file.stem] = _listening(int(pid_file.read_text()))
+    assert ("127.0.100.1", 443) in listening["kube-apiserver"]
+    assert {("127.0.0.1", 10250), ("127.0.0.1", 10248)} <= listening["kubelet"]
+    outside = {name: sorted(a for a in sockets if not ipaddress.ip_address(a[0]).is_loopback)
+               for name, sockets in listening.items()}  # fmt: skip
+    assert outside == {name: [] for name in listening}
