@@ -19,6 +19,8 @@ help:
 	@echo "make tools  build-or-reuse helm, kubeconform, argo and the local control plane (cached in SMELT_TOOLS_DIR)"
 	@echo "make images build both images with buildah (no Docker engine; base made from Debian packages if absent)"
 	@echo "make cluster-up / cluster-down   a real kube-apiserver + Argo controller + kwok node on 127.0.0.1"
+	@echo "SMELT_NODE=real make cluster-up / cluster-down   the same with a real node (containerd + kubelet +"
+	@echo "           controller-manager, pods really run, hostNetwork on loopback; needs root and Debian's containerd)"
 	@echo "make screenshots   a PNG of each dashboard page into docs/screenshots/ (Debian's chromium)"
 
 # The stamp makes install a no-op until the lock or the project metadata change. uv itself comes from the
@@ -72,8 +74,9 @@ clean:
 	rm -rf .smelt dbt/target dbt/logs .pytest_cache .mypy_cache .ruff_cache
 
 # Tools the tests and the local control plane use, built from the Go module proxy and Debian packages into
-# ${SMELT_TOOLS_DIR:-~/.cache/smelt/tools} (outside the work tree). Cold: 12-20 min on 2 cores; warm: a no-op.
-# `make tools TOOLSET=offline` builds only helm, kubeconform and argo.
+# ${SMELT_TOOLS_DIR:-~/.cache/smelt/tools} (outside the work tree). Cold: 15-25 min on 2 cores; warm: a no-op.
+# `make tools TOOLSET=offline` builds only helm, kubeconform and argo; `all` includes the real node's tools
+# (TOOLSET=node: kubelet, kube-controller-manager, argoexec, the node's controller, pause).
 TOOLSET ?= all
 tools:
 	scripts/tools/install.sh $(TOOLSET)
@@ -83,9 +86,11 @@ tools:
 images:
 	scripts/images/build.sh
 
+# SMELT_NODE=real: the real node (scripts/cluster/node/), beside the kwok control plane if that runs too.
+SMELT_NODE ?= kwok
 cluster-up:
-	scripts/tools/install.sh cluster
-	scripts/cluster/up.sh
+	scripts/tools/install.sh cluster $(if $(filter real,$(SMELT_NODE)),node)
+	SMELT_NODE=$(SMELT_NODE) scripts/cluster/up.sh
 
 cluster-down:
-	scripts/cluster/down.sh
+	SMELT_NODE=$(SMELT_NODE) scripts/cluster/down.sh

@@ -102,7 +102,8 @@ def kubeconfig() -> Iterator[Path]:
     """
     for name in _CLUSTER_TOOLS:
         tool(name)
-    env = {"SMELT_TOOLS_DIR": str(TOOLS_DIR), "SMELT_CLUSTER_DIR": str(CLUSTER_DIR)}
+    # the kwok control plane, whatever SMELT_NODE the caller's shell has (real: tests/cluster/realnode.py)
+    env = {"SMELT_TOOLS_DIR": str(TOOLS_DIR), "SMELT_CLUSTER_DIR": str(CLUSTER_DIR), "SMELT_NODE": "kwok"}
     leases = CLUSTER_DIR / "leases"
     if not control_plane_running():
         run([ROOT / "scripts" / "cluster" / "up.sh"], env=env, timeout=600)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Stop exactly the processes scripts/cluster/up.sh started (pids/<name>.pid), newest first, then delete the
 # control plane's state: every start is a fresh, empty cluster. Nothing else on the machine is touched.
+# SMELT_NODE=real stops the real-node cluster instead (scripts/cluster/node/down.sh).
 set -uo pipefail
+[[ ${SMELT_NODE:-kwok} != real ]] || exec "$(dirname "${BASH_SOURCE[0]}")/node/down.sh"
 RUN=${SMELT_CLUSTER_DIR:-$HOME/.cache/smelt/cluster}
 for name in taskresults workflow-controller kwok kube-scheduler kube-apiserver etcd; do
   f=$RUN/pids/$name.pid

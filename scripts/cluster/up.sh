@@ -8,9 +8,17 @@
 # State lives in ${SMELT_CLUSTER_DIR:-$HOME/.cache/smelt/cluster}: kubeconfig, env (source it), pids/, logs/.
 # Every process started here is recorded in pids/<name>.pid with its own process group; down.sh stops
 # exactly those. Running it while the control plane is up is a no-op that prints the kubeconfig.
+#
+# SMELT_NODE=real starts a cluster with a real node instead (containerd + kubelet + controller-manager, pods
+# really run): scripts/cluster/node/up.sh, with its own ports and state, so both can run side by side.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+case ${SMELT_NODE:-kwok} in
+  kwok) ;;
+  real) exec "$HERE/node/up.sh" ;;
+  *) echo "SMELT_NODE=$SMELT_NODE: expected kwok (the default) or real" >&2; exit 2 ;;
+esac
 # shellcheck source=scripts/tools/versions.env
 source "$HERE/../tools/versions.env"
 TOOLS=${SMELT_TOOLS_DIR:-$HOME/.cache/smelt/tools}

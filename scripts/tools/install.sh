@@ -5,12 +5,17 @@
 #   scripts/tools/install.sh [offline|cluster|all|TOOL...]      (default: all)
 #     offline  helm kubeconform argo                   the manifest checks in `make test`
 #     cluster  etcd kube-apiserver kube-scheduler kubectl kwok workflow-controller crds   (`make cluster-up`)
+#     node     kubelet kube-controller-manager argoexec workflow-controller-node pause  (`SMELT_NODE=real make cluster-up`)
 #   crds: the Argo and External Secrets CRDs, from their Go modules, into crds/ (the cluster installs them)
 #
 # Everything lands in ${SMELT_TOOLS_DIR:-$HOME/.cache/smelt/tools}, outside the work tree: bin/ (the tools),
 # go/ (module and build caches, so a rebuild after a version bump is incremental), src/ (patched module
 # copies), logs/ (one build log per tool, build-times.tsv). A tool whose binary and version stamp are present
 # is skipped, so a warm run is a no-op. FORCE=1 rebuilds.
+#
+# The Go builds run as three parallel lanes sharing one GOCACHE: every Kubernetes binary in ONE `go build`
+# (kube-apiserver, kubelet, kube-controller-manager... share most of their packages), the Argo binaries in
+# one `go build` from the same module copy, and the small `go install`s. Each lane logs to logs/<lane>.log.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,7 +41,10 @@ version_of() { # tool -> the pinned version its stamp must match
     helm) echo "$HELM_VERSION" ;;
     kubeconform) echo "$KUBECONFORM_VERSION" ;;
     argo | workflow-controller) echo "$ARGO_VERSION" ;;
-    kube-apiserver | kube-scheduler | kubectl) echo "$KUBE_VERSION" ;;
+    kube-apiserver | kube-scheduler | kubectl | kubelet | kube-controller-manager) echo "$KUBE_VERSION" ;;
+    argoexec) echo "$ARGO_VERSION" ;;
+    workflow-controller-node) echo "$ARGO_VERSION healthz=$NODE_CONTROLLER_HEALTHZ" ;;
+    pause) echo "src-$(sha256sum "$HERE/pause/main.go" | cut -c1-16)" ;;
     kwok) echo "$KWOK_VERSION" ;;
     etcd) echo "$ETCD_DEB_VERSION" ;;
     crds) echo "argo-$ARGO_VERSION eso-$ESO_VERSION (full where smelt creates objects)" ;;
@@ -88,21 +96,52 @@ argo_src() {
       { echo "could not bind the controller's healthz to loopback: main.go changed upstream" >&2; return 1; }
     touch "$dst/.ready"
   fi
+  # Two later additions, applied to older copies too (idempotent):
+  # - the healthz address becomes a link-time variable (default unchanged), so the real node's controller
+  #   (workflow-controller-node) can run beside the kwok cluster's on another port;
+  # - upstream's workflow/executor/osspecific/signal_linux.go is a SYMLINK to signal_darwin.go and module zips
+  #   drop symlinks, so argoexec does not build from the proxy's copy ("undefined: Setpgid"): recreate it.
+  local main=$dst/cmd/workflow-controller/main.go
+  if grep -q 'http.ListenAndServe("127.0.0.1:6060", nil)' "$main"; then
+    sed -i 's|http.ListenAndServe("127.0.0.1:6060", nil)|http.ListenAndServe(healthzAddr, nil)|' "$main"
+    printf 'package main\n\n// healthzAddr is where /healthz listens (smelt: loopback; -X main.healthzAddr=... to move it).\nvar healthzAddr = "127.0.0.1:6060"\n' \
+      >"$dst/cmd/workflow-controller/smelt_healthz.go"
+  fi
+  grep -q 'ListenAndServe(healthzAddr, nil)' "$main" ||
+    { echo "could not make the controller's healthz address a variable: main.go changed upstream" >&2; return 1; }
+  [[ -e $dst/workflow/executor/osspecific/signal_linux.go ]] ||
+    ln -s signal_darwin.go "$dst/workflow/executor/osspecific/signal_linux.go"
   echo "$dst"
 }
-build_argo() { # argo | workflow-controller
-  local src; src=$(argo_src)
+argo_flags() {
   local x=$ARGO_MOD flags="-s -w"
   flags+=" -X $x.version=$ARGO_VERSION -X $x.gitTag=$ARGO_VERSION -X $x.gitTreeState=clean"
   flags+=" -X $x.gitCommit=0000000000000000000000000000000000000000 -X $x.buildDate=1970-01-01T00:00:00Z"
-  (cd "$src" && go build -trimpath -ldflags "$flags" -o "$BIN/$1" "./cmd/$1")
+  echo "$flags"
 }
+build_argo_group() { # argo workflow-controller argoexec... : one `go build` (shared packages compile once)
+  local src out=$TOOLS/tmp/argo.$$ t pkgs=()
+  src=$(argo_src)
+  for t in "$@"; do pkgs+=("./cmd/$t"); done
+  rm -rf "$out" && mkdir -p "$out"
+  (cd "$src" && go build -trimpath -ldflags "$(argo_flags)" -o "$out/" "${pkgs[@]}")
+  for t in "$@"; do mv -f "$out/$t" "$BIN/$t"; done
+  rm -rf "$out"
+}
+build_workflow_controller_node() { # the controller with its /healthz on another port (beside the kwok cluster's)
+  local src; src=$(argo_src)
+  (cd "$src" && go build -trimpath -ldflags "$(argo_flags) -X main.healthzAddr=$NODE_CONTROLLER_HEALTHZ" \
+    -o "$BIN/workflow-controller-node" ./cmd/workflow-controller)
+}
+# The pod sandbox's process (scripts/tools/pause/main.go): static, a few lines, the project's own source.
+build_pause() { (cd "$HERE/pause" && go build -trimpath -ldflags "-s -w" -o "$BIN/pause" .); }
 
 # --- Kubernetes: `go install k8s.io/kubernetes/cmd/...` refuses a module with replace directives, so a
 #     wrapper module requires k8s.io/kubernetes and points each staging repo at its published v0.X.Y.
+KUBE_CMDS=(kube-apiserver kube-scheduler kubectl kubelet kube-controller-manager)
 kube_src() {
   local dst=$SRC/kube-$KUBE_VERSION
-  if [[ ! -f $dst/.ready ]]; then
+  if [[ ! -f $dst/go.mod ]]; then
     mkdir -p "$dst"
     local gomod staging=v0.${KUBE_VERSION#v1.}
     gomod=$(cd "$TOOLS" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')
@@ -114,23 +153,30 @@ kube_src() {
         grep -v -E 'sample-(cli-plugin|controller)' | sed "s|.*|\t& => & $staging|"
       printf ')\n'
     } >"$dst/go.mod"
-    (cd "$dst" && GOFLAGS="$GOFLAGS -mod=mod" go get \
-      "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION" \
-      "k8s.io/kubernetes/cmd/kube-scheduler@$KUBE_VERSION" \
-      "k8s.io/kubernetes/cmd/kubectl@$KUBE_VERSION")
-    touch "$dst/.ready"
+  fi
+  # .ready lists the commands the wrapper resolves; a copy made before the node tools gets the rest added.
+  if [[ ! -f $dst/.ready || $(cat "$dst/.ready") != "${KUBE_CMDS[*]}" ]]; then
+    local c gets=()
+    for c in "${KUBE_CMDS[@]}"; do gets+=("k8s.io/kubernetes/cmd/$c@$KUBE_VERSION"); done
+    (cd "$dst" && GOFLAGS="$GOFLAGS -mod=mod" go get "${gets[@]}")
+    echo "${KUBE_CMDS[*]}" >"$dst/.ready"
   fi
   echo "$dst"
 }
-build_kube() { # kube-apiserver | kube-scheduler | kubectl
-  local src; src=$(kube_src)
+build_kube_group() { # kube-apiserver kubelet ... : ONE `go build` for all of them
+  local src out=$TOOLS/tmp/kube.$$ t pkgs=()
+  src=$(kube_src)
   local minor=${KUBE_VERSION#v1.} flags="-s -w" p
   minor=${minor%%.*}
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     flags+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
     flags+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
-  (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" go build -trimpath -ldflags "$flags" -o "$BIN/$1" "k8s.io/kubernetes/cmd/$1")
+  for t in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$t"); done
+  rm -rf "$out" && mkdir -p "$out"
+  (cd "$src" && GOFLAGS="$GOFLAGS -mod=mod" go build -trimpath -ldflags "$flags" -o "$out/" "${pkgs[@]}")
+  for t in "$@"; do mv -f "$out/$t" "$BIN/$t"; done
+  rm -rf "$out"
 }
 
 go_install() { # package@version [ldflags]
@@ -171,37 +217,43 @@ build_etcd() {
   dpkg-deb -x "$deb" "$d/root" && cp "$d/root/usr/bin/etcd" "$BIN/etcd" && rm -rf "$d"
 }
 
-build() { # tool: run its builder with a log, a timing line and a version stamp
-  local t0 rc=0
+build() { # lane tool...: run the tools' builder (one for a group) with a log, a timing line and version stamps
+  local lane=$1 t0 rc=0 t; shift
   t0=$(date +%s)
-  say "building $1 $(version_of "$1") (log: $LOGS/$1.log)"
-  case $1 in
-    argo | workflow-controller) build_argo "$1" ;;
-    kube-apiserver | kube-scheduler | kubectl) build_kube "$1" ;;
+  say "building $* (log: $LOGS/$lane.log)"
+  case $lane in
+    kube) build_kube_group "$@" ;;
+    argo) build_argo_group "$@" ;;
     *) "build_${1//-/_}" ;;
-  esac >"$LOGS/$1.log" 2>&1 || rc=$?
+  esac >"$LOGS/$lane.log" 2>&1 || rc=$?
   local took=$(($(date +%s) - t0))
-  printf '%s\t%s\t%s\t%s\t%ss\n' "$(date -Is)" "$1" "$(version_of "$1")" "$([[ $rc == 0 ]] && echo ok || echo "FAIL($rc)")" \
+  printf '%s\t%s\t%s\t%s\t%ss\n' "$(date -Is)" "$*" "$(version_of "$1")" "$([[ $rc == 0 ]] && echo ok || echo "FAIL($rc)")" \
     "$took" >>"$LOGS/build-times.tsv"
   if [[ $rc != 0 ]]; then
-    say "FAILED $1 after ${took}s; last lines of $LOGS/$1.log:"
-    tail -n 25 "$LOGS/$1.log" >&2
+    say "FAILED $* after ${took}s; last lines of $LOGS/$lane.log:"
+    tail -n 25 "$LOGS/$lane.log" >&2
     return "$rc"
   fi
-  version_of "$1" >"$STAMPS/$1"
-  say "built $1 in ${took}s$([[ -f $BIN/$1 ]] && echo " ($(($(stat -c %s "$BIN/$1") / 1048576)) MiB)")"
+  for t in "$@"; do
+    version_of "$t" >"$STAMPS/$t"
+    say "built $t in ${took}s$([[ -f $BIN/$t ]] && echo " ($(($(stat -c %s "$BIN/$t") / 1048576)) MiB)")"
+  done
 }
 
 OFFLINE=(argo helm kubeconform)
 CLUSTER=(workflow-controller kube-apiserver kube-scheduler kubectl kwok etcd crds)
-# Longest first: the argo copy feeds the controller, the kube wrapper feeds three binaries.
-ALL=(argo workflow-controller kube-apiserver kube-scheduler kubectl kwok helm kubeconform etcd crds)
+NODE=(kubelet kube-controller-manager argoexec workflow-controller-node pause)
+ALL=(argo workflow-controller argoexec kube-apiserver kube-scheduler kubectl kubelet kube-controller-manager
+  workflow-controller-node pause kwok helm kubeconform etcd crds)
+KUBE_GROUP=" kube-apiserver kube-scheduler kubectl kubelet kube-controller-manager "
+ARGO_GROUP=" argo workflow-controller argoexec "
 
 wanted=()
 for arg in "${@:-all}"; do
   case $arg in
     offline) wanted+=("${OFFLINE[@]}") ;;
     cluster) wanted+=("${CLUSTER[@]}") ;;
+    node) wanted+=("${NODE[@]}") ;;
     all) wanted+=("${ALL[@]}") ;;
     *) version_of "$arg" >/dev/null && wanted+=("$arg") ;;
   esac
@@ -217,9 +269,32 @@ if [[ ${#todo[@]} == 0 ]]; then
   say "all up to date in $BIN"
   exit 0
 fi
-say "to build: ${todo[*]} (into $BIN; a cold build of everything takes 12-20 min on 2 cores)"
+say "to build: ${todo[*]} (into $BIN; a cold build of everything takes 15-25 min on 2 cores)"
+kube=() argo=() rest=()
 for t in "${todo[@]}"; do
-  [[ $t == etcd ]] || ensure_go
-  build "$t"
+  if [[ $KUBE_GROUP == *" $t "* ]]; then kube+=("$t")
+  elif [[ $ARGO_GROUP == *" $t "* ]]; then argo+=("$t")
+  else rest+=("$t"); fi
 done
+if [[ ${todo[*]} != etcd ]]; then
+  ensure_go
+  # The module copies first (both lanes and crds read them), then the lanes in parallel on one Go cache.
+  if ((${#argo[@]})) || [[ " ${rest[*]} " == *" crds "* || " ${rest[*]} " == *" workflow-controller-node "* ]]; then
+    argo_src >/dev/null
+  fi
+  ((${#kube[@]} == 0)) || kube_src >/dev/null
+fi
+mkdir -p "$TOOLS/tmp"
+pids=()
+if ((${#kube[@]})); then build kube "${kube[@]}" & pids+=($!); fi
+if ((${#argo[@]})) || ((${#rest[@]})); then
+  (
+    if ((${#argo[@]})); then build argo "${argo[@]}"; fi
+    for t in "${rest[@]}"; do build "$t" "$t"; done
+  ) &
+  pids+=($!)
+fi
+rc=0
+for p in "${pids[@]}"; do wait "$p" || rc=1; done
+((rc == 0)) || { say "some builds failed (see above)"; exit 1; }
 say "done: ${todo[*]}"

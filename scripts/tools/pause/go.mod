@@ -1,0 +1,3 @@
+module smelt.local/pause
+
+go 1.22
