@@ -17,7 +17,7 @@ help:
 	@echo "make lint   ruff, and mypy on workflows/"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
 	@echo "make tools  build-or-reuse helm, kubeconform, argo and the local control plane (cached in SMELT_TOOLS_DIR)"
-	@echo "make images build both images with buildah (no Docker engine; base made from Debian packages if absent)"
+	@echo "make images build the images with buildah (no Docker engine; base made from Debian packages if absent)"
 	@echo "make cluster-up / cluster-down   a real kube-apiserver + Argo controller + kwok node on 127.0.0.1"
 	@echo "SMELT_NODE=real make cluster-up / cluster-down   the same with a real node (containerd + kubelet +"
 	@echo "           controller-manager, pods really run, hostNetwork on loopback; needs root and Debian's containerd)"
@@ -66,6 +66,8 @@ lock: install
 	$(UV_COMPILE) --all-extras -o requirements.lock
 	$(UV_COMPILE) --extra sim --extra duckdb --extra snowflake -c requirements.lock -o requirements-pipeline.lock
 	$(UV_COMPILE) --extra dashboard --extra snowflake -c requirements.lock -o requirements-dashboard.lock
+	$(BIN)/uv pip compile images/s3/requirements.in --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 --generate-hashes --quiet -c requirements.lock -o requirements-s3.lock
 
 screenshots: install
 	$(BIN)/python -m bench.dashboard_screenshots --out docs/screenshots

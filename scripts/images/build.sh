@@ -2,7 +2,10 @@
 # Build smelt's images without a Docker engine: `buildah bud` on each Dockerfile as written, then (when a
 # containerd socket is given) import them where a kubelet finds them.
 #
-#   scripts/images/build.sh [pipeline] [dashboard]      (default: both)       make images
+#   scripts/images/build.sh [pipeline] [dashboard] [s3]   (default: all three)   make images
+#
+# s3 (images/s3/Dockerfile) is the S3-compatible server (moto) of the real node's chart profile, whose
+# registry-less machine cannot pull MinIO.
 #
 # The Dockerfiles start FROM python:3.11.14-slim-bookworm. Where no registry is reachable (these machines),
 # that name is made locally once: a Debian bookworm root filesystem with python3, python3-venv and
@@ -91,7 +94,7 @@ build() { # name: images/<name>/Dockerfile -> smelt-<name>:TAG (+ <name>.tar, + 
 
 base_image
 names=("$@")
-((${#names[@]})) || names=(pipeline dashboard)
+((${#names[@]})) || names=(pipeline dashboard s3)
 for name in "${names[@]}"; do
   [[ -f $ROOT/images/$name/Dockerfile ]] || { echo "no images/$name/Dockerfile" >&2; exit 2; }
   build "$name"

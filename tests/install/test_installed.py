@@ -27,6 +27,14 @@ def test_runtime_exports_pin_exactly_what_the_lock_pins(export: str) -> None:
     assert not {"pytest", "mypy", "ruff", "moto"} & runtime.keys()  # no dev tools in an image
 
 
+def test_the_s3_server_image_lock_pins_exactly_what_the_lock_pins() -> None:
+    """images/s3 (moto's server, the real node's lake) installs requirements-s3.lock: `make lock`'s pins."""
+    dev, runtime = pins(ROOT / "requirements.lock"), pins(ROOT / "requirements-s3.lock")
+    assert "moto" in runtime and "flask" in runtime
+    assert {name: dev.get(name) for name in runtime} == runtime
+    assert not {"pytest", "mypy", "ruff", "duckdb", "dbt-core"} & runtime.keys()
+
+
 def test_a_non_editable_install_runs_every_step_from_outside_the_checkout(
     installed_pipeline: Path, tmp_path: Path
 ) -> None:
