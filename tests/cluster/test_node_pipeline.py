@@ -284,7 +284,9 @@ def test_a_transform_killed_mid_run_is_retried_and_lands_every_row_once(
         (n["displayName"], n["phase"], n.get("message"), n.get("outputs", {}).get("exitCode"))
         for n in attempts
     ]
-    assert sorted(n["phase"] for n in attempts) == ["Error", "Succeeded"], seen  # the retry strategy's doing
+    # the retry strategy's doing: the killed attempt is an Error ("pod deleted") or, when the wait container saw
+    # main exit on SIGTERM first, Failed with exit code 143, which the retry expression retries too
+    assert sorted(n["phase"] for n in attempts) in (["Error", "Succeeded"], ["Failed", "Succeeded"]), seen
     assert killed.startswith(name) and uid
     assert fingerprints(installed.warehouse()) == reference_marts  # same rows: nothing landed twice
     _assert_each_manifest_loaded_once(installed)

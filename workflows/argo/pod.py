@@ -74,14 +74,20 @@ SIZES: dict[str, Size] = {
 
 #: Exit codes (workflows/cli.py): 1 a retry may help, 2 bad arguments or settings, 3 permanent failure.
 RETRYABLE_EXIT_CODE = 1
+#: A step ended by a signal: 143 (SIGTERM: its pod deleted, evicted or preempted, the node drained) and 137
+#: (SIGKILL: the grace period ran out, or the memory limit). Argo marks such a node Failed with that exit code,
+#: not Error, when the wait container saw the exit; every step resumes by run id, so a retry is safe.
+KILLED_EXIT_CODES = (137, 143)
 
 
 def retry_strategy(limit: int = 3) -> RetryStrategy:
-    """Retry node errors (pod lost, evicted) and exit code 1; never 2 or 3, which a retry cannot fix."""
+    """Retry node errors (pod lost), exit code 1 and a step killed by a signal; never 2 or 3, which a retry
+    cannot fix."""
+    retried = ", ".join(str(code) for code in (RETRYABLE_EXIT_CODE, *KILLED_EXIT_CODES))
     return RetryStrategy(
         limit=limit,
         retry_policy="Always",
-        expression=f"lastRetry.status == 'Error' || asInt(lastRetry.exitCode) == {RETRYABLE_EXIT_CODE}",
+        expression=f"lastRetry.status == 'Error' || asInt(lastRetry.exitCode) in [{retried}]",
         backoff=m.Backoff(duration="15s", factor=2, cap="5m", max_duration="30m"),
     )
 
