@@ -57,22 +57,8 @@ rm -rf "$RUN" && mkdir -p "$RUN"/{pki,logs,pids}
 trap 'echo "cluster-up failed: stopping what it started (logs were in $RUN/logs)" >&2; "$HERE/down.sh" >/dev/null' ERR
 P=$RUN/pki
 
-start() { # name command...: own session (pgid == pid), recorded for down.sh
-  local name=$1; shift
-  setsid "$@" >"$RUN/logs/$name.log" 2>&1 </dev/null &
-  echo $! >"$RUN/pids/$name.pid"
-}
-wait_for() { # what timeout_s command...
-  local what=$1 deadline=$(($(date +%s) + $2)); shift 2
-  until "$@" >/dev/null 2>&1; do
-    if (($(date +%s) > deadline)); then
-      echo "timed out waiting for $what" >&2
-      return 1
-    fi
-    sleep 0.3
-  done
-  say "$what ready"
-}
+# shellcheck source=scripts/cluster/lib.sh
+source "$HERE/lib.sh"
 
 # --- PKI: a throwaway CA, the API server's serving certificate, the service-account signing key and one
 #     static admin token. Fresh for every start, never shared.

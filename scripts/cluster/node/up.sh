@@ -65,22 +65,8 @@ mkdir -p "$RUN"/{pki,logs,pids,kubelet,pod-logs} "$DIR"/containerd "$DIR"/cni/{b
 trap 'echo "node cluster-up failed: stopping what it started; logs: $RUN/logs (kept in $DIR/failed-logs)" >&2
       rm -rf "$DIR/failed-logs"; cp -r "$RUN/logs" "$DIR/failed-logs"; "$HERE/down.sh" >/dev/null' ERR
 
-start() { # name command...: own session (pgid == pid), recorded for down.sh
-  local name=$1; shift
-  setsid "$@" >"$RUN/logs/$name.log" 2>&1 </dev/null &
-  echo $! >"$RUN/pids/$name.pid"
-}
-wait_for() { # what timeout_s command...
-  local what=$1 deadline=$(($(date +%s) + $2)); shift 2
-  until "$@" >/dev/null 2>&1; do
-    if (($(date +%s) > deadline)); then
-      echo "timed out waiting for $what" >&2
-      return 1
-    fi
-    sleep 0.3
-  done
-  say "$what ready"
-}
+# shellcheck source=scripts/cluster/lib.sh
+source "$HERE/../lib.sh"
 
 # --- containerd: the CRI with cgroupfs, no CNI, the local sandbox image; then the node's images
 sed -e "s|@DIR@|$DIR|g" -e "s|@PAUSE_IMAGE@|localhost/smelt/pause:1|g" "$HERE/containerd.toml.in" >"$DIR/containerd/config.toml"
