@@ -13,7 +13,8 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -115,17 +116,28 @@ def kubeconfig() -> Iterator[Path]:
         tool(name)
     # the kwok control plane, whatever SMELT_NODE the caller's shell has (real: tests/cluster/realnode.py)
     env = {"SMELT_TOOLS_DIR": str(TOOLS_DIR), "SMELT_CLUSTER_DIR": str(CLUSTER_DIR), "SMELT_NODE": "kwok"}
-    leases = CLUSTER_DIR / "leases"
-    if not control_plane_running():
+    with leased_cluster(CLUSTER_DIR, control_plane_running, env, down_timeout=120):
+        yield CLUSTER_DIR / "kubeconfig"
+
+
+@contextmanager
+def leased_cluster(
+    state: Path, running: Callable[[], bool], env: dict[str, str], down_timeout: float
+) -> Iterator[None]:
+    """A cluster (scripts/cluster/up.sh with ``env``) shared by test sessions: started unless ``running()``,
+    each session holds a lease (a file named by its pid in ``state``/leases), and the last one to leave stops
+    a cluster that a test session started; one that `make cluster-up` started is left running."""
+    if not running():
         run([ROOT / "scripts" / "cluster" / "up.sh"], env=env, timeout=600)
-        (CLUSTER_DIR / "started-by-tests").touch()
+        (state / "started-by-tests").touch()
+    leases = state / "leases"
     leases.mkdir(exist_ok=True)
     lease = leases / str(os.getpid())
     lease.touch()
     try:
-        yield CLUSTER_DIR / "kubeconfig"
+        yield
     finally:
         lease.unlink(missing_ok=True)
         others = [p for p in leases.glob("*") if _alive(p, pid=int(p.name))]
-        if not others and (CLUSTER_DIR / "started-by-tests").exists():
-            run([ROOT / "scripts" / "cluster" / "down.sh"], env=env, timeout=120, check=False)
+        if not others and (state / "started-by-tests").exists():
+            run([ROOT / "scripts" / "cluster" / "down.sh"], env=env, timeout=down_timeout, check=False)

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.tooling import ROOT, TOOLS_DIR, _alive, run, tool
+from tests.tooling import TOOLS_DIR, _alive, leased_cluster, run, tool
 
 NODE_DIR = Path(os.environ.get("SMELT_NODE_DIR") or Path.home() / ".cache" / "smelt" / "node")
 RUN_DIR = NODE_DIR / "run"
@@ -51,21 +51,8 @@ def node_kubeconfig() -> Iterator[Path]:
     if os.geteuid() != 0:
         pytest.fail("the real node runs containerd and a kubelet: the cluster tests need root")
     env = {"SMELT_TOOLS_DIR": str(TOOLS_DIR), "SMELT_NODE_DIR": str(NODE_DIR), "SMELT_NODE": "real"}
-    up, down = ROOT / "scripts" / "cluster" / "up.sh", ROOT / "scripts" / "cluster" / "down.sh"
-    if not node_running():
-        run([up], env=env, timeout=600)
-        (RUN_DIR / "started-by-tests").touch()
-    leases = RUN_DIR / "leases"
-    leases.mkdir(exist_ok=True)
-    lease = leases / str(os.getpid())
-    lease.touch()
-    try:
+    with leased_cluster(RUN_DIR, node_running, env, down_timeout=180):
         yield RUN_DIR / "kubeconfig"
-    finally:
-        lease.unlink(missing_ok=True)
-        others = [p for p in leases.glob("*") if _alive(p, pid=int(p.name))]
-        if not others and (RUN_DIR / "started-by-tests").exists():
-            run([down], env=env, timeout=180, check=False)
 
 
 @dataclass
