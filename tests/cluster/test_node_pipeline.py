@@ -112,13 +112,16 @@ def _ports_free() -> None:
                 pytest.fail(f"127.0.0.1:{port} is taken: another node-profile install runs (kubectl get ns)")
 
 
-def _images_present() -> None:
+def _import_images() -> None:
+    """This checkout's images in the node's containerd: ``make images`` with its import, never what an earlier
+    checkout left there (the tag is the same ``dev``). Warm, buildah's layer cache makes it a re-export check
+    and an import."""
     if not shutil.which("ctr") or not SOCK.exists():
         pytest.fail(f"no containerd at {SOCK}: SMELT_NODE=real make cluster-up")
+    run([ROOT / "scripts" / "images" / "build.sh", "pipeline", "dashboard", "s3"],
+        env={"SMELT_CONTAINERD_SOCK": str(SOCK)}, timeout=2400)  # fmt: skip
     listed = run(["ctr", "-a", str(SOCK), "-n", "k8s.io", "images", "ls", "-q"]).stdout.split()
-    missing = [i for i in IMAGES if i not in listed]
-    if missing:
-        pytest.fail(f"{missing} not in the node's containerd: SMELT_CONTAINERD_SOCK={SOCK} make images")
+    assert not [i for i in IMAGES if i not in listed], listed
 
 
 def _play_external_secrets(cluster: Install) -> None:
@@ -162,7 +165,7 @@ def fingerprints(warehouse: Path) -> dict[str, tuple[int, str]]:
 
 @pytest.fixture(scope="module")
 def installed(node_kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:  # noqa: F811
-    _images_present()
+    _import_images()
     _ports_free()
     namespace = f"smelt-{uuid.uuid4().hex[:6]}"
     volume = NODE_DIR / "volumes" / namespace
@@ -382,15 +385,24 @@ def test_the_simulator_and_the_dashboard_run_as_deployments_over_the_published_m
     (pod,) = pods["items"]
     assert pod["spec"]["hostNetwork"] and pod["status"]["phase"] == "Running"
 
-    from bench.dashboard_support import chromium, wait_for_charts
+    from bench.dashboard_support import ConsoleLog, chromium, wait_for_charts
 
     with chromium() as browser:
         page = browser.new_page()
+        console = ConsoleLog(page)
         page.goto(f"{DASHBOARD}/", wait_until="domcontentloaded")
-        wait_for_charts(page, timeout=60_000)
+        try:
+            wait_for_charts(page, timeout=60_000)
+        except Exception as exc:  # say what the browser and the pod saw, not only that a selector timed out
+            logs = installed.kubectl(
+                "logs", pod["metadata"]["name"], "--all-containers", "--tail=60", check=False
+            )
+            raise AssertionError(f"the home page did not draw: {exc}\nbrowser: {console.errors}\n"
+                                 f"page: {page.inner_text('body')[:1500]}\npod log:\n{logs}") from exc  # fmt: skip
         drawn = page.locator("#page .main-svg, #page .ag-row, #page .kpi").count()
         title = page.inner_text("#page .page-title")
     assert drawn > 0 and title.strip(), title  # charts drawn from the marts the run published
+    assert not console.errors, console.errors
 
 
 def test_smelt_doctor_passes_against_the_real_node(
