@@ -9,16 +9,8 @@ import os
 import duckdb
 import pytest
 
-from workflows.publish import (
-    BUILD_FILE,
-    CURRENT,
-    PUBLISHED_MARTS,
-    PublishError,
-    current_version,
-    prune,
-    publish,
-    snapshot_root,
-)
+from workflows.marts_contract import BUILD_FILE, CURRENT, PUBLISHED_MARTS, current_version
+from workflows.publish import PublishError, prune, publish, snapshot_root
 
 
 def test_a_snapshot_holds_every_mart_the_dashboard_reads(built_home) -> None:  # type: ignore[no-untyped-def]

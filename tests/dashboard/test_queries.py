@@ -13,7 +13,8 @@ import pytest
 from dashboard.marts import SnapshotSource
 from dashboard.queries import Queries
 from tests.dashboard.support import END, HOLIDAY, START, UNDERLYINGS
-from workflows.publish import current_version, publish, snapshot_root
+from workflows.marts_contract import current_version
+from workflows.publish import publish, snapshot_root
 
 
 def marts(settings) -> duckdb.DuckDBPyConnection:  # type: ignore[no-untyped-def]
