@@ -396,16 +396,7 @@ class Queries:
         """
         return self._run(sql, [underlying, day])
 
-    # -- /quality ------------------------------------------------------------------------------------
-
-    def mart_days(self) -> pd.DataFrame:
-        """Rows per trading day in the option chain and stock marts (what the dashboard can show)."""
-        parts = [
-            f"SELECT '{name}' AS mart, trade_date, count(*) AS rows, max(source) AS source "
-            f"FROM {self._t(name)} GROUP BY trade_date"
-            for name in ("mart_stock_daily", "mart_option_chain")
-        ]
-        return self._run(" UNION ALL ".join(parts) + " ORDER BY mart, trade_date")
+    # -- /readyz -------------------------------------------------------------------------------------
 
     def ready(self) -> int:
         """A cheap query that proves the marts answer (for /readyz): rows in the positioning mart."""
