@@ -169,7 +169,7 @@ def surface(df: pd.DataFrame, theme: str, title: str, view: str) -> go.Figure:
 
 
 def realized_vs_implied(df: pd.DataFrame, theme: str, title: str) -> go.Figure:
-    return _two_series(df, theme, title, ("atm_iv", "implied (ATM, ~30d)"),
+    return _two_series(df, theme, title, ("atm_iv", "implied (ATM, 30d)"),
                        ("realized_volatility_20d", "realized (20d)"), height=380, yaxis_tickformat=".0%")  # fmt: skip
 
 

@@ -2,8 +2,7 @@
 
 One owner for both sides, and nothing else: the standard library only, so the dashboard can read the
 contract without importing the pipeline, and the pipeline never imports the dashboard. The published marts
-are also declared in dbt (``config.contract.enforced`` and the ``published`` tag in
-``dbt/models/marts/_marts__models.yml``); ``tests/dbt/test_published_marts.py`` checks that the two lists agree.
+are the dashboard's whole view of the warehouse: a metric it shows is computed once, in dbt, and read here.
 
 Layout of one embedded snapshot::
 
@@ -51,6 +50,7 @@ PUBLISHED_MARTS: tuple[MartSpec, ...] = (
     MartSpec("mart_options_oi_by_strike", ("underlying", "trade_date", "expiration_date", "strike_price")),
     MartSpec("mart_options_max_pain", ("underlying", "trade_date", "expiration_date")),
     MartSpec("mart_options_positioning", ("underlying", "trade_date")),
+    MartSpec("mart_options_iv_rank", ("underlying", "trade_date")),
 )
 MART_NAMES: frozenset[str] = frozenset(m.name for m in PUBLISHED_MARTS)
 

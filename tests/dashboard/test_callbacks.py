@@ -295,7 +295,7 @@ def test_navigation_carries_ticker_and_day(q: Queries, built_home) -> None:  # t
     def navigate(pathname: str, search: str | None) -> tuple[list[str], list[str]]:
         links = [(f"nav-{p.PREFIX}", prop) for prop in ("href", "className") for p in PAGES]
         response = client.post("/_dash-update-component", json={
-            "output": "..." + "...".join(f"{i}.{prop}" for i, prop in links) + "...",
+            "output": ".." + "...".join(f"{i}.{prop}" for i, prop in links) + "..",
             "outputs": [{"id": i, "property": prop} for i, prop in links],
             "inputs": [{"id": "url", "property": "pathname", "value": pathname},
                        {"id": "url", "property": "search", "value": search}],
