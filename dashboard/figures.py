@@ -261,7 +261,7 @@ def payoff(result: Payoff, spot: float, theme: str, title: str) -> go.Figure:
                 hovermode="x unified")  # fmt: skip
     fig.add_trace(go.Scatter(x=x, y=_r(result.at_expiry, 2), name=f"at first expiry ({result.horizon_days}d)",
                              line={"color": p["accent"], "width": 2}))  # fmt: skip
-    fig.add_trace(go.Scatter(x=x, y=_r(result.today, 2), name="today (Black-Scholes)",
+    fig.add_trace(go.Scatter(x=x, y=_r(result.today, 2), name="today (model value)",
                              line={"color": p["put"], "dash": "dash"}))  # fmt: skip
     fig.add_hline(y=0, line={"color": p["muted"], "width": 1})
     fig.add_vline(x=spot, line={"dash": "dot", "color": p["muted"]}, annotation_text="spot")

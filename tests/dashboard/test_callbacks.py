@@ -275,6 +275,22 @@ def test_position_reports_premium_breakevens_and_greeks(q: Queries) -> None:
     assert "no legs yet" in note_text(empty)
 
 
+def test_position_defaults_to_the_days_treasury_rate(q: Queries) -> None:
+    """Without an entered rate the legs are priced at the published curve's rate, not a fixed one."""
+    rows = q.legs("AAPL", END, [leg.split("*")[0] for leg in legs(q).split(",")])
+    published = float(rows["risk_free_rate"].iloc[0])
+    kpis = {
+        item.children[0].children: item.children[1].children
+        for item in CHARTS["position"].call(q, rate="")[5]
+    }
+    assert kpis["rate at the first expiry"] == f"Treasury {published:.2%}"
+    entered = {item.children[0].children: item.children[1].children for item in CHARTS["position"].call(q)[5]}
+    assert entered["rate at the first expiry"] == "4.00% (entered)"
+    assert (
+        CHARTS["position"].call(q, rate="")[0].data[1].y != CHARTS["position"].call(q)[0].data[1].y
+    )  # today
+
+
 def test_routes_urls_to_pages_and_refuses_bad_parameters(q: Queries) -> None:
     page = app_module.route(q, "/chain", f"?ticker=AAPL&date={D}&money=5", None)
     text = str(page)
