@@ -31,7 +31,8 @@ import plotly.utils
 from dashboard.marts import SnapshotSource
 from dashboard.pages import chain, market, positioning, quality, strategy, volatility
 from dashboard.queries import Queries
-from workflows.publish import current_version, publish, snapshot_root
+from workflows.marts_contract import current_version
+from workflows.publish import publish, snapshot_root
 from workflows.settings import load_settings
 
 

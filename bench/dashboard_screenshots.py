@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.dashboard_support import ROOT, chromium, serve, wait_for_charts
 from dashboard.pages import PAGES
-from workflows.publish import current_version
+from workflows.marts_contract import current_version
 from workflows.publish import snapshot_root as root_of
 from workflows.settings import load_settings
 

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from workflows import calendar
-from workflows.publish import BUILD_FILE, SNAPSHOT_DIR, current_version
+from workflows.marts_contract import BUILD_FILE, SNAPSHOT_DIR, current_version
 from workflows.settings import DEFAULT_UNDERLYINGS
 
 SYNTHETIC = 400

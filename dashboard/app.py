@@ -112,16 +112,10 @@ def _register_shell(app: Dash, q: Queries) -> None:
         )
     )
 
-    @app.callback(
+    app.callback(
         [Output(f"nav-{p.PREFIX}", "href") for p in PAGES] + [Output(f"nav-{p.PREFIX}", "className") for p in PAGES],
         Input("url", "pathname"), Input("url", "search"),
-    )  # fmt: skip
-    def _nav(pathname: Any, search: Any) -> list[str]:
-        carried = state.shared(search)
-        current = pathname if any(pathname == p.PATH for p in PAGES) else HOME
-        hrefs = [p.PATH + carried for p in PAGES]
-        classes = ["nav-link active" if current == p.PATH else "nav-link" for p in PAGES]
-        return hrefs + classes
+    )(nav_links)  # fmt: skip
 
     app.callback(Output("sim-banner", "hidden"), Input({"type": SOURCE_STORE, "chart": ALL}, "data"))(
         banner_hidden

@@ -47,7 +47,8 @@ def serve(
 
 def _publish_if_missing(settings: Any) -> None:
     """A warehouse built before snapshots existed gets its first one now; without marts, pages say so."""
-    from workflows.publish import current_version, publish, snapshot_root
+    from workflows.marts_contract import current_version
+    from workflows.publish import publish, snapshot_root
 
     if settings.warehouse != "duckdb" or current_version(snapshot_root(settings)) is not None:
         return

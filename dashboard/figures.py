@@ -169,7 +169,7 @@ def surface(df: pd.DataFrame, theme: str, title: str, view: str) -> go.Figure:
 
 
 def realized_vs_implied(df: pd.DataFrame, theme: str, title: str) -> go.Figure:
-    return _two_series(df, theme, title, ("atm_iv", "implied (ATM, ~30d)"),
+    return _two_series(df, theme, title, ("atm_iv", "implied (ATM, 30d)"),
                        ("realized_volatility_20d", "realized (20d)"), height=380, yaxis_tickformat=".0%")  # fmt: skip
 
 
@@ -261,7 +261,7 @@ def payoff(result: Payoff, spot: float, theme: str, title: str) -> go.Figure:
                 hovermode="x unified")  # fmt: skip
     fig.add_trace(go.Scatter(x=x, y=_r(result.at_expiry, 2), name=f"at first expiry ({result.horizon_days}d)",
                              line={"color": p["accent"], "width": 2}))  # fmt: skip
-    fig.add_trace(go.Scatter(x=x, y=_r(result.today, 2), name="today (Black-Scholes)",
+    fig.add_trace(go.Scatter(x=x, y=_r(result.today, 2), name="today (model value)",
                              line={"color": p["put"], "dash": "dash"}))  # fmt: skip
     fig.add_hline(y=0, line={"color": p["muted"], "width": 1})
     fig.add_vline(x=spot, line={"dash": "dot", "color": p["muted"]}, annotation_text="spot")

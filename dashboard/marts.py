@@ -19,7 +19,14 @@ from typing import Any
 
 import pandas as pd
 
-from workflows.publish import BUILD_FILE, CURRENT, LAKE_BUILDS_PREFIX, MART_NAMES, current_version
+from workflows.marts_contract import (
+    BUILD_FILE,
+    CURRENT,
+    LAKE_BUILDS_PREFIX,
+    MART_NAMES,
+    current_version,
+    snapshot_folder,
+)
 
 
 class NoSnapshotError(RuntimeError):
@@ -225,10 +232,8 @@ def open_source(settings: Any, dashboard: Any) -> MartsSource:
     """The configured source: the snapshot under ``SMELT_HOME`` or Snowflake."""
     if settings.warehouse == "snowflake":
         return SnowflakeSource(settings)
-    from workflows.publish import snapshot_root
-
     return SnapshotSource(
-        snapshot_root(settings),
+        snapshot_folder(settings.home),
         memory_limit=dashboard.duckdb_memory_limit,
         threads=dashboard.duckdb_threads,
         check_seconds=dashboard.snapshot_check_seconds,

@@ -1,40 +1,40 @@
-"""Profit and loss of a multi-leg option position: at the first expiry and today (Black-Scholes, each leg
-at its own implied volatility), breakevens, and the position's net Greeks.
+"""Profit and loss of a multi-leg option position: at the first expiry and today, breakevens, and the
+position's net Greeks.
 
-Only the strategy page needs this, on a few hundred prices: plain numpy with the normal CDF from ``math.erf``.
+Legs are valued by the pipeline's own model (``workflows.pricing``: American legs by Bjerksund-Stensland,
+European ones by Black-Scholes-Merton), each at its implied volatility and the underlying's dividend yield,
+so the page draws the same prices the Greeks step solved against.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from workflows import pricing
+
 F64 = NDArray[np.float64]
-_erf = np.vectorize(math.erf, otypes=[np.float64])
-#: Trading days per year for theta per day.
+#: Calendar days per year, for the horizon in days (years to expiry are calendar years, as in the marts).
 DAYS_PER_YEAR = 365.0
 
 
-def norm_cdf(x: F64) -> F64:
-    return 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))
-
-
-def black_scholes(spot: F64, strike: float, years: float, vol: float, rate: float, call: bool) -> F64:
-    """European option value; at or past expiry (or without volatility) the intrinsic value."""
-    intrinsic = np.maximum(spot - strike, 0.0) if call else np.maximum(strike - spot, 0.0)
-    if years <= 0 or not vol or not math.isfinite(vol) or vol <= 0:
+def leg_value(prices: F64, leg: Any, years: float, rate: float) -> F64:
+    """One leg's value over the underlying ``prices`` with ``years`` left; intrinsic value at or past expiry
+    or without a volatility. ``leg`` carries contract_type, strike_price, implied_volatility, exercise_model
+    and dividend_yield (NULL counts as none)."""
+    call = leg.contract_type == "call"
+    strike = float(leg.strike_price)
+    intrinsic = np.maximum(prices - strike, 0.0) if call else np.maximum(strike - prices, 0.0)
+    vol = float(leg.implied_volatility) if pd.notna(leg.implied_volatility) else 0.0
+    if years <= 0 or not np.isfinite(vol) or vol <= 0:
         return intrinsic
-    sqrt_t = math.sqrt(years)
-    d1 = (np.log(spot / strike) + (rate + 0.5 * vol * vol) * years) / (vol * sqrt_t)
-    d2 = d1 - vol * sqrt_t
-    discount = math.exp(-rate * years)
-    if call:
-        return spot * norm_cdf(d1) - strike * discount * norm_cdf(d2)
-    return strike * discount * norm_cdf(-d2) - spot * norm_cdf(-d1)
+    american = leg.exercise_model != "european"  # as the Greeks step decides (NULL: American)
+    dividend_yield = float(leg.dividend_yield) if pd.notna(leg.dividend_yield) else 0.0
+    return pricing.price(american, call, prices, strike, years, rate, dividend_yield, vol)
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,10 @@ class Payoff:
     horizon_days: int  # days to the first expiry
 
 
-def position_payoff(legs: pd.DataFrame, rate: float, width: float = 0.35, points: int = 241) -> Payoff:
-    """``legs`` has quantity, contract_type, strike_price, years_to_expiry, implied_volatility,
-    option_price, shares_per_contract and underlying_price (one row per leg)."""
+def position_payoff(legs: pd.DataFrame, rate: float | None, width: float = 0.35, points: int = 241) -> Payoff:
+    """``legs`` has quantity, option_price, years_to_expiry, shares_per_contract, underlying_price,
+    risk_free_rate and what :func:`leg_value` reads (one row per leg). ``rate`` overrides every leg's rate;
+    None prices each leg at its own: the day's Treasury curve at its maturity, as published."""
     spot = float(legs["underlying_price"].iloc[0])
     prices = np.linspace(spot * (1 - width), spot * (1 + width), points)
     first = float(legs["years_to_expiry"].min())
@@ -58,16 +59,13 @@ def position_payoff(legs: pd.DataFrame, rate: float, width: float = 0.35, points
     cost = 0.0
     for leg in legs.itertuples(index=False):
         size = float(leg.quantity) * float(leg.shares_per_contract or 100)
-        call = leg.contract_type == "call"
         entry = float(leg.option_price)
-        vol = float(leg.implied_volatility) if pd.notna(leg.implied_volatility) else 0.0
         years = float(leg.years_to_expiry)
+        r = float(leg.risk_free_rate) if rate is None else rate
         cost += size * entry
         # At the first expiry, legs that expire later still have time value.
-        at_expiry += size * (
-            black_scholes(prices, float(leg.strike_price), years - first, vol, rate, call) - entry
-        )
-        today += size * (black_scholes(prices, float(leg.strike_price), years, vol, rate, call) - entry)
+        at_expiry += size * (leg_value(prices, leg, years - first, r) - entry)
+        today += size * (leg_value(prices, leg, years, r) - entry)
     return Payoff(prices, at_expiry, today, breakevens(prices, at_expiry), cost, round(first * DAYS_PER_YEAR))
 
 

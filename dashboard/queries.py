@@ -43,8 +43,8 @@ CHAIN_FIELDS = (
 )  # fmt: skip
 #: Width of a moneyness bin of the IV heatmap, in log-moneyness.
 SURFACE_BIN = 0.025
-#: History read before a chart's first day so that 200-day windows are full on that day.
-WARMUP_DAYS = 300
+#: History read before a chart's first day so that the Bollinger bands' 20-day window is full on that day.
+WARMUP_DAYS = 40
 
 
 class Cache:
@@ -175,50 +175,36 @@ class Queries:
     # -- /market -------------------------------------------------------------------------------------
 
     def stock_history(self, ticker: str, start: dt.date, end: dt.date, adjusted: bool) -> pd.DataFrame:
-        """Daily bars with SMA 20/50/200 and 20-day Bollinger bands of the shown price series."""
+        """Daily bars with the mart's SMA 20/50/200 and 20-day Bollinger bands, in the shown price series.
+
+        The averages are dbt's (on split-adjusted closes); as-traded prices divide them by the day's split
+        factor, so a split never bends them. Only the bands' deviation is windowed here, over adjusted closes.
+        """
         c = PRICE_COLUMNS[adjusted]
-        windows = {
-            n: f"OVER (ORDER BY trade_date ROWS BETWEEN {n - 1} PRECEDING AND CURRENT ROW)"
-            for n in (20, 50, 200)
-        }
-        sma = {n: f"CASE WHEN count(close) {w} = {n} THEN avg(close) {w} END" for n, w in windows.items()}
+        scale = "" if adjusted else " / split_adjustment_factor"
+        window = "OVER (ORDER BY trade_date ROWS BETWEEN 19 PRECEDING AND CURRENT ROW)"
         sql = f"""
             WITH bars AS (
-                SELECT trade_date, {c["open"]} AS open, {c["high"]} AS high, {c["low"]} AS low,
-                       {c["close"]} AS close, {c["volume"]} AS volume, split_adjustment_factor, source
+                SELECT *, CASE WHEN count(close_adj) {window} = 20 THEN stddev_samp(close_adj) {window} END AS sd_20
                 FROM {self._t("mart_stock_daily")}
                 WHERE ticker = ? AND trade_date BETWEEN ? AND ?
-            ),
-            indicators AS (
-                SELECT *, {sma[20]} AS sma_20, {sma[50]} AS sma_50, {sma[200]} AS sma_200,
-                       CASE WHEN count(close) {windows[20]} = 20 THEN stddev_samp(close) {windows[20]} END AS sd_20
-                FROM bars
             )
-            SELECT trade_date, open, high, low, close, volume, split_adjustment_factor, sma_20, sma_50, sma_200,
-                   sma_20 + 2 * sd_20 AS bollinger_upper, sma_20 - 2 * sd_20 AS bollinger_lower, source
-            FROM indicators WHERE trade_date >= ? ORDER BY trade_date
+            SELECT trade_date, {c["open"]} AS open, {c["high"]} AS high, {c["low"]} AS low, {c["close"]} AS close,
+                   {c["volume"]} AS volume, split_adjustment_factor, sma_20{scale} AS sma_20,
+                   sma_50{scale} AS sma_50, sma_200{scale} AS sma_200,
+                   (sma_20 + 2 * sd_20){scale} AS bollinger_upper, (sma_20 - 2 * sd_20){scale} AS bollinger_lower,
+                   source
+            FROM bars WHERE trade_date >= ? ORDER BY trade_date
         """  # fmt: skip
         return self._run(sql, [ticker, start - dt.timedelta(days=WARMUP_DAYS), end, start])
 
-    def _nearest_30_days(self) -> str:
-        """CTE ``nearest``: each day's surface rows of the expiry nearest 30 days out (at least 7); binds
-        underlying, first day, last day."""
-        return f"""nearest AS (
-                SELECT trade_date, days_to_expiry, implied_volatility, log_moneyness, source
-                FROM {self._t("mart_vol_surface")}
-                WHERE underlying = ? AND trade_date BETWEEN ? AND ? AND days_to_expiry >= 7
-                  AND implied_volatility IS NOT NULL
-                QUALIFY dense_rank() OVER (
-                    PARTITION BY trade_date ORDER BY abs(days_to_expiry - 30), days_to_expiry) = 1
-            )"""
-
     def atm_iv_history(self, underlying: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Per day, the at-the-money IV of the expiry nearest 30 days out (at least 7): trade_date, atm_iv."""
+        """Per day, dbt's 30-day at-the-money IV (interpolated between the expiries either side of 30 days)."""
         sql = f"""
-            WITH {self._nearest_30_days()}
-            SELECT trade_date, min(days_to_expiry) AS days_to_expiry,
-                   min_by(implied_volatility, abs(log_moneyness)) AS atm_iv
-            FROM nearest GROUP BY trade_date ORDER BY trade_date
+            SELECT trade_date, atm_implied_volatility_30d AS atm_iv, source
+            FROM {self._t("mart_options_iv_rank")}
+            WHERE underlying = ? AND trade_date BETWEEN ? AND ?
+            ORDER BY trade_date
         """
         return self._run(sql, [underlying, start, end])
 
@@ -271,7 +257,7 @@ class Queries:
         sql = f"""
             SELECT option_ticker, contract_type, strike_price, expiration_date, days_to_expiry, years_to_expiry,
                    option_price, implied_volatility, delta, gamma, theta, vega, underlying_price,
-                   shares_per_contract, source
+                   shares_per_contract, exercise_model, risk_free_rate, dividend_yield, source
             FROM {self._t("mart_option_chain")}
             WHERE underlying = ? AND trade_date = ? AND option_ticker IN ({marks})
             ORDER BY expiration_date, strike_price, contract_type
@@ -320,24 +306,17 @@ class Queries:
         return self._run(sql, [underlying, day, max_log_moneyness])
 
     def realized_vs_implied(self, underlying: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """ATM IV (30-day expiry) and 20-day realized volatility per day, with IV rank and percentile of each
-        day within the window: rank = (iv - min) / (max - min), percentile = share of days with lower IV."""
+        """dbt's 30-day ATM IV, IV rank and percentile (each over the day's last 252 trading days, NULL until
+        20) beside the 20-day realized volatility, per day."""
         sql = f"""
-            WITH {self._nearest_30_days()},
-            iv AS (
-                SELECT trade_date, min_by(implied_volatility, abs(log_moneyness)) AS atm_iv, max(source) AS source
-                FROM nearest GROUP BY trade_date
-            )
-            SELECT iv.trade_date, iv.atm_iv, s.realized_volatility_20d,
-                   (iv.atm_iv - min(iv.atm_iv) OVER ())
-                       / nullif(max(iv.atm_iv) OVER () - min(iv.atm_iv) OVER (), 0) AS iv_rank,
-                   percent_rank() OVER (ORDER BY iv.atm_iv) AS iv_percentile,
-                   iv.source
-            FROM iv LEFT JOIN {self._t("mart_stock_daily")} AS s
+            SELECT iv.trade_date, iv.atm_implied_volatility_30d AS atm_iv, s.realized_volatility_20d, iv.iv_rank,
+                   iv.iv_percentile, iv.window_days, iv.source
+            FROM {self._t("mart_options_iv_rank")} AS iv LEFT JOIN {self._t("mart_stock_daily")} AS s
               ON s.ticker = ? AND s.trade_date = iv.trade_date
+            WHERE iv.underlying = ? AND iv.trade_date BETWEEN ? AND ?
             ORDER BY iv.trade_date
-        """
-        return self._run(sql, [underlying, start, end, underlying])
+        """  # fmt: skip
+        return self._run(sql, [underlying, underlying, start, end])
 
     # -- /positioning --------------------------------------------------------------------------------
 
@@ -396,16 +375,7 @@ class Queries:
         """
         return self._run(sql, [underlying, day])
 
-    # -- /quality ------------------------------------------------------------------------------------
-
-    def mart_days(self) -> pd.DataFrame:
-        """Rows per trading day in the option chain and stock marts (what the dashboard can show)."""
-        parts = [
-            f"SELECT '{name}' AS mart, trade_date, count(*) AS rows, max(source) AS source "
-            f"FROM {self._t(name)} GROUP BY trade_date"
-            for name in ("mart_stock_daily", "mart_option_chain")
-        ]
-        return self._run(" UNION ALL ".join(parts) + " ORDER BY mart, trade_date")
+    # -- /readyz -------------------------------------------------------------------------------------
 
     def ready(self) -> int:
         """A cheap query that proves the marts answer (for /readyz): rows in the positioning mart."""

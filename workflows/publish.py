@@ -29,43 +29,21 @@ from pathlib import Path
 from typing import Any
 
 from workflows import logs
+
+# The contract's names stay importable from here (``as``: re-exported) for code written before it moved.
+from workflows.marts_contract import BUILD_FILE as BUILD_FILE
+from workflows.marts_contract import CURRENT as CURRENT
+from workflows.marts_contract import LAKE_BUILDS_PREFIX as LAKE_BUILDS_PREFIX
+from workflows.marts_contract import PUBLISHED_MARTS as PUBLISHED_MARTS
+from workflows.marts_contract import MartSpec, snapshot_folder
+from workflows.marts_contract import current_version as current_version
 from workflows.settings import Settings
 
 log = logs.get_logger("smelt.publish")
 
-SNAPSHOT_DIR = "marts-snapshot"
-CURRENT = "CURRENT"
-BUILD_FILE = "build.json"
-#: Lake prefix of the build summaries published for a Snowflake warehouse.
-LAKE_BUILDS_PREFIX = "_smelt/builds"
 #: Versions kept besides the current one, and how long any version is kept after it was replaced.
 KEEP_VERSIONS = 3
 GRACE_SECONDS = 600.0
-
-
-@dataclass(frozen=True)
-class MartSpec:
-    """A mart the dashboard reads, and the order its Parquet rows are written in.
-
-    Sorting by the dashboard's filter columns gives every row group tight min/max statistics, so a query for
-    one underlying and day reads one or two row groups instead of the whole file.
-    """
-
-    name: str
-    order_by: tuple[str, ...]
-
-
-PUBLISHED_MARTS: tuple[MartSpec, ...] = (
-    MartSpec("mart_stock_daily", ("ticker", "trade_date")),
-    MartSpec(
-        "mart_option_chain", ("underlying", "trade_date", "expiration_date", "strike_price", "contract_type")
-    ),
-    MartSpec("mart_vol_surface", ("underlying", "trade_date", "expiration_date", "strike_price")),
-    MartSpec("mart_options_oi_by_strike", ("underlying", "trade_date", "expiration_date", "strike_price")),
-    MartSpec("mart_options_max_pain", ("underlying", "trade_date", "expiration_date")),
-    MartSpec("mart_options_positioning", ("underlying", "trade_date")),
-)
-MART_NAMES: frozenset[str] = frozenset(m.name for m in PUBLISHED_MARTS)
 #: Rows per Parquet row group: about one underlying-day of a chain is 500 rows, so one group spans a few
 #: hundred underlying-days and a point query decodes little more than it needs.
 ROW_GROUP_SIZE = 50_000
@@ -86,22 +64,13 @@ class PublishReport:
 
 def snapshot_root(settings: Settings) -> Path:
     """Where the embedded mode keeps its snapshot versions: ``$SMELT_HOME/marts-snapshot``."""
-    return settings.home / SNAPSHOT_DIR
+    return snapshot_folder(settings.home)
 
 
 def new_version(now: dt.datetime | None = None) -> str:
     """A sortable, unique version name: UTC time to the microsecond plus a random suffix."""
     now = now or dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(3)}"
-
-
-def current_version(root: Path) -> str | None:
-    """The version ``CURRENT`` names, or None before the first publish."""
-    try:
-        name = (root / CURRENT).read_text().strip()
-    except FileNotFoundError:
-        return None
-    return name or None
 
 
 def publish(settings: Settings, *, target_dir: Path | None = None) -> PublishReport:

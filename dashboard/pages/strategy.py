@@ -1,5 +1,7 @@
 """/strategy: build a position from chain rows (legs and quantities), then see its P/L at the first expiry
-and today (Black-Scholes, each leg at its own IV), breakevens and net Greeks. The legs live in the URL."""
+and today (the pipeline's pricing model, each leg at its own IV and the underlying's dividend yield),
+breakevens and net Greeks. The rate is the day's Treasury curve at each leg's maturity unless the user enters
+one. The legs and the rate live in the URL."""
 
 from __future__ import annotations
 
@@ -40,7 +42,6 @@ from dashboard.payoff import net_greeks, position_payoff
 from dashboard.queries import Queries
 
 PATH, TITLE, PREFIX = "/strategy", "Strategy", "strat"
-DEFAULT_RATE = 4.0  # percent, for Black-Scholes "today"
 PRESETS = {"straddle": "long ATM straddle", "bull_call": "bull call spread", "condor": "short iron condor"}
 STATE = {
     "ticker": (f"{PREFIX}-ticker", "value"), "date": (f"{PREFIX}-date", "value"),
@@ -88,19 +89,19 @@ def layout(q: Queries, params: Mapping[str, str]) -> html.Div:
     except InputError as exc:
         notes.append(notice(f"{exc}; starting with no legs", "refused"))
         legs = ""
-    rate = params.get("rate", str(DEFAULT_RATE))
-    try:
-        rate_value = inputs.number(rate, "rate", 0, 20)
+    try:  # empty: the day's Treasury curve, as published
+        rate_value = inputs.number(params["rate"], "rate", 0, 20) if params.get("rate") else None
     except InputError:
-        rate_value = DEFAULT_RATE
+        rate_value = None
     return html.Div([
         *notes,
         dcc.Store(id=f"{PREFIX}-legs", data=legs),
         controls(
             *ticker_day_controls(q, PREFIX, ticker, day, "option"),
             control("Expiry to pick from", f"{PREFIX}-expiry", dropdown(f"{PREFIX}-expiry", options, expiry)),
-            control("Risk-free rate, %", f"{PREFIX}-rate", dcc.Input(
-                id=f"{PREFIX}-rate", type="number", value=rate_value, min=0, max=20, step=0.25, debounce=True)),
+            control("Risk-free rate, % (empty: the day's Treasury curve)", f"{PREFIX}-rate", dcc.Input(
+                id=f"{PREFIX}-rate", type="number", value=rate_value, min=0, max=20, step=0.25, debounce=True,
+                placeholder="Treasury curve")),
             control("Preset", f"{PREFIX}-preset", dropdown(
                 f"{PREFIX}-preset", [{"label": v, "value": k} for k, v in PRESETS.items()], "straddle")),
             html.Div([
@@ -228,7 +229,7 @@ def position(q: Queries, ticker: Any, day: Any, legs: Any, rate: Any, theme: Any
     ticker = inputs.ticker(ticker, q.underlyings())
     day = inputs.day(day, "trading day")
     chosen = inputs.legs(legs or "", ticker)
-    r = inputs.number(rate if rate not in (None, "") else DEFAULT_RATE, "risk-free rate", 0, 20) / 100
+    r = None if rate in (None, "") else inputs.number(rate, "risk-free rate", 0, 20) / 100
     if not chosen:
         hint = "no legs yet: select contracts above and buy or sell them, or add a preset"
         return (*not_drawn(hint, theme), [], [notice(hint)])
@@ -245,8 +246,12 @@ def position(q: Queries, ticker: Any, day: Any, legs: Any, rate: Any, theme: Any
             [],
             [],
         )
+    if r is None and rows["risk_free_rate"].isna().any():
+        return (*not_drawn(f"no Treasury rate is published for {day}: enter a risk-free rate", theme), [], [])
     spot = float(rows["underlying_price"].iloc[0])
     result = position_payoff(rows, r)
+    first = rows.loc[rows["years_to_expiry"].astype(float).idxmin()]
+    rate_shown = f"{r:.2%} (entered)" if r is not None else f"Treasury {float(first['risk_free_rate']):.2%}"
     greeks = net_greeks(rows)
     kpis = [
         ("net premium", f"{'debit' if result.cost > 0 else 'credit'} {abs(result.cost):,.2f}"),
@@ -255,6 +260,7 @@ def position(q: Queries, ticker: Any, day: Any, legs: Any, rate: Any, theme: Any
         ("max loss (range)", f"{float(result.at_expiry.min()):,.2f}"),
         ("Δ shares", f"{greeks['delta']:,.1f}"), ("Γ", f"{greeks['gamma']:,.2f}"),
         ("Θ $/day", f"{greeks['theta']:,.2f}"), ("vega $/vol pt", f"{greeks['vega']:,.2f}"),
+        ("rate at the first expiry", rate_shown),
     ]  # fmt: skip
     items = [html.Li([html.Span(k, className="kpi-label"), html.Span(v, className="kpi-value")], className="kpi")
              for k, v in kpis]  # fmt: skip

@@ -146,11 +146,12 @@ def rv_chart(q: Queries, ticker: Any, day: Any, range_: Any, theme: Any) -> tupl
         return not_drawn(no_data(ticker, day, "implied volatility"), theme)
     last = df.iloc[-1]
     note = f"ATM IV {float(last['atm_iv']):.1%}"
-    if len(df) > 1 and pd.notna(last["iv_rank"]) and pd.notna(last["iv_percentile"]):
+    window = int(last["window_days"])
+    if pd.notna(last["iv_rank"]) and pd.notna(last["iv_percentile"]):
         note += (f"; IV rank {float(last['iv_rank']):.0%}, IV percentile {float(last['iv_percentile']):.0%}"
-                 f" over {len(df)} trading days")  # fmt: skip
-    else:  # one day of history, or a flat one: rank and percentile mean nothing yet
-        note += f"; IV rank needs more history than {len(df)} trading day(s)"
+                 f" over {window} trading days")  # fmt: skip
+    else:  # dbt ranks a day once enough history exists (and the window is not flat)
+        note += f"; IV rank needs more history than {window} trading day(s)"
     return drawn(
         figures.realized_vs_implied(df, theme, f"{ticker} ATM IV vs 20-day realized"), source_of(df), note
     )

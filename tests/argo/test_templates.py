@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from workflows.argo import pod, render, templates
-from workflows.settings import DEFAULT_UNDERLYINGS
 
 
 def _by_name(warehouse: str) -> dict[str, dict[str, Any]]:
@@ -104,18 +103,41 @@ def test_options_fan_out_over_a_json_list_with_bounded_parallelism() -> None:
     assert dag["parallelism"] == templates.OPTIONS_PARALLELISM
     (task,) = dag["dag"]["tasks"]
     assert task["withParam"] == "{{inputs.parameters.underlyings}}"
-    default = next(p for p in options["spec"]["arguments"]["parameters"] if p["name"] == "underlyings")
-    assert json.loads(default["value"]) == list(DEFAULT_UNDERLYINGS)
+    argument = next(p for p in options["spec"]["arguments"]["parameters"] if p["name"] == "underlyings")
+    assert "value" not in argument  # the chart's `universe` fills it at install
 
 
 def test_cron_runs_the_daily_template_after_the_close_in_new_york() -> None:
     cron = _by_name("duckdb")["smelt-daily/CronWorkflow"]["spec"]
-    assert cron["schedules"] == ["30 18 * * 1-5"] and cron["timezone"] == "America/New_York"
-    assert cron["concurrencyPolicy"] == "Forbid" and cron["startingDeadlineSeconds"] == 3600
+    assert cron["concurrencyPolicy"] == "Forbid"
     assert cron["workflowSpec"]["workflowTemplateRef"] == {"name": "smelt-daily"}
-    assert cron["workflowSpec"]["arguments"]["parameters"] == [
-        {"name": "scheduled-time", "value": "{{workflow.scheduledTime}}"}
-    ]
+    scheduled, universe = cron["workflowSpec"]["arguments"]["parameters"]
+    assert scheduled == {"name": "scheduled-time", "value": "{{workflow.scheduledTime}}"}
+    assert universe["name"] == "underlyings" and "value" not in universe  # the chart's `universe`
+
+
+#: What the pipeline chart's values own (charts/pipeline/values.yaml `schedule` and `universe`).
+DEPLOY_TIME_CRON_FIELDS = {
+    "schedule", "timezone", "suspend", "startingDeadlineSeconds", "successfulJobsHistoryLimit",
+    "failedJobsHistoryLimit",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("warehouse", render.WAREHOUSES)
+def test_the_render_leaves_deploy_time_settings_to_the_chart(warehouse: str) -> None:
+    """Hera renders structure: no schedule, time zone, history limit or universe of its own, which the chart
+    would overwrite (one owner: the chart's values)."""
+    cron = _by_name(warehouse)["smelt-daily/CronWorkflow"]["spec"]
+    assert not DEPLOY_TIME_CRON_FIELDS & set(cron) and cron["schedules"] == []
+    for manifest in render.manifests(warehouse):  # type: ignore[arg-type]
+        spec = manifest["spec"].get("workflowSpec", manifest["spec"])
+        parameters = [*spec.get("arguments", {}).get("parameters", [])]
+        parameters += [
+            p for t in spec.get("templates", []) for p in t.get("inputs", {}).get("parameters", [])
+        ]
+        for parameter in parameters:
+            if parameter["name"] == "underlyings":
+                assert "value" not in parameter and "default" not in parameter, manifest["metadata"]["name"]
 
 
 def test_backfill_runs_the_daily_day_template_per_trading_day() -> None:

@@ -15,7 +15,8 @@ from dashboard.queries import Queries
 from tests.dashboard.support import END, SIM_NOW, START, UNDERLYINGS
 from tests.tooling import kubeconfig  # noqa: F401 (the local control plane, for the chart's install test)
 from workflows import steps
-from workflows.publish import current_version, snapshot_root
+from workflows.marts_contract import current_version
+from workflows.publish import snapshot_root
 from workflows.settings import Settings, load_settings
 
 

@@ -14,8 +14,9 @@ import pytest
 from dash import no_update
 
 from dashboard import app as app_module
+from dashboard.config import load_dashboard_settings
 from dashboard.inputs import InputError
-from dashboard.pages import chain, common, market, positioning, quality, strategy, volatility
+from dashboard.pages import PAGES, chain, common, market, positioning, quality, strategy, volatility
 from dashboard.queries import Queries
 from tests.dashboard.support import END, HOLIDAY, INJECTIONS, START, WRONG_KINDS, is_refused, note_text
 
@@ -274,6 +275,22 @@ def test_position_reports_premium_breakevens_and_greeks(q: Queries) -> None:
     assert "no legs yet" in note_text(empty)
 
 
+def test_position_defaults_to_the_days_treasury_rate(q: Queries) -> None:
+    """Without an entered rate the legs are priced at the published curve's rate, not a fixed one."""
+    rows = q.legs("AAPL", END, [leg.split("*")[0] for leg in legs(q).split(",")])
+    published = float(rows["risk_free_rate"].iloc[0])
+    kpis = {
+        item.children[0].children: item.children[1].children
+        for item in CHARTS["position"].call(q, rate="")[5]
+    }
+    assert kpis["rate at the first expiry"] == f"Treasury {published:.2%}"
+    entered = {item.children[0].children: item.children[1].children for item in CHARTS["position"].call(q)[5]}
+    assert entered["rate at the first expiry"] == "4.00% (entered)"
+    assert (
+        CHARTS["position"].call(q, rate="")[0].data[1].y != CHARTS["position"].call(q)[0].data[1].y
+    )  # today
+
+
 def test_routes_urls_to_pages_and_refuses_bad_parameters(q: Queries) -> None:
     page = app_module.route(q, "/chain", f"?ticker=AAPL&date={D}&money=5", None)
     text = str(page)
@@ -287,13 +304,29 @@ def test_routes_urls_to_pages_and_refuses_bad_parameters(q: Queries) -> None:
     assert app_module.route(q, "/chain", "?a", "?b", frozenset({"url.search"})) is not no_update
 
 
-def test_navigation_carries_ticker_and_day(q: Queries) -> None:
-    links = app_module.nav_links("/chain", f"?ticker=AAPL&date={D}&expiry=2026-12-18")
-    count = len(links) // 2
-    hrefs, classes = links[:count], links[count:]
+def test_navigation_carries_ticker_and_day(q: Queries, built_home) -> None:  # type: ignore[no-untyped-def]
+    """Through the app's own callback endpoint: the test reaches the callback the browser reaches."""
+    client = app_module.create_app(built_home, load_dashboard_settings(), q).server.test_client()
+
+    def navigate(pathname: str, search: str | None) -> tuple[list[str], list[str]]:
+        links = [(f"nav-{p.PREFIX}", prop) for prop in ("href", "className") for p in PAGES]
+        response = client.post("/_dash-update-component", json={
+            "output": ".." + "...".join(f"{i}.{prop}" for i, prop in links) + "..",
+            "outputs": [{"id": i, "property": prop} for i, prop in links],
+            "inputs": [{"id": "url", "property": "pathname", "value": pathname},
+                       {"id": "url", "property": "search", "value": search}],
+            "changedPropIds": ["url.pathname"],
+        })  # fmt: skip
+        assert response.status_code == 200, response.get_data(as_text=True)
+        answer = response.get_json()["response"]
+        return ([answer[f"nav-{p.PREFIX}"]["href"] for p in PAGES],
+                [answer[f"nav-{p.PREFIX}"]["className"] for p in PAGES])  # fmt: skip
+
+    hrefs, classes = navigate("/chain", f"?ticker=AAPL&date={D}&expiry=2026-12-18")
     assert hrefs[0] == f"/market?ticker=AAPL&date={D}"
     assert classes[1] == "nav-link active" and classes.count("nav-link active") == 1
-    assert app_module.nav_links("/x", None)[0] == "/market"
+    hrefs, classes = navigate("/x", None)
+    assert hrefs[0] == "/market" and classes[0] == "nav-link active"
 
 
 def test_banner_shows_while_any_shown_row_is_simulated() -> None:

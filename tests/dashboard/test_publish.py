@@ -8,17 +8,11 @@ import os
 
 import duckdb
 import pytest
+import yaml
 
-from workflows.publish import (
-    BUILD_FILE,
-    CURRENT,
-    PUBLISHED_MARTS,
-    PublishError,
-    current_version,
-    prune,
-    publish,
-    snapshot_root,
-)
+from tests.dbt.test_published_marts import MARTS_YAML
+from workflows.marts_contract import BUILD_FILE, CURRENT, PUBLISHED_MARTS, current_version
+from workflows.publish import PublishError, prune, publish, snapshot_root
 
 
 def test_a_snapshot_holds_every_mart_the_dashboard_reads(built_home) -> None:  # type: ignore[no-untyped-def]
@@ -30,6 +24,16 @@ def test_a_snapshot_holds_every_mart_the_dashboard_reads(built_home) -> None:  #
             parquet = folder / f"{spec.name}.parquet"
             rows = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{parquet}')").fetchone()[0]
             assert rows == warehouse.execute(f"SELECT count(*) FROM marts.{spec.name}").fetchone()[0] > 0
+    # Each file has exactly the columns of the mart's dbt contract: what the dashboard may read.
+    contracts = {
+        m["name"]: [c["name"] for c in m["columns"]] for m in yaml.safe_load(MARTS_YAML.read_text())["models"]
+    }
+    for spec in PUBLISHED_MARTS:
+        parquet = folder / f"{spec.name}.parquet"
+        columns = [
+            row[0] for row in duckdb.connect().execute(f"DESCRIBE SELECT * FROM '{parquet}'").fetchall()
+        ]
+        assert sorted(columns) == sorted(contracts[spec.name]), spec.name
     build = json.loads((folder / BUILD_FILE).read_text())
     assert build["version"] == version and build["source"] == "simulator"
     assert set(build["marts"]) == {m.name for m in PUBLISHED_MARTS}

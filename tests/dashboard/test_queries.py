@@ -13,7 +13,8 @@ import pytest
 from dashboard.marts import SnapshotSource
 from dashboard.queries import Queries
 from tests.dashboard.support import END, HOLIDAY, START, UNDERLYINGS
-from workflows.publish import current_version, publish, snapshot_root
+from workflows.marts_contract import current_version
+from workflows.publish import publish, snapshot_root
 
 
 def marts(settings) -> duckdb.DuckDBPyConnection:  # type: ignore[no-untyped-def]
@@ -45,10 +46,11 @@ def test_stock_history_windows_and_bands(q: Queries) -> None:
     assert bars["sma_20"].iloc[:19].isna().all() and bars["sma_20"].iloc[19:].notna().all()
     assert bars["sma_200"].isna().all()
     closes = bars["close"].astype(float)
-    assert math.isclose(float(bars["sma_20"].iloc[19]), float(closes.iloc[:20].mean()), rel_tol=1e-9)
+    # The averages are the mart's (dbt rounds them to 6 decimals), not recomputed here.
+    assert math.isclose(float(bars["sma_20"].iloc[19]), float(closes.iloc[:20].mean()), abs_tol=1e-6)
     sd = float(closes.iloc[:20].std(ddof=1))
     assert math.isclose(
-        float(bars["bollinger_upper"].iloc[19]), float(closes.iloc[:20].mean()) + 2 * sd, rel_tol=1e-9
+        float(bars["bollinger_upper"].iloc[19]), float(closes.iloc[:20].mean()) + 2 * sd, abs_tol=1e-5
     )
     assert (bars["bollinger_upper"].iloc[19:] > bars["bollinger_lower"].iloc[19:]).all()
     later = q.stock_history("AAPL", dt.date(2026, 11, 20), END, adjusted=True)
@@ -59,6 +61,8 @@ def test_stock_history_windows_and_bands(q: Queries) -> None:
     assert (raw["close"].astype(float) * factor).round(4).tolist() == pytest.approx(
         closes.round(4).tolist(), rel=1e-6
     )
+    # As-traded averages are the adjusted ones in the day's units: a split never bends them.
+    assert (raw["sma_20"] * factor).dropna().tolist() == pytest.approx(bars["sma_20"].dropna().tolist())
 
 
 def test_chain_pivots_calls_and_puts_per_strike(q: Queries, built_home) -> None:  # type: ignore[no-untyped-def]
@@ -102,19 +106,18 @@ def test_volatility_queries(q: Queries, built_home) -> None:  # type: ignore[no-
     assert list(term["days_to_expiry"]) == sorted(term["days_to_expiry"])
     assert ((term["atm_iv"] > 0) & (term["atm_iv"] < 3)).all()
     atm = q.atm_iv_history("AAPL", START, END)
-    assert len(atm) == len(q.option_days("AAPL")) and (atm["days_to_expiry"] >= 7).all()
-    # The ATM IV of a day is the surface's IV at the strike nearest the money on the expiry nearest 30 days.
-    dte = int(atm["days_to_expiry"].iloc[-1])
-    want = (
+    assert len(atm) == len(q.option_days("AAPL"))
+    # One definition of the 30-day ATM IV, IV rank and percentile: dbt's, as published, never recomputed.
+    published = (
         marts(built_home)
         .execute(
-            "SELECT implied_volatility FROM mart_vol_surface WHERE underlying = 'AAPL' AND trade_date = ? "
-            "AND days_to_expiry = ? AND implied_volatility IS NOT NULL ORDER BY abs(log_moneyness) LIMIT 1",
-            [END, dte],
+            "SELECT atm_implied_volatility_30d, iv_rank, iv_percentile, window_days FROM mart_options_iv_rank "
+            "WHERE underlying = 'AAPL' AND trade_date = ?",
+            [END],
         )
-        .fetchone()[0]
+        .fetchone()
     )
-    assert float(atm["atm_iv"].iloc[-1]) == pytest.approx(want)
+    assert float(atm["atm_iv"].iloc[-1]) == pytest.approx(published[0])
     surface = q.surface("AAPL", END, 0.3)
     bins = surface["log_moneyness_bin"].astype(float)
     assert ((bins / 0.025).round(6) == (bins / 0.025).round()).all() and (bins.abs() <= 0.3 + 0.0125).all()
@@ -124,10 +127,14 @@ def test_volatility_queries(q: Queries, built_home) -> None:  # type: ignore[no-
     smiles = q.smiles("AAPL", END, expiries)
     assert set(smiles["expiration_date"]) == set(expiries)
     rv = q.realized_vs_implied("AAPL", START, END)
-    assert ((rv["iv_rank"] >= 0) & (rv["iv_rank"] <= 1)).all()
+    ranked = rv[rv["window_days"] >= 20]
+    assert rv["iv_rank"].isna().sum() == len(rv) - len(ranked) > 0 and not ranked.empty  # NULL until 20 days
+    assert ((ranked["iv_rank"] >= 0) & (ranked["iv_rank"] <= 1)).all()
     last = rv.iloc[-1]
-    below = (rv["atm_iv"] < last["atm_iv"]).sum()
-    assert float(last["iv_percentile"]) == pytest.approx(below / (len(rv) - 1))
+    assert [float(last[c]) for c in ("atm_iv", "iv_rank", "iv_percentile")] == pytest.approx(published[:3])
+    below = (rv["atm_iv"] < last["atm_iv"]).sum()  # the history is shorter than 252 days: all of it counts
+    assert int(last["window_days"]) == len(rv)
+    assert float(last["iv_percentile"]) == pytest.approx(below / (len(rv) - 1), abs=1e-6)
     assert rv["realized_volatility_20d"].iloc[-1] > 0
 
 

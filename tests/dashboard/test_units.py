@@ -11,8 +11,9 @@ import pytest
 
 from dashboard import inputs, state
 from dashboard.inputs import InputError
-from dashboard.payoff import black_scholes, breakevens, net_greeks, position_payoff
+from dashboard.payoff import breakevens, leg_value, net_greeks, position_payoff
 from tests.dashboard.support import INJECTIONS
+from workflows import pricing
 
 
 def test_validators_accept_canonical_values() -> None:
@@ -78,22 +79,31 @@ def test_url_state_round_trip_and_bounds() -> None:
     assert state.encode({}) == ""
 
 
-def test_black_scholes_put_call_parity_and_expiry() -> None:
-    spot = np.array([90.0, 100.0, 110.0])
-    call = black_scholes(spot, 100.0, 0.5, 0.3, 0.04, True)
-    put = black_scholes(spot, 100.0, 0.5, 0.3, 0.04, False)
-    assert np.allclose(call - put, spot - 100.0 * math.exp(-0.04 * 0.5))
-    assert black_scholes(spot, 100.0, 0.5, 0.3, 0.0, True)[1] == pytest.approx(
-        8.4470, abs=1e-3
-    )  # 100 (N(d1) - N(-d1)), d1 = 0.5 x 0.3 x sqrt(0.5)
-    assert np.allclose(black_scholes(spot, 100.0, 0.0, 0.3, 0.04, True), [0.0, 0.0, 10.0])
-
-
-def _leg(kind: str, strike: float, quantity: int, price: float, years: float = 0.1, iv: float = 0.25) -> dict:
+def _leg(kind: str, strike: float, quantity: int, price: float, years: float = 0.1, iv: float = 0.25,
+         exercise: str = "american", q: float | None = 0.0, rate: float = 0.04) -> dict:  # fmt: skip
     return {"contract_type": kind, "strike_price": strike, "quantity": quantity, "option_price": price,
             "years_to_expiry": years, "implied_volatility": iv, "shares_per_contract": 100.0,
             "underlying_price": 100.0, "delta": 0.5 if kind == "call" else -0.5, "gamma": 0.04, "theta": -0.05,
-            "vega": 0.12}  # fmt: skip
+            "vega": 0.12, "exercise_model": exercise, "dividend_yield": q, "risk_free_rate": rate}  # fmt: skip
+
+
+def test_legs_are_priced_by_the_pipelines_model_with_the_dividend_yield() -> None:
+    spot = np.array([90.0, 100.0, 110.0])
+
+    def value(kind: str, years: float, exercise: str = "european", q: float | None = 0.02) -> np.ndarray:
+        leg = pd.DataFrame([_leg(kind, 100.0, 1, 0.0, years=years, iv=0.3, exercise=exercise, q=q)])
+        return leg_value(spot, next(leg.itertuples(index=False)), years, 0.04)
+
+    # European legs: put-call parity with the dividend yield, S e^(-qT) - K e^(-rT).
+    parity = value("call", 0.5) - value("put", 0.5)
+    assert np.allclose(parity, spot * math.exp(-0.02 * 0.5) - 100.0 * math.exp(-0.04 * 0.5))
+    assert value("call", 0.5) == pytest.approx(pricing.price(False, True, spot, 100.0, 0.5, 0.04, 0.02, 0.3))
+    # A dividend lowers a call; an unknown yield counts as none; an American put is worth at least the European.
+    assert (value("call", 0.5) < value("call", 0.5, q=0.0)).all()
+    assert value("call", 0.5, q=None) == pytest.approx(value("call", 0.5, q=0.0))
+    assert (value("put", 0.5, "american") >= value("put", 0.5) - 1e-12).all()
+    # At expiry (or without volatility) a leg is worth its intrinsic value.
+    assert np.allclose(value("call", 0.0), [0.0, 0.0, 10.0])
 
 
 def test_straddle_breakevens_are_strike_plus_and_minus_the_premium() -> None:
@@ -114,6 +124,9 @@ def test_bull_call_spread_caps_profit_and_loss() -> None:
     assert result.breakevens == pytest.approx([101.8], abs=0.01)
     # Today the spread is worth less than at expiry far in the money: time value of the short leg.
     assert float(result.today[-1]) < float(result.at_expiry[-1])
+    # Without an entered rate each leg is priced at its own published rate (the Treasury curve's).
+    assert np.allclose(position_payoff(legs, rate=None).today, result.today)
+    assert not np.allclose(position_payoff(legs, rate=0.10).today, result.today)
 
 
 def test_breakevens_on_exact_zeros() -> None:

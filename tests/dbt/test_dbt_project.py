@@ -24,6 +24,7 @@ from tests.dbt.support import (
     OPTION_DAYS,
     Builds,
 )
+from workflows.marts_contract import MART_NAMES
 
 STAGING = {
     "stg_polygon__smelt_loads",
@@ -69,6 +70,14 @@ MARTS = {
     "mart_options_max_pain",
     "mart_options_iv_rank",
 }
+
+
+def test_the_contracted_marts_are_the_published_ones(builds: Builds) -> None:
+    """dbt's own view (configs resolved from every place they can be set): the enforced contracts and the
+    `published` tag mark exactly the marts that publish copies (workflows/marts_contract.py)."""
+    models = [r.node for r in builds.results["first"].result.results if r.node.resource_type == "model"]
+    assert {n.name for n in models if n.config.contract.enforced} == MART_NAMES
+    assert {n.name for n in models if "published" in n.tags} == MART_NAMES
 
 
 def test_build_runs_every_model_test_and_unit_test(builds: Builds) -> None:

@@ -69,3 +69,29 @@ def test_every_value_is_documented() -> None:
         elif value.strip() and not documented_at:
             undocumented.append(key)
     assert not undocumented
+
+
+def test_the_chart_alone_sets_the_deploy_time_settings() -> None:
+    """The schedule, its time zone, the history kept and the universe are the chart's values (Hera renders
+    structure only): a release's values reach the CronWorkflow and every `underlyings` argument."""
+    rendered = helm_template(
+        None, "--set", "schedule.crons={0 7 * * 1}", "--set", "schedule.timezone=Europe/Zurich",
+        "--set", "schedule.successfulJobsHistoryLimit=3", "--set", "schedule.failedJobsHistoryLimit=4",
+        "--set", "schedule.startingDeadlineSeconds=60", "--set", "universe={SPY,QQQ}",
+    )  # fmt: skip
+    by_kind = [
+        (d["kind"], d["spec"])
+        for d in documents(rendered)
+        if d["kind"] in {"CronWorkflow", "WorkflowTemplate"}
+    ]
+    (cron,) = [spec for kind, spec in by_kind if kind == "CronWorkflow"]
+    assert (cron["schedules"], cron["timezone"]) == (["0 7 * * 1"], "Europe/Zurich")
+    assert (cron["successfulJobsHistoryLimit"], cron["failedJobsHistoryLimit"]) == (3, 4)
+    assert cron["startingDeadlineSeconds"] == 60
+    universes = [
+        p.get("value")
+        for _, spec in by_kind
+        for p in spec.get("workflowSpec", spec).get("arguments", {}).get("parameters", [])
+        if p["name"] == "underlyings"
+    ]
+    assert len(universes) == 4 and set(universes) == {'["SPY","QQQ"]'}  # daily, options, backfill, the cron

@@ -72,7 +72,12 @@ def plan(
     except SettingsError as exc:
         raise SubmitArgumentError(str(exc).replace("SMELT_UNDERLYINGS", "--underlyings")) from None
     universe = json.dumps(list(tickers))
-    manifests = render.manifests(settings.warehouse, image or default_image())
+    # Not the CronWorkflow: its schedule lives in the chart's values, so only the chart installs it.
+    manifests = [
+        m
+        for m in render.manifests(settings.warehouse, image or default_image())
+        if m["kind"] != "CronWorkflow"
+    ]
     if start or end:
         if date or not (start and end):
             raise SubmitArgumentError("give --date D for one day, or both --start and --end for a backfill")

@@ -1,5 +1,9 @@
 """The WorkflowTemplates and the CronWorkflow, in Hera: what runs, in which order, with which limits.
 
+Structure only: the deploy-time settings (the schedule, its time zone, the history the CronWorkflow keeps, the
+universe) have one owner, the pipeline chart's values.yaml, which fills them in at install
+(charts/pipeline/templates/_helpers.tpl, `pipeline.argo`). The rendered files leave them out.
+
 Each step template lives in its own WorkflowTemplate, so it can be submitted alone (`argo submit --from
 workflowtemplate/smelt-load -p trade-date=…`) and reused by reference: `smelt-daily` and `smelt-backfill`
 call them through `templateRef`. Containers only run `smelt …` (see pod.py); nothing here computes data.
@@ -7,7 +11,6 @@ call them through `templateRef`. Containers only run `smelt …` (see pod.py); n
 
 from __future__ import annotations
 
-import json
 from importlib.metadata import version
 from typing import Any
 
@@ -24,16 +27,12 @@ from hera.workflows import models as m
 
 from workflows.argo import pod
 from workflows.argo.pod import Warehouse
-from workflows.settings import DEFAULT_UNDERLYINGS
 
 DAILY, BACKFILL = "smelt-daily", "smelt-backfill"
 INGEST_STOCKS, INGEST_OPTIONS, LOAD, TRANSFORM = (
     "smelt-ingest-stocks", "smelt-ingest-options", "smelt-load", "smelt-transform",
 )  # fmt: skip
 VERSION_LABEL = "smelt.dev/version"
-#: After the close (16:00 New York) and after Polygon's end-of-day aggregates settle.
-SCHEDULE = "30 18 * * 1-5"
-TIMEZONE = "America/New_York"
 #: Underlyings ingested at once inside one run; the Polygon semaphore bounds all runs together.
 OPTIONS_PARALLELISM = 5
 #: Trading days a backfill runs at once.
@@ -90,7 +89,7 @@ def ingest_options(warehouse: Warehouse) -> WorkflowTemplate:
     with WorkflowTemplate(
         **_metadata(INGEST_OPTIONS, "ingest"),
         **_workflow_defaults("ingest-options", 4),
-        arguments=[_trade_date_input(), _underlyings(as_argument=True)],
+        arguments=[_trade_date_input(), _underlyings()],
     ) as template:
         one = pod.step(
             "ingest-options-one",
@@ -141,13 +140,11 @@ def transform(warehouse: Warehouse) -> WorkflowTemplate:
     return template
 
 
-def _underlyings(as_argument: bool = False) -> Parameter:
-    """The universe as a JSON list: an input's default, or a workflow argument's value."""
-    universe = json.dumps(list(DEFAULT_UNDERLYINGS))
-    description = 'Option underlyings as a JSON list, e.g. ["SPY","AAPL"].'
-    if as_argument:
-        return Parameter(name="underlyings", value=universe, description=description)
-    return Parameter(name="underlyings", default=universe, description=description)
+def _underlyings() -> Parameter:
+    """The universe as a JSON list; a workflow argument's value is the chart's (`universe`) or the submitter's."""
+    return Parameter(
+        name="underlyings", description='Option underlyings as a JSON list, e.g. ["SPY","AAPL"].'
+    )
 
 
 def _ref(template: str, name: str) -> m.TemplateRef:
@@ -206,7 +203,7 @@ def daily(warehouse: Warehouse) -> WorkflowTemplate:
                       description="YYYY-MM-DD, or auto: the session of scheduled-time (of now when empty)."),
             Parameter(name="scheduled-time", value="",
                       description="When the run was due (the CronWorkflow passes {{workflow.scheduledTime}})."),
-            _underlyings(as_argument=True),
+            _underlyings(),
         ],
     ) as template:  # fmt: skip
         resolve = pod.step(
@@ -254,7 +251,7 @@ def backfill(warehouse: Warehouse) -> WorkflowTemplate:
         on_exit="report",
         synchronization=pod.run_limit(),
         arguments=[Parameter(name="start", description="First day, YYYY-MM-DD."),
-                   Parameter(name="end", description="Last day, YYYY-MM-DD."), _underlyings(as_argument=True)],
+                   Parameter(name="end", description="Last day, YYYY-MM-DD."), _underlyings()],
     ) as template:  # fmt: skip
         expand = pod.step(
             "trading-days",
@@ -277,17 +274,16 @@ def backfill(warehouse: Warehouse) -> WorkflowTemplate:
 
 
 def cron() -> CronWorkflow:
-    """`smelt-daily` on a schedule: Argo's documented pattern of a CronWorkflow referencing the template."""
+    """`smelt-daily` on a schedule: Argo's documented pattern of a CronWorkflow referencing the template.
+
+    The chart sets the schedules, time zone, suspension, starting deadline and history limits, and the
+    `underlyings` argument: a scheduled run carries the release's universe whatever the template's default.
+    """
     return CronWorkflow(
         **_metadata(DAILY, "daily"),
-        schedules=[SCHEDULE],
-        timezone=TIMEZONE,
         concurrency_policy="Forbid",
-        starting_deadline_seconds=3600,
-        successful_jobs_history_limit=10,
-        failed_jobs_history_limit=20,
         workflow_template_ref=m.WorkflowTemplateRef(name=DAILY),
-        arguments=[Parameter(name="scheduled-time", value="{{workflow.scheduledTime}}")],
+        arguments=[Parameter(name="scheduled-time", value="{{workflow.scheduledTime}}"), _underlyings()],
     )
 
 

@@ -35,6 +35,8 @@ seccompProfile:
 One Argo manifest rendered by Hera (files/argo/<warehouse>/<name>.yaml), with this release's values applied:
 the image, pull policy and resources of every step container, the universe, the chart's labels, the
 schedule of the CronWorkflow, and the run_results artifact only where an artifact repository exists.
+Hera renders structure only: the schedule (time zone, suspension, deadline, history limits) and the universe
+are set here alone, from values.yaml.
 The file is parsed as data (fromYaml), so Argo's {{workflow.…}} expressions pass through untouched.
 */}}
 {{- define "pipeline.argo" -}}

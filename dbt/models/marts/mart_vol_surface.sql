@@ -34,8 +34,8 @@ select
     end as implied_volatility_contract_type,
     call_implied_volatility,
     put_implied_volatility,
-    call_open_interest,
-    put_open_interest,
+    cast(call_open_interest as bigint) as call_open_interest,
+    cast(put_open_interest as bigint) as put_open_interest,
     greeks_source,
     source
 from strikes
