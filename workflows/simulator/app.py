@@ -16,13 +16,8 @@ from starlette.routing import Route
 from workflows.settings import DEFAULT_UNDERLYINGS
 from workflows.simulator import clock
 from workflows.simulator.faults import Faults
-from workflows.simulator.handlers.market import market_now, market_upcoming, treasury_yields
-from workflows.simulator.handlers.options import (
-    chain_snapshot,
-    contract_snapshot,
-    options_contract,
-    options_contracts,
-)
+from workflows.simulator.handlers.market import treasury_yields
+from workflows.simulator.handlers.options import chain_snapshot, options_contracts
 from workflows.simulator.handlers.stocks import aggregates, grouped_daily, stock_dividends, stock_splits
 from workflows.simulator.http.dispatch import not_found, route, stats
 from workflows.simulator.http.state import SimStats, Simulator, models, release_models
@@ -54,14 +49,10 @@ def create_app(
             "/v2/aggs/ticker/{ticker}/range/{multiplier}/{timespan}/{start}/{end}", aggregates, "aggregates"
         ),
         route("/v3/reference/options/contracts", options_contracts, "options_contracts"),
-        route("/v3/reference/options/contracts/{ticker}", options_contract, "options_contract"),
         route("/v3/snapshot/options/{underlying}", chain_snapshot, "chain_snapshot"),
-        route("/v3/snapshot/options/{underlying}/{contract}", contract_snapshot, "contract_snapshot"),
         route("/v3/reference/splits", stock_splits, "splits"),
         route("/v3/reference/dividends", stock_dividends, "dividends"),
         route("/fed/v1/treasury-yields", treasury_yields, "treasury_yields"),
-        route("/v1/marketstatus/now", market_now, "market_now"),
-        route("/v1/marketstatus/upcoming", market_upcoming, "market_upcoming"),
         route("/{path:path}", not_found, "not_found"),
     ]
     app = Starlette(routes=routes)

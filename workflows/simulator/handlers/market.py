@@ -1,8 +1,8 @@
-"""Market-wide endpoints: the Treasury par-yield curve and the market status."""
+"""Market-wide endpoints: the Treasury par-yield curve."""
 
 from __future__ import annotations
 
-from workflows.simulator import clock, render
+from workflows.simulator import render
 from workflows.simulator.http.context import Ctx, listed, paginate
 from workflows.simulator.http.params import choice, epoch_days, page_size, parse_date, range_filter
 from workflows.simulator.http.replies import Reply
@@ -25,11 +25,3 @@ def treasury_yields(ctx: Ctx) -> Reply:
     window, next_url = paginate(ctx, len(chosen), limit)
     page = chosen[window]
     return listed(ctx, render.treasury_yields(page, ctx.sim.options.carry.curve(page)), next_url)
-
-
-def market_now(ctx: Ctx) -> Reply:
-    return Reply(clock.market_status(ctx.now))
-
-
-def market_upcoming(ctx: Ctx) -> Reply:
-    return Reply(clock.upcoming(ctx.now, ctx.sim.market.last_day))

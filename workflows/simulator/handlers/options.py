@@ -8,11 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import orjson
 
 from workflows.simulator import render
 from workflows.simulator.http.context import Ctx, listed, paginate
-from workflows.simulator.http.params import ApiError, choice, flag, page_size, parse_date, range_filter
+from workflows.simulator.http.params import choice, flag, page_size, parse_date, range_filter
 from workflows.simulator.http.replies import Raw, Reply
 from workflows.simulator.http.state import Listing
 
@@ -59,20 +58,6 @@ def options_contracts(ctx: Ctx) -> Reply:
     return listed(ctx, results, next_url)
 
 
-def options_contract(ctx: Ctx, ticker: str) -> Reply:
-    ticker = ticker if ticker.startswith("O:") else f"O:{ticker}"
-    parsed = ctx.sim.options.parse(ticker)
-    as_of = parse_date(ctx.params["as_of"], "as_of") if "as_of" in ctx.params else ctx.today
-    if parsed is not None:
-        underlying, expiry = parsed[0], parsed[1]
-        expired = expiry.expiration < as_of
-        table = ctx.sim.options.contracts(underlying, as_of, expired)
-        if ticker in table.tickers:
-            item = render.contracts(table, [table.tickers.index(ticker)])[0]
-            return Reply({"results": item, "status": "OK", "request_id": ctx.request_id})
-    raise ApiError(404, f"Contract {ticker} not found as of {as_of}")
-
-
 def _chain_items(ctx: Ctx, underlying: str) -> tuple[Any, Raw, dict[str, int]] | None:
     day = ctx.snapshot_day
     chain = ctx.sim.options.chain(underlying, day)
@@ -116,12 +101,3 @@ def chain_snapshot(ctx: Ctx, underlying: str) -> Reply:
     if next_url:
         body["next_url"] = next_url
     return Reply(body, paged=True)
-
-
-def contract_snapshot(ctx: Ctx, underlying: str, contract: str) -> Reply:
-    contract = contract if contract.startswith("O:") else f"O:{contract}"
-    found = _chain_items(ctx, underlying.upper())
-    if found is not None and contract in found[2]:
-        item = orjson.loads(found[1][found[2][contract]])
-        return Reply({"request_id": ctx.request_id, "results": item, "status": "OK"})
-    raise ApiError(404, f"Options contract {contract} of {underlying} not found on {ctx.snapshot_day}")
