@@ -16,8 +16,8 @@ from starlette.routing import Route
 from workflows.settings import DEFAULT_UNDERLYINGS
 from workflows.simulator import clock
 from workflows.simulator.faults import Faults
-from workflows.simulator.handlers.market import treasury_yields
 from workflows.simulator.handlers.options import chain_snapshot, options_contracts
+from workflows.simulator.handlers.rates import treasury_yields
 from workflows.simulator.handlers.stocks import aggregates, grouped_daily, stock_dividends, stock_splits
 from workflows.simulator.http.dispatch import not_found, route, stats
 from workflows.simulator.http.state import SimStats, Simulator, models, release_models

@@ -1,4 +1,4 @@
-"""Market-wide endpoints: the Treasury par-yield curve."""
+"""The rates endpoint: the Treasury par-yield curve of each session, as the vendor's /fed/v1/treasury-yields."""
 
 from __future__ import annotations
 
