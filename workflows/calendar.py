@@ -108,16 +108,6 @@ def session_close(day: dt.date) -> dt.datetime:
     return close
 
 
-def early_closes(start: dt.date, end: dt.date) -> dict[dt.date, dt.time]:
-    """Sessions that close before 16:00 New York time, with their local closing time."""
-    out: dict[dt.date, dt.time] = {}
-    for day in trading_days(start, end):
-        local = session_close(day).astimezone(NEW_YORK).time()
-        if local < dt.time(16, 0):
-            out[day] = local
-    return out
-
-
 def last_completed_trading_day(now: dt.datetime | None = None) -> dt.date:
     """The newest session whose close has passed at ``now`` (default: the current time)."""
     now = now or dt.datetime.now(dt.UTC)

@@ -71,7 +71,7 @@ def test_doctor_passes_then_names_each_missing_piece(
     assert "MISS ConfigMap smelt-semaphores: missing" in output
     assert "MISS smelt-workflow may create workflowtaskresults: denied" in output
     assert "MISS WorkflowTemplate smelt-transform: not installed" in output
-    assert output.count("fix: helm upgrade --install smelt-pipeline charts/pipeline") >= 3
+    assert output.count("fix: helm upgrade --install smelt charts/pipeline") >= 3
 
 
 def test_doctor_without_a_cluster_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -19,8 +19,12 @@ def test_trading_days_skip_weekends_and_thanksgiving() -> None:
 def test_holidays_and_early_closes() -> None:
     assert dt.date(2026, 12, 25) in calendar.holidays(dt.date(2026, 12, 1), dt.date(2026, 12, 31))
     assert dt.date(2026, 7, 3) in calendar.holidays(dt.date(2026, 7, 1), dt.date(2026, 7, 6))  # observed
-    closes = calendar.early_closes(dt.date(2026, 11, 1), dt.date(2026, 12, 31))
-    assert closes == {dt.date(2026, 11, 27): dt.time(13, 0), dt.date(2026, 12, 24): dt.time(13, 0)}
+    days = calendar.trading_days(dt.date(2026, 11, 1), dt.date(2026, 12, 31))
+    closes = {day: calendar.session_close(day).astimezone(calendar.NEW_YORK).time() for day in days}
+    assert {day: time for day, time in closes.items() if time < dt.time(16, 0)} == {
+        dt.date(2026, 11, 27): dt.time(13, 0),
+        dt.date(2026, 12, 24): dt.time(13, 0),
+    }
 
 
 @pytest.mark.parametrize(

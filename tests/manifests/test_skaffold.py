@@ -29,6 +29,7 @@ def test_it_builds_the_images_and_deploys_the_charts_it_names() -> None:
     (artifact,) = pipeline["build"]["artifacts"]
     assert (ROOT / artifact["docker"]["dockerfile"]).is_file()
     (release,) = pipeline["manifests"]["helm"]["releases"]
+    assert release["name"] == "smelt"  # the release whose object names the docs and `smelt argo submit` use
     assert (ROOT / release["chartPath"] / "Chart.yaml").is_file()
     assert all((ROOT / f).is_file() for f in release["valuesFiles"])
     assert release["setValueTemplates"]["image.repository"] == "{{.IMAGE_REPO_smelt_pipeline}}"

@@ -17,12 +17,12 @@ import orjson
 import pytest
 
 from tests.polygon.support import FAKE_KEY, FakeApi, drain, run_fake_time
-from workflows.polygon import PolygonClient
+from workflows.polygon import PolygonClient, parse_page
+from workflows.polygon.endpoints import OPTION_CHAIN
 
-TICKERS_CURSOR = (
-    "YWN0aXZlPXRydWUmZGF0ZT0yMDIyLTA0LTI3JmxpbWl0PTImb3JkZXI9YXNjJnBhZ2VfbWFya2VyPUFBJTdDZjEyMmJjYmY4YWQw"
-    "NzRmZmJlMTZmNjkxOWQ0ZDc3NjZlMzA3MWNmNmU1Nzg3OGE0OGU1NjQ1YzQyM2U3NzJhOSZzb3J0PXRpY2tlcg"
-)
+#: One contract's recorded snapshot: read as a chain item (the client calls only the chain), and the shape
+#: reference of the simulator's chain items (tests/simulator/test_sim_shapes.py).
+CONTRACT_SNAPSHOT = "v3_snapshot_options_AAPL_O-AAPL230616C00150000.json"
 CONTRACTS_CURSOR = "YXA9JTdCJTIySUQlMjIlM0ElMjIy"
 AGGS_CURSOR = "bGltaXQ9MiZzb3J0PWFzYw"
 DIVIDENDS_CURSOR = (
@@ -94,27 +94,6 @@ CASES: dict[str, list[Route]] = {
             {"underlying_ticker": "AAPL", "as_of": "2021-11-01", "expired": "false", "limit": "1000"},
         )
     ],
-    "contract": [
-        Route(
-            "/v3/reference/options/contracts/OEVRI240119C00002500",
-            "v3_reference_options_contracts_OEVRI240119C00002500.json",
-            exact=True,
-        )
-    ],
-    "contract_snapshot_a": [
-        Route(
-            "/v3/snapshot/options/AAPL/O:AAPL230616C00150000",
-            "v3_snapshot_options_AAPL_O-AAPL230616C00150000.json",
-            exact=True,
-        )
-    ],
-    "contract_snapshot_b": [
-        Route(
-            "/v3/snapshot/options/AAPL/O:AAPL230616C00150000",
-            "openapi-example__v3_snapshot_options_underlyingAsset_optionContract.json",
-            exact=True,
-        )
-    ],
     "chain_b": [
         Route(
             "/v3/snapshot/options/AAPL",
@@ -122,31 +101,6 @@ CASES: dict[str, list[Route]] = {
             {"limit": "250"},
             exact=True,
         )
-    ],
-    "open_close_a": [
-        Route(
-            "/v1/open-close/AAPL/2005-04-01",
-            "v1_open-close_AAPL_2005-04-01__adjusted-true.json",
-            {"adjusted": "true"},
-            exact=True,
-        )
-    ],
-    "open_close_b": [
-        Route("/v1/open-close/AAPL/2023-01-09", "openapi-example__v1_open-close_stocksTicker_date.json")
-    ],
-    "status_now": [Route("/v1/marketstatus/now", "v1_marketstatus_now.json", exact=True)],
-    "upcoming_a": [Route("/v1/marketstatus/upcoming", "v1_marketstatus_upcoming.json", exact=True)],
-    "upcoming_b": [
-        Route("/v1/marketstatus/upcoming", "openapi-example__v1_marketstatus_upcoming.json", exact=True)
-    ],
-    "tickers": [
-        Route("/v3/reference/tickers", "v3_reference_tickers.json", {"market": "stocks", "limit": "1000"}),
-        Route(
-            "/v3/reference/tickers",
-            "v3_reference_tickers__cursor-YWN0aXZlPXRydW.json",
-            {"cursor": TICKERS_CURSOR},
-            exact=True,
-        ),
     ],
     "dividends_a": [Route("/v3/reference/dividends", "v3_reference_dividends.json", {"limit": "1000"})],
     "dividends_b": [
@@ -279,31 +233,6 @@ def test_option_contracts_openapi_example_keeps_nested_fields(polygon_fixtures: 
     assert page.request_id == "603902c0-a5a5-406f-bd08-f030f92418fa"
 
 
-def test_single_option_contract(polygon_fixtures: Path) -> None:
-    api = serve("contract", polygon_fixtures)
-    page = call(api, lambda c: c.option_contract("OEVRI240119C00002500"))
-    [item] = page.items
-    assert item["ticker"] == "O:EVRI240119C00002500" and item["strike_price"] == 2.5
-    assert page.endpoint == "/v3/reference/options/contracts/{ticker}"
-
-
-def test_single_contract_snapshot_keeps_colon_in_path(polygon_fixtures: Path) -> None:
-    api = serve("contract_snapshot_a", polygon_fixtures)
-    page = call(api, lambda c: c.option_contract_snapshot("AAPL", "O:AAPL230616C00150000"))
-    [item] = page.items
-    assert item["greeks"]["delta"] == 0.6436614934293701
-    assert item["open_interest"] == 8133 and item["implied_volatility"] == 0.3570277203465058
-    assert item["last_quote"]["last_updated"] == 1651254260800059648  # ns timestamps stay exact ints
-    assert page.request_id == "104d9b901d0c9e81d284cb8b41c5cdd3"
-
-
-def test_single_contract_snapshot_openapi_example(polygon_fixtures: Path) -> None:
-    api = serve("contract_snapshot_b", polygon_fixtures)
-    page = call(api, lambda c: c.option_contract_snapshot("AAPL", "O:AAPL230616C00150000"))
-    assert page.items[0]["implied_volatility"] == 0.3048997097864957
-    assert page.items[0]["last_quote"]["ask_exchange"] == 301
-
-
 def test_option_chain_snapshot_openapi_example(polygon_fixtures: Path) -> None:
     api = serve("chain_b", polygon_fixtures)
     [page] = call(api, lambda c: drain(c.option_chain_snapshot("AAPL")))
@@ -312,51 +241,6 @@ def test_option_chain_snapshot_openapi_example(polygon_fixtures: Path) -> None:
     assert item["greeks"] == {"delta": 1, "gamma": 0, "theta": 0.00229, "vega": 0}
     assert item["implied_volatility"] == 5
     assert item["underlying_asset"]["timeframe"] == "DELAYED"
-
-
-def test_open_close_flat_body_without_request_id(polygon_fixtures: Path) -> None:
-    api = serve("open_close_a", polygon_fixtures)
-    page = call(api, lambda c: c.open_close("AAPL", "2005-04-01", adjusted=True))
-    [item] = page.items
-    assert item["close"] == 123 and item["symbol"] == "AAPL" and item["from"] == "2021-04-01"
-    assert page.request_id is None
-
-
-def test_open_close_openapi_example(polygon_fixtures: Path) -> None:
-    api = serve("open_close_b", polygon_fixtures)
-    page = call(api, lambda c: c.open_close("AAPL", dt.date(2023, 1, 9)))
-    assert page.items[0]["close"] == 325.12 and page.items[0]["afterHours"] == 322.1
-
-
-def test_market_status_now(polygon_fixtures: Path) -> None:
-    api = serve("status_now", polygon_fixtures)
-    status = call(api, lambda c: c.market_status())
-    assert status.market == "extended-hours" and status.after_hours is True and status.early_hours is False
-    assert status.server_time == "2022-04-28T16:48:08-04:00"
-    assert status.exchanges == {"nyse": "extended-hours", "nasdaq": "extended-hours", "otc": "extended-hours"}
-
-
-def test_upcoming_holidays_bare_array(polygon_fixtures: Path) -> None:
-    api = serve("upcoming_a", polygon_fixtures)
-    holidays = call(api, lambda c: c.upcoming_holidays())
-    assert len(holidays) == 14
-    early = [h for h in holidays if h.status == "early-close"]
-    assert len(early) == 2 and early[0].open == "2022-11-25T14:30:00.000Z"
-    assert {h.exchange for h in holidays} == {"NYSE", "NASDAQ"}
-
-
-def test_upcoming_holidays_openapi_example(polygon_fixtures: Path) -> None:
-    api = serve("upcoming_b", polygon_fixtures)
-    holidays = call(api, lambda c: c.upcoming_holidays())
-    assert len(holidays) == 5 and holidays[2].exchange == "OTC"
-
-
-def test_tickers_pages(polygon_fixtures: Path) -> None:
-    api = serve("tickers", polygon_fixtures)
-    pages = call(api, lambda c: drain(c.tickers(market="stocks")))
-    assert [[i["ticker"] for i in p.items] for p in pages] == [["A", "AA"], ["AAA", "AAAU"]]
-    assert pages[1].request_id == "40d60d83fa0628503b4d13387b7bde2a"
-    assert api.requests[1].url.params["cursor"] == TICKERS_CURSOR
 
 
 def test_dividends_fixture_keeps_every_field(polygon_fixtures: Path) -> None:
@@ -392,10 +276,21 @@ def test_treasury_yields_documented_example_with_a_numeric_request_id(polygon_fi
     assert pages[1].request_id == "yields-last"
 
 
+def test_recorded_contract_snapshot_parses_as_a_chain_item(polygon_fixtures: Path) -> None:
+    recorded = fixture_json(polygon_fixtures, CONTRACT_SNAPSHOT)
+    body = {"status": "OK", "request_id": recorded["request_id"], "results": [recorded["results"]]}
+    page = parse_page(OPTION_CHAIN, orjson.dumps(body), url="https://api.polygon.io/v3/snapshot/options/AAPL")
+    [item] = page.items
+    assert item["greeks"]["delta"] == 0.6436614934293701
+    assert item["open_interest"] == 8133 and item["implied_volatility"] == 0.3570277203465058
+    assert item["last_quote"]["last_updated"] == 1651254260800059648  # ns timestamps stay exact ints
+    assert page.request_id == "104d9b901d0c9e81d284cb8b41c5cdd3"
+
+
 def test_every_fixture_file_is_served_by_a_case(polygon_fixtures: Path) -> None:
     served = {route.file for routes in CASES.values() for route in routes if route.file}
     on_disk = {path.name for path in polygon_fixtures.glob("*.json")}
-    assert served == on_disk
+    assert served | {CONTRACT_SNAPSHOT} == on_disk
 
 
 def test_query_parameters_of_each_endpoint() -> None:
@@ -442,7 +337,7 @@ def test_path_parts_are_encoded() -> None:
     async def main(client: PolygonClient) -> None:
         await drain(client.aggregates("BRK/B x", "2024-01-02", "2024-01-03"))
         with pytest.raises(ValueError, match="invalid path part"):
-            await client.option_contract("..")
+            await drain(client.option_chain_snapshot(".."))
         with pytest.raises(ValueError, match="YYYY-MM-DD"):
             await drain(client.grouped_daily("2024-1-2"))
 

@@ -87,7 +87,7 @@ def test_page_and_error_reprs_hold_no_key(log_output: io.StringIO) -> None:
     async def main() -> None:
         async with PolygonClient("https://api.polygon.io", KEY, transport=api.transport) as client:
             try:
-                await client.option_contract("O:SPY240315C00500000")
+                await drain(client.aggregates("O:SPY240315C00500000", "2024-03-01", "2024-03-15"))
             except PolygonError as exc:
                 caught.append(exc)
 

@@ -20,6 +20,9 @@ URLS = (
     "/v3/reference/splits?limit=50",
 )
 
+#: A cheap endpoint for tests of what every endpoint shares (auth, ids, faults).
+CHEAP = "/fed/v1/treasury-yields?limit=1"
+
 
 def test_missing_key_is_401(app: Starlette) -> None:
     anonymous = Client(app, key=None)
@@ -34,8 +37,8 @@ def test_missing_key_is_401(app: Starlette) -> None:
 
 def test_configured_key_must_match() -> None:
     app = create_app(seed=7, api_key="right-key")
-    assert Client(app, key="right-key").get("/v1/marketstatus/now").status_code == 200
-    wrong = Client(app, key="wrong-key").get("/v1/marketstatus/now")
+    assert Client(app, key="right-key").get(CHEAP).status_code == 200
+    wrong = Client(app, key="wrong-key").get(CHEAP)
     assert wrong.status_code == 401 and wrong.json()["error"] == "Unknown API Key"
     assert "right-key" not in wrong.text and "wrong-key" not in wrong.text
 
@@ -48,7 +51,7 @@ def test_same_seed_same_bytes() -> None:
 
 
 def test_request_ids_are_unique(client: Client) -> None:
-    ids = {client.get("/v1/marketstatus/now").headers["X-Request-Id"] for _ in range(20)}
+    ids = {client.get(CHEAP).headers["X-Request-Id"] for _ in range(20)}
     ids |= {client.json("/v3/snapshot/options/AAPL?limit=1")["request_id"] for _ in range(20)}
     assert len(ids) == 40 and all(len(i) == 32 for i in ids)
 
@@ -58,8 +61,8 @@ def test_transport_helper_and_stats() -> None:
         sim = transport(seed=7, faults="rate_429=1,max_consecutive=1")
         async with httpx.AsyncClient(transport=sim, base_url="http://sim.test") as client:
             headers = {"Authorization": "Bearer k", "X-Sim-Now": "2026-11-24"}
-            first = await client.get("/v1/marketstatus/now", headers=headers)
-            second = await client.get("/v1/marketstatus/now", headers=headers)
+            first = await client.get(CHEAP, headers=headers)
+            second = await client.get(CHEAP, headers=headers)
             stats = await client.get("/_sim/stats")
         assert stats.json()["faults_injected"] == 1
         return first.status_code, second.status_code

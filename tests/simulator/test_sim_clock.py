@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from starlette.applications import Starlette
 
 from tests.simulator.support import DAY, Client
-from workflows import calendar
 from workflows.calendar import NEW_YORK
 from workflows.simulator import set_now
 
@@ -62,7 +60,12 @@ def test_option_bars_only_while_listed(client: Client) -> None:
     after = Client(client.app, now="2026-12-15")
     late = after.json(f"/v2/aggs/ticker/{ticker}/range/1/day/2026-01-01/2027-06-30")["results"]
     assert dt.datetime.fromtimestamp(late[-1]["t"] / 1000, NEW_YORK).date() == dt.date(2026, 11, 27)
-    assert after.get(f"/v3/snapshot/options/AAPL/{ticker}").status_code == 404  # expired by then
+    listed = [
+        r["details"]["ticker"]
+        for page in after.pages("/v3/snapshot/options/AAPL?limit=250")
+        for r in page["results"]
+    ]
+    assert ticker not in listed  # expired by then
 
 
 def test_no_data_after_now_or_on_holidays(client: Client) -> None:
@@ -87,7 +90,7 @@ def test_app_clock_default_and_setter(app: Starlette) -> None:
     set_now(app, None)  # back to the real last close
     assert no_header.get("/v3/snapshot/options/QQQ?limit=1").status_code == 200
     for bad in ("yesterday", "2017-06-01", "2099-01-02", "2099-01-02T10:00:00Z"):
-        response = no_header.get("/v1/marketstatus/now", {"X-Sim-Now": bad})
+        response = no_header.get("/fed/v1/treasury-yields?limit=1", {"X-Sim-Now": bad})
         assert response.status_code == 400 and response.json()["status"] == "ERROR", bad
 
 
@@ -103,52 +106,3 @@ def test_contracts_as_of_a_past_day(client: Client) -> None:
     assert tickers == chain
     expired = client.json("/v3/reference/options/contracts?underlying_ticker=SPY&expired=true&limit=10")
     assert all(r["expiration_date"] < DAY.isoformat() for r in expired["results"])
-
-
-def test_upcoming_takes_dates_and_names_from_the_calendar(client: Client) -> None:
-    body = client.json("/v1/marketstatus/upcoming", {"X-Sim-Now": "2024-12-20"})
-    assert [r["exchange"] for r in body[:2]] == ["NYSE", "NASDAQ"] and len(body) % 2 == 0
-    nyse = [r for r in body if r["exchange"] == "NYSE"]
-    closed = {r["date"]: r["name"] for r in nyse if r["status"] == "closed"}
-    days = calendar.holidays(dt.date(2024, 12, 20), dt.date(2025, 12, 20))
-    assert list(closed) == [d.isoformat() for d in days]
-    assert closed["2025-01-09"] == "Market closed"  # an ad-hoc closure, known only to a maintained calendar
-    assert (closed["2025-01-20"], closed["2025-02-17"]) == (
-        "Martin Luther King, Jr. Day",
-        "Washington's Birthday",
-    )
-    assert (closed["2025-06-19"], closed["2025-07-04"]) == ("Juneteenth", "Independence Day")
-    early = {r["date"]: r for r in nyse if r["status"] == "early-close"}
-    assert {d: r["name"] for d, r in early.items()} == {
-        "2024-12-24": "Christmas",
-        "2025-07-03": "Independence Day",
-        "2025-11-28": "Thanksgiving",
-    }
-    assert early["2025-07-03"]["open"] == "2025-07-03T13:30:00.000Z"  # 09:30 EDT
-    assert early["2025-07-03"]["close"] == "2025-07-03T17:00:00.000Z"  # 13:00 EDT
-
-
-def test_clock_follows_the_calendar_not_a_copy(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Names, opens and closes are read from ``workflows.calendar`` (here: a late open and renamed days)."""
-    names, opens = calendar.holiday_names, calendar.session_open
-
-    def late_open(day: dt.date) -> dt.datetime:
-        return opens(day) + dt.timedelta(minutes=30) if day in (DAY, dt.date(2026, 11, 27)) else opens(day)
-
-    monkeypatch.setattr(calendar, "session_open", late_open)
-    monkeypatch.setattr(
-        calendar, "holiday_names", lambda a, b: {d: n.upper() for d, n in names(a, b).items()}
-    )
-
-    def status(at: str) -> tuple[str, bool]:
-        body = client.json("/v1/marketstatus/now", {"X-Sim-Now": at})
-        return body["market"], body["earlyHours"]
-
-    assert status("2026-11-24T09:45:00") == ("extended-hours", True)
-    assert status("2026-11-24T10:00:00") == ("open", False)
-    assert status("2026-11-23T09:30:00") == ("open", False)
-    assert status("2026-11-23T09:29:59") == ("extended-hours", True)
-    upcoming = client.json("/v1/marketstatus/upcoming")
-    assert upcoming[0]["name"] == "THANKSGIVING" and upcoming[0]["date"] == "2026-11-26"
-    early = next(r for r in upcoming if r["status"] == "early-close")
-    assert early["name"] == "THANKSGIVING" and early["open"] == "2026-11-27T15:00:00.000Z"

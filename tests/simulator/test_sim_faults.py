@@ -12,6 +12,9 @@ from workflows.simulator import Faults, FaultsError, create_app, set_faults
 
 SNAPSHOT = "/v3/snapshot/options/AAPL?limit=5"
 
+#: A cheap endpoint for tests of what every endpoint shares (auth, ids, faults).
+CHEAP = "/fed/v1/treasury-yields?limit=1"
+
 
 def statuses(client: Client, url: str, n: int, faults: str) -> list[int]:
     return [client.get(url, {"X-Sim-Faults": faults}).status_code for _ in range(n)]
@@ -43,7 +46,7 @@ def test_partial_storm_never_fails_more_than_the_cap_in_a_row(client: Client) ->
 def test_fault_draws_are_deterministic_for_a_seed() -> None:
     def run(seed: int) -> list[int]:
         client = Client(create_app(seed=7, faults=Faults(rate_429=0.5, seed=seed)))
-        return statuses(client, "/v1/marketstatus/now", 30, "")
+        return statuses(client, CHEAP, 30, "")
 
     assert run(1) == run(1) and run(1) != run(2)
 
@@ -97,21 +100,21 @@ def test_dropped_and_retyped_fields(client: Client) -> None:
 
 def test_latency_and_path_filter(client: Client) -> None:
     start = time.perf_counter()
-    client.get("/v1/marketstatus/now", {"X-Sim-Faults": "latency_ms=60"})
+    client.get(CHEAP, {"X-Sim-Faults": "latency_ms=60"})
     assert time.perf_counter() - start >= 0.06
     only_snapshots = "rate_429=1,paths=/v3/snapshot"
-    assert client.get("/v1/marketstatus/now", {"X-Sim-Faults": only_snapshots}).status_code == 200
+    assert client.get(CHEAP, {"X-Sim-Faults": only_snapshots}).status_code == 200
     assert client.get(SNAPSHOT, {"X-Sim-Faults": only_snapshots}).status_code == 429
 
 
 def test_server_level_faults_and_header_override() -> None:
     app = create_app(seed=7, faults="html_504=1,max_consecutive=1")
     client = Client(app)
-    assert [client.get("/v1/marketstatus/now").status_code for _ in range(4)] == [504, 200, 504, 200]
-    assert client.get("/v1/marketstatus/now", {"X-Sim-Faults": "none"}).status_code == 200
+    assert [client.get(CHEAP).status_code for _ in range(4)] == [504, 200, 504, 200]
+    assert client.get(CHEAP, {"X-Sim-Faults": "none"}).status_code == 200
     set_faults(app, None)
-    assert client.get("/v1/marketstatus/now").status_code == 200
-    assert client.get("/v1/marketstatus/now", {"X-Sim-Faults": "rate_429=2"}).status_code == 400
+    assert client.get(CHEAP).status_code == 200
+    assert client.get(CHEAP, {"X-Sim-Faults": "rate_429=2"}).status_code == 400
 
 
 def test_faults_parse_and_print() -> None:

@@ -78,10 +78,6 @@ def test_contracts_match_fixture(client: Client, fixture_json: Any) -> None:
     body = client.json("/v3/reference/options/contracts?underlying_ticker=AAPL&limit=5")
     assert set(body) == set(fixture)
     assert shape(body["results"][0]) == shape(fixture["results"][0])
-    one = fixture_json("v3_reference_options_contracts_OEVRI240119C00002500.json")
-    ticker = body["results"][0]["ticker"]
-    single = client.json(f"/v3/reference/options/contracts/{ticker}")
-    assert set(single) == set(one) and single["results"] == body["results"][0]
 
 
 def test_chain_snapshot_matches_fixture(client: Client, fixture_json: Any) -> None:
@@ -98,29 +94,12 @@ def test_chain_snapshot_matches_fixture(client: Client, fixture_json: Any) -> No
                                    if k not in ("greeks", "implied_volatility")}  # fmt: skip
         assert item["day"]["last_updated"] == ms(DAY, 0) * 1_000_000  # ns, the bar's start
         assert item["underlying_asset"]["ticker"] == "AAPL"
-    ticker = body["results"][0]["details"]["ticker"]
-    single = client.json(f"/v3/snapshot/options/AAPL/{ticker}")
-    assert set(single) == set(fixture)
-    assert single["results"] == body["results"][0]
 
 
-def test_splits_and_market_status_shapes(client: Client, fixture_json: Any) -> None:
+def test_splits_shape(client: Client) -> None:
     splits = client.json("/v3/reference/splits?limit=5")
     assert set(splits) >= {"results", "status", "request_id"}
     assert set(splits["results"][0]) == {"execution_date", "id", "split_from", "split_to", "ticker"}
-    now = fixture_json("v1_marketstatus_now.json")
-    status = client.json("/v1/marketstatus/now")
-    assert shape(status) == shape(now)
-    assert status["serverTime"] == "2026-11-24T16:00:00-05:00" and status["afterHours"] is True
-    upcoming = client.json("/v1/marketstatus/upcoming")
-    fixture = fixture_json("v1_marketstatus_upcoming.json")
-    assert isinstance(upcoming, list)
-    closed = next(u for u in upcoming if u["status"] == "closed")
-    early = next(u for u in upcoming if u["status"] == "early-close")
-    assert set(closed) == set(fixture[0])
-    assert set(early) == set(fixture[-4])
-    assert closed == {"exchange": "NYSE", "name": "Thanksgiving", "date": "2026-11-26", "status": "closed"}
-    assert early["open"] == "2026-11-27T14:30:00.000Z" and early["close"] == "2026-11-27T18:00:00.000Z"
 
 
 def test_unknown_path_is_a_json_404(client: Client) -> None:

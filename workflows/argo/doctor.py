@@ -85,7 +85,7 @@ def run(namespace: str) -> list[Check]:
 def _checks(client: Any, ns: str) -> Iterator[Check]:
     core, custom = client.CoreV1Api(), client.CustomObjectsApi()
     extensions = client.ApiextensionsV1Api()
-    install = f"helm upgrade --install smelt-pipeline charts/pipeline -n {ns}"
+    install = f"helm upgrade --install smelt charts/pipeline -n {ns}"
 
     for crd, owner in CRDS.items():
         found = _get(extensions.read_custom_resource_definition, crd)
@@ -154,7 +154,7 @@ def _external_secrets(core: Any, custom: Any, ns: str) -> Iterator[Check]:
         raise
     if not listed:
         yield Check("ExternalSecrets", False, f"none labelled app.kubernetes.io/part-of=smelt in {ns}",
-                    f"helm upgrade --install smelt-pipeline charts/pipeline -n {ns}")  # fmt: skip
+                    f"helm upgrade --install smelt charts/pipeline -n {ns}")  # fmt: skip
     for item in listed:
         name = item["metadata"]["name"]
         conditions = {c.get("type"): c for c in item.get("status", {}).get("conditions", [])}
@@ -190,7 +190,7 @@ def _home_volume(core: Any, ns: str, load_template: dict[str, Any]) -> Iterator[
     for claim in sorted(claims):
         found = _get(core.read_namespaced_persistent_volume_claim, claim, ns)
         yield Check(f"PersistentVolumeClaim {claim}", found is not None, "present" if found else "missing",
-                    f"helm upgrade --install smelt-pipeline charts/pipeline -n {ns} --set warehouse=duckdb")  # fmt: skip
+                    f"helm upgrade --install smelt charts/pipeline -n {ns} --set warehouse=duckdb")  # fmt: skip
 
 
 def _permissions(client: Any, ns: str) -> Iterator[Check]:
@@ -212,7 +212,7 @@ def _permissions(client: Any, ns: str) -> Iterator[Check]:
         )
         return bool(authorization.create_self_subject_access_review(review).status.allowed)
 
-    fix = f"helm upgrade --install smelt-pipeline charts/pipeline -n {ns} (templates/role.yaml)"
+    fix = f"helm upgrade --install smelt charts/pipeline -n {ns} (templates/role.yaml)"
     try:
         for verb, group, resource in NEEDED:
             ok = allowed(verb, group, resource)

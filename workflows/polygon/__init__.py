@@ -23,15 +23,11 @@ from workflows.polygon.errors import (
 from workflows.polygon.models import (
     Agg,
     GroupedAgg,
-    MarketHoliday,
-    MarketStatus,
-    OpenClose,
     OptionContract,
     OptionSnapshot,
     Page,
     StockDividend,
     StockSplit,
-    Ticker,
     TreasuryYield,
 )
 from workflows.polygon.pacing import Backoff, RateLimiter, SharedBucket, shared_limiter
@@ -42,9 +38,6 @@ __all__ = [
     "ClientStats",
     "Endpoint",
     "GroupedAgg",
-    "MarketHoliday",
-    "MarketStatus",
-    "OpenClose",
     "OptionContract",
     "OptionSnapshot",
     "Page",
@@ -64,7 +57,6 @@ __all__ = [
     "SharedBucket",
     "StockDividend",
     "StockSplit",
-    "Ticker",
     "TreasuryYield",
     "parse_page",
     "shared_limiter",

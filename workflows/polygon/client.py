@@ -38,7 +38,7 @@ from workflows.polygon.errors import (
     PolygonTimeoutError,
     PolygonTransportError,
 )
-from workflows.polygon.models import MarketHoliday, MarketStatus, Page
+from workflows.polygon.models import Page
 from workflows.polygon.pacing import Backoff, Pacer, RateLimiter, parse_retry_after
 from workflows.polygon.urls import fill, page_key, strip_credentials
 
@@ -254,11 +254,6 @@ class PolygonClient:
         path = fill(ep.AGGREGATES.template, **parts)
         return self._paginate(ep.AGGREGATES, path, _params(adjusted=adjusted, sort=sort, limit=limit))
 
-    async def open_close(self, ticker: str, date: Day, *, adjusted: bool = False) -> Page:
-        """One ticker's daily open/close (a flat body without ``request_id``)."""
-        path = fill(ep.OPEN_CLOSE.template, ticker=ticker, date=_day(date))
-        return await self._one(ep.OPEN_CLOSE, path, _params(adjusted=adjusted))
-
     def splits(
         self,
         ticker: str | None = None,
@@ -307,19 +302,6 @@ class PolygonClient:
         )
         return self._paginate(ep.TREASURY_YIELDS, ep.TREASURY_YIELDS.template, params)
 
-    def tickers(
-        self,
-        *,
-        ticker: str | None = None,
-        market: str | None = None,
-        active: bool | None = None,
-        date: Day | None = None,
-        limit: int = 1000,
-    ) -> AsyncIterator[Page]:
-        """Reference data of tickers."""
-        params = _params(ticker=ticker, market=market, active=active, date=_opt_day(date), limit=limit)
-        return self._paginate(ep.TICKERS, ep.TICKERS.template, params)
-
     # --- options --------------------------------------------------------------------------------------
 
     def option_contracts(
@@ -345,11 +327,6 @@ class PolygonClient:
         )
         return self._paginate(ep.OPTION_CONTRACTS, ep.OPTION_CONTRACTS.template, params)
 
-    async def option_contract(self, ticker: str, *, as_of: Day | None = None) -> Page:
-        """One contract's reference data."""
-        path = fill(ep.OPTION_CONTRACT.template, ticker=ticker)
-        return await self._one(ep.OPTION_CONTRACT, path, _params(as_of=_opt_day(as_of)))
-
     def option_chain_snapshot(
         self,
         underlying: str,
@@ -369,27 +346,7 @@ class PolygonClient:
         path = fill(ep.OPTION_CHAIN.template, underlying=underlying)
         return self._paginate(ep.OPTION_CHAIN, path, params)
 
-    async def option_contract_snapshot(self, underlying: str, contract: str) -> Page:
-        """One contract's snapshot."""
-        path = fill(ep.OPTION_CONTRACT_SNAPSHOT.template, underlying=underlying, contract=contract)
-        return await self._one(ep.OPTION_CONTRACT_SNAPSHOT, path, {})
-
-    # --- market status --------------------------------------------------------------------------------
-
-    async def market_status(self) -> MarketStatus:
-        """Whether the markets are open right now."""
-        page = await self._one(ep.MARKET_STATUS, ep.MARKET_STATUS.template, {})
-        return MarketStatus.model_validate(page.items[0])
-
-    async def upcoming_holidays(self) -> list[MarketHoliday]:
-        """Upcoming closures and early closes (a bare JSON array)."""
-        page = await self._one(ep.MARKET_HOLIDAYS, ep.MARKET_HOLIDAYS.template, {})
-        return [MarketHoliday.model_validate(item) for item in page.items]
-
     # --- machinery ------------------------------------------------------------------------------------
-
-    async def _one(self, endpoint: Endpoint, path: str, params: Mapping[str, str]) -> Page:
-        return await self._fetch(endpoint, self.base_url + path, params)
 
     async def _paginate(
         self, endpoint: Endpoint, path: str, params: Mapping[str, str]

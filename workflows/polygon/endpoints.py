@@ -1,8 +1,8 @@
-"""The endpoints the pipeline calls, their envelope shapes, and how a body becomes a :class:`Page`.
+"""The endpoints the pipeline calls, and how a body becomes a :class:`Page`.
 
-The API has three envelopes: ``{results: [...], next_url?}`` (lists), ``{results: {...}}`` (one object)
-and flat or bare-array bodies (``/v1/...``). One table describes each endpoint so the client code has no
-per-endpoint branches; parsing is a pure function of the bytes so tests can feed it fixtures directly.
+Every endpoint smelt calls is a list: ``{results: [...], next_url?}``. One table describes each endpoint so
+the client code has no per-endpoint branches; parsing is a pure function of the bytes so tests can feed it
+fixtures directly.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -21,50 +21,37 @@ from workflows.polygon.errors import PolygonResponseError, PolygonSchemaError
 from workflows.polygon.models import (
     Agg,
     GroupedAgg,
-    MarketHoliday,
-    MarketStatus,
-    OpenClose,
     OptionContract,
     OptionSnapshot,
     Page,
     StockDividend,
     StockSplit,
-    Ticker,
     TreasuryYield,
 )
 from workflows.polygon.urls import strip_credentials
 
 log = get_logger("smelt.polygon")
 
-Shape = Literal["list", "object", "flat", "array"]
-
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """A path template, the model of its items, and where the items sit in the body."""
+    """A path template and the model of its items (every endpoint smelt calls lists them in ``results``)."""
 
     template: str
     model: type[BaseModel]
-    shape: Shape
 
     @property
     def adapter(self) -> TypeAdapter[list[Any]]:
         return _adapter(self.model)
 
 
-GROUPED_DAILY = Endpoint("/v2/aggs/grouped/locale/us/market/stocks/{date}", GroupedAgg, "list")
-AGGREGATES = Endpoint("/v2/aggs/ticker/{ticker}/range/1/day/{from}/{to}", Agg, "list")
-OPEN_CLOSE = Endpoint("/v1/open-close/{ticker}/{date}", OpenClose, "flat")
-STOCK_SPLITS = Endpoint("/v3/reference/splits", StockSplit, "list")
-STOCK_DIVIDENDS = Endpoint("/v3/reference/dividends", StockDividend, "list")
-TREASURY_YIELDS = Endpoint("/fed/v1/treasury-yields", TreasuryYield, "list")
-TICKERS = Endpoint("/v3/reference/tickers", Ticker, "list")
-OPTION_CONTRACTS = Endpoint("/v3/reference/options/contracts", OptionContract, "list")
-OPTION_CONTRACT = Endpoint("/v3/reference/options/contracts/{ticker}", OptionContract, "object")
-OPTION_CHAIN = Endpoint("/v3/snapshot/options/{underlying}", OptionSnapshot, "list")
-OPTION_CONTRACT_SNAPSHOT = Endpoint("/v3/snapshot/options/{underlying}/{contract}", OptionSnapshot, "object")
-MARKET_STATUS = Endpoint("/v1/marketstatus/now", MarketStatus, "flat")
-MARKET_HOLIDAYS = Endpoint("/v1/marketstatus/upcoming", MarketHoliday, "array")
+GROUPED_DAILY = Endpoint("/v2/aggs/grouped/locale/us/market/stocks/{date}", GroupedAgg)
+AGGREGATES = Endpoint("/v2/aggs/ticker/{ticker}/range/1/day/{from}/{to}", Agg)
+STOCK_SPLITS = Endpoint("/v3/reference/splits", StockSplit)
+STOCK_DIVIDENDS = Endpoint("/v3/reference/dividends", StockDividend)
+TREASURY_YIELDS = Endpoint("/fed/v1/treasury-yields", TreasuryYield)
+OPTION_CONTRACTS = Endpoint("/v3/reference/options/contracts", OptionContract)
+OPTION_CHAIN = Endpoint("/v3/snapshot/options/{underlying}", OptionSnapshot)
 
 _adapters: dict[type[BaseModel], TypeAdapter[list[Any]]] = {}
 
@@ -217,13 +204,9 @@ def parse_page(
     if isinstance(body, dict) and isinstance(body.get("request_id"), str):
         request_id = body["request_id"]
 
-    if endpoint.shape == "array":
-        if not isinstance(body, list):
-            raise _schema_error(endpoint, f"expected a JSON array, got {type(body).__name__}", request_id)
-        raw: list[Any] = body
-    elif not isinstance(body, dict):
+    if not isinstance(body, dict):
         raise _schema_error(endpoint, f"expected a JSON object, got {type(body).__name__}", request_id)
-    elif str(body.get("status", "")).upper() == "ERROR":
+    if str(body.get("status", "")).upper() == "ERROR":
         detail = body.get("error") or body.get("message") or "no detail"
         raise PolygonResponseError(
             f"the API answered 200 with status ERROR: {detail}",
@@ -232,30 +215,19 @@ def parse_page(
             request_id=request_id,
             retryable=False,
         )
-    elif endpoint.shape == "flat":
-        raw = [body]
-    else:
-        results = body.get("results")
-        if results is None:
-            raw = []
-        elif endpoint.shape == "object" and isinstance(results, dict):
-            raw = [results]
-        elif endpoint.shape == "list" and isinstance(results, list):
-            raw = results
-        else:
-            expected = "an array" if endpoint.shape == "list" else "an object"
-            raise _schema_error(
-                endpoint,
-                f"'results' should be {expected}, got {type(results).__name__}",
-                request_id,
-                field="results",
-            )
+    raw = body.get("results")
+    if raw is None:
+        raw = []
+    elif not isinstance(raw, list):
+        raise _schema_error(
+            endpoint, f"'results' should be an array, got {type(raw).__name__}", request_id, field="results"
+        )
 
     items: list[dict[str, Any]] = []
     positions: list[int] = []
     errors: list[dict[str, Any]] = []
     for position, item in enumerate(raw):
-        if endpoint.shape == "list" and is_item_error(item):
+        if is_item_error(item):
             errors.append(item)
         else:
             items.append(item)
@@ -270,7 +242,7 @@ def parse_page(
             sample=[{k: e.get(k) for k in ("error", "message", "ticker")} for e in errors[:3]],
         )
 
-    next_url = body.get("next_url") if isinstance(body, dict) else None
+    next_url = body.get("next_url")
     if next_url is not None and not isinstance(next_url, str):
         raise _schema_error(
             endpoint, f"'next_url' should be a string, got {type(next_url).__name__}", request_id

@@ -43,22 +43,6 @@ class GroupedAgg(Agg):
     ticker: str = Field(alias="T")
 
 
-class OpenClose(ApiModel):
-    """The flat body of ``/v1/open-close/{ticker}/{date}``."""
-
-    status: str
-    symbol: str
-    from_: str = Field(alias="from")
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    after_hours: float | None = Field(default=None, alias="afterHours")
-    pre_market: float | None = Field(default=None, alias="preMarket")
-    otc: bool | None = None
-
-
 class StockSplit(ApiModel):
     """One row of ``/v3/reference/splits``: ``split_to`` new shares for ``split_from`` old ones."""
 
@@ -102,24 +86,6 @@ class TreasuryYield(ApiModel):
     yield_10_year: float | None = None
     yield_20_year: float | None = None
     yield_30_year: float | None = None
-
-
-class Ticker(ApiModel):
-    """One row of ``/v3/reference/tickers``."""
-
-    ticker: str
-    name: str | None = None
-    market: str | None = None
-    locale: str | None = None
-    primary_exchange: str | None = None
-    type: str | None = None
-    active: bool | None = None
-    currency_name: str | None = None
-    cik: str | None = None
-    composite_figi: str | None = None
-    share_class_figi: str | None = None
-    last_updated_utc: str | None = None
-    delisted_utc: str | None = None
 
 
 # --- options ------------------------------------------------------------------------------------------
@@ -224,32 +190,6 @@ class OptionSnapshot(ApiModel):
     last_quote: SnapshotQuote | None = None
     last_trade: SnapshotTrade | None = None
     underlying_asset: UnderlyingAsset | None = None
-
-
-# --- market status ------------------------------------------------------------------------------------
-
-
-class MarketStatus(ApiModel):
-    """The flat body of ``/v1/marketstatus/now``; ``server_time`` is RFC 3339 with an offset."""
-
-    market: str
-    server_time: str = Field(alias="serverTime")
-    early_hours: bool | None = Field(default=None, alias="earlyHours")
-    after_hours: bool | None = Field(default=None, alias="afterHours")
-    exchanges: dict[str, str] | None = None
-    currencies: dict[str, str] | None = None
-    indices_groups: dict[str, str] | None = Field(default=None, alias="indicesGroups")
-
-
-class MarketHoliday(ApiModel):
-    """One entry of ``/v1/marketstatus/upcoming``; early closes carry ISO UTC ``open``/``close``."""
-
-    date: str
-    exchange: str
-    name: str
-    status: str
-    open: str | None = None
-    close: str | None = None
 
 
 # --- what the client hands to the pipeline ------------------------------------------------------------

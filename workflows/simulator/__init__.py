@@ -1,7 +1,7 @@
 """A Polygon-compatible market simulator: deterministic prices, option chains with Greeks, and faults.
 
-It answers the endpoints smelt uses (grouped daily and range aggregates, option contracts, chain and contract
-snapshots, splits, market status) with the API's envelopes, field names, types and units, so the pipeline can
+It answers the endpoints smelt uses (grouped daily and range aggregates, option contracts, the chain
+snapshot, splits, dividends, Treasury yields) with the API's envelopes, field names, types and units, so the pipeline can
 run end to end with no key and no network, and its client can be tested against 429 storms, 5xx, HTML 504s,
 truncated bodies, looping ``next_url`` and malformed items.
 

@@ -392,6 +392,3 @@ class Market:
         lo, hi = self.sessions_between(start, min(end, cutoff))
         bars = series.bars.take(slice(lo, hi))
         return self.adjust(bars, cutoff) if adjusted else bars
-
-    def splits_for(self, ticker: str) -> list[Split]:
-        return [s for s in self.splits if s.ticker == ticker]

@@ -24,6 +24,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: web
 {{- end }}
 
+{{/* The Secret holding the Snowflake private key: snowflake.keySecretName, else one per release. */}}
+{{- define "dashboard.snowflakeKeySecret" -}}
+{{- .Values.snowflake.keySecretName | default (printf "%s-snowflake" (include "dashboard.fullname" .)) -}}
+{{- end }}
+
 {{- define "dashboard.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
@@ -42,25 +47,6 @@ app.kubernetes.io/component: web
 {{- end }}
 {{- define "dashboard.targetPortNumber" -}}
 {{- if eq .Values.auth.mode "oauth2-proxy" -}}{{ .Values.auth.oauth2Proxy.port }}{{- else -}}{{ .Values.dashboard.port }}{{- end -}}
-{{- end }}
-
-{{/* The restricted Pod Security Standard. */}}
-{{- define "dashboard.podSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: 10001
-runAsGroup: 10001
-fsGroup: 10001
-seccompProfile:
-  type: RuntimeDefault
-{{- end }}
-{{- define "dashboard.containerSecurityContext" -}}
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-runAsNonRoot: true
-capabilities:
-  drop: [ALL]
-seccompProfile:
-  type: RuntimeDefault
 {{- end }}
 
 {{/*

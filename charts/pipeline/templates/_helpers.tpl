@@ -1,3 +1,30 @@
+{{/*
+The prefix of every object name, argo-helm's `fullname`: fullnameOverride, else the release name when it
+already contains the name ("smelt", or nameOverride), else "<release>-smelt". Release `smelt` keeps the names
+the docs and `smelt argo submit` use (smelt-daily, smelt-workflow, smelt-home, ...); another release in the
+same namespace gets its own. Cut to 40 characters: the longest suffix (`-ingest-options`, or `-home-` and the
+namespace of the hostPath volume) must still fit Kubernetes' 63.
+*/}}
+{{- define "pipeline.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default "smelt" .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end }}
+
+{{/* URL of one of this release's own servers (.component: simulator, s3): its Service, or loopback when the
+chart's pods run on the node's network. */}}
+{{- define "pipeline.serviceUrl" -}}
+{{- $host := ternary "127.0.0.1" (printf "%s-%s" (include "pipeline.fullname" .root) .component) .root.Values.hostNetwork -}}
+{{- printf "http://%s:%v" $host .port -}}
+{{- end }}
+
 {{/* Labels every object of the chart carries. */}}
 {{- define "pipeline.labels" -}}
 app.kubernetes.io/name: smelt-pipeline
@@ -12,37 +39,21 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
 
-{{/* The restricted Pod Security Standard, for the pods this chart runs itself (simulator, S3 server, bucket job). */}}
-{{- define "pipeline.podSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: 10001
-runAsGroup: 10001
-fsGroup: 10001
-seccompProfile:
-  type: RuntimeDefault
-{{- end }}
-{{- define "pipeline.containerSecurityContext" -}}
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-runAsNonRoot: true
-capabilities:
-  drop: [ALL]
-seccompProfile:
-  type: RuntimeDefault
-{{- end }}
-
 {{/*
 One Argo manifest rendered by Hera (files/argo/<warehouse>/<name>.yaml), with this release's values applied:
-the image, pull policy and resources of every step container, the universe, the chart's labels, the
-schedule of the CronWorkflow, and the run_results artifact only where an artifact repository exists.
-Hera renders structure only: the schedule (time zone, suspension, deadline, history limits) and the universe
-are set here alone, from values.yaml.
-The file is parsed as data (fromYaml), so Argo's {{workflow.…}} expressions pass through untouched.
+the object names, the image, pull policy and resources of every step container, the universe, the chart's
+labels, the schedule of the CronWorkflow, and the run_results artifact only where an artifact repository
+exists. Hera names every object `smelt-…` (its own, and those it refers to: templateRef, ServiceAccount,
+ConfigMaps, Secrets, the claim, the mutexes); each such name takes this release's prefix instead, so a second
+release's templates refer to its own objects. Hera renders structure only: the schedule (time zone,
+suspension, deadline, history limits) and the universe are set here alone, from values.yaml. The file is
+then parsed as data (fromYaml), so Argo's {{workflow.…}} expressions pass through untouched.
 */}}
 {{- define "pipeline.argo" -}}
 {{- $root := .root -}}
 {{- $path := printf "files/argo/%s/%s.yaml" $root.Values.warehouse .name -}}
-{{- $doc := $root.Files.Get $path | fromYaml -}}
+{{- $prefix := printf "%s-" (include "pipeline.fullname" $root) -}}
+{{- $doc := regexReplaceAll "\\bsmelt-" ($root.Files.Get $path) $prefix | fromYaml -}}
 {{- if not $doc.metadata -}}{{- fail (printf "%s is missing or empty: run `smelt argo render`" $path) -}}{{- end -}}
 {{- $_ := set $doc.metadata "labels" (merge (include "pipeline.labels" $root | fromYaml) $doc.metadata.labels) -}}
 {{- $spec := $doc.spec -}}

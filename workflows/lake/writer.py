@@ -1,0 +1,165 @@
+"""The writer of one manifest's worth of parts: gzip NDJSON streamed to the storage, the manifest last.
+
+Parts rotate by row count, so memory stays flat however large the day; the compressed bytes are hashed on
+their way to disk, so nothing is read twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gzip
+import hashlib
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Literal
+
+import orjson
+
+from workflows.lake.keys import check_dataset, part_key
+from workflows.lake.manifest import Manifest, PartInfo
+from workflows.lake.storage import Storage
+
+DEFAULT_ROWS_PER_PART = 100_000
+
+Source = Literal["polygon", "simulator"]
+
+
+class _HashingFile:
+    """Counts and hashes the compressed bytes on their way to disk, so nothing is read twice."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw, self.sha, self.size = raw, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        self.size += len(data)
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
+class DatasetWriter:
+    """Writes one manifest's worth of parts: ``with lake.writer(...) as w: w.write(item, endpoint=...)``.
+
+    Leaving the block normally stores the manifest; leaving it by an exception stores none, so the parts
+    already written stay invisible.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        dataset: str,
+        trade_date: dt.date,
+        underlying: str | None,
+        run_id: str,
+        source: Source,
+        rows_per_part: int = DEFAULT_ROWS_PER_PART,
+    ) -> None:
+        check_dataset(dataset)
+        self.storage, self.dataset, self.trade_date = storage, dataset, trade_date
+        self.underlying, self.run_id, self.source = underlying, run_id, source
+        self.rows_per_part = rows_per_part
+        self.stats: dict[str, Any] = {}
+        self.parts: list[PartInfo] = []
+        self.manifest: Manifest | None = None
+        self._tmpdir = tempfile.TemporaryDirectory(prefix="smelt-part-")
+        self._fh: IO[bytes] | None = None
+        self._hashing: _HashingFile | None = None
+        self._gz: gzip.GzipFile | None = None
+        self._rows = 0
+
+    @property
+    def rows(self) -> int:
+        return sum(p.rows for p in self.parts) + self._rows
+
+    def write(
+        self,
+        item: dict[str, Any],
+        *,
+        endpoint: str,
+        request_id: str | None,
+        fetched_at: str,
+        **extra_meta: Any,
+    ) -> None:
+        """Append one API result item verbatim, plus the ``_meta`` object.
+
+        ``extra_meta`` adds what the item itself lacks, e.g. the option ``ticker`` of a range-aggs bar.
+        """
+        if self._gz is None:
+            self._open_part()
+        assert self._gz is not None
+        line = dict(item)
+        line["_meta"] = {
+            "source": self.source,
+            "endpoint": endpoint,
+            "request_id": request_id,
+            "fetched_at": fetched_at,
+            "trade_date": self.trade_date.isoformat(),
+            "underlying": self.underlying,
+            **extra_meta,
+        }
+        self._gz.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
+        self._rows += 1
+        if self._rows >= self.rows_per_part:
+            self._close_part()
+
+    def _tmp(self) -> Path:
+        return Path(self._tmpdir.name) / f"part-{len(self.parts):05d}.ndjson.gz"
+
+    def _open_part(self) -> None:
+        self._fh = self._tmp().open("wb")
+        self._hashing = _HashingFile(self._fh)
+        self._gz = gzip.GzipFile(fileobj=self._hashing, mode="wb", compresslevel=6, mtime=0)
+
+    def _close_part(self) -> None:
+        assert self._gz is not None and self._fh is not None and self._hashing is not None
+        self._gz.close()
+        self._fh.close()
+        tmp = self._tmp()
+        key = part_key(self.dataset, self.trade_date, self.underlying, self.run_id, len(self.parts))
+        self.storage.put_file(tmp, key)
+        self.parts.append(PartInfo(key, self._rows, self._hashing.size, self._hashing.sha.hexdigest()))
+        tmp.unlink()
+        self._gz = self._fh = self._hashing = None
+        self._rows = 0
+
+    def commit(self) -> Manifest:
+        """Store the last part, then the manifest. An empty day gets a manifest with no parts."""
+        if self._gz is not None:
+            self._close_part()
+        manifest = Manifest(
+            dataset=self.dataset,
+            trade_date=self.trade_date,
+            underlying=self.underlying,
+            run_id=self.run_id,
+            source=self.source,
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            parts=tuple(self.parts),
+            stats=dict(self.stats),
+        )
+        self.storage.put_exclusive(manifest.key, manifest.to_json())
+        self.manifest = manifest
+        return manifest
+
+    def abort(self) -> None:
+        if self._gz is not None:
+            with contextlib.suppress(Exception):
+                self._gz.close()
+        if self._fh is not None:
+            self._fh.close()
+        self._tmpdir.cleanup()
+
+    def __enter__(self) -> DatasetWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.commit()
+        finally:
+            self.abort()
