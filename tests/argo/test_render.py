@@ -35,7 +35,7 @@ def test_render_twice_changes_nothing(tmp_path: Path) -> None:
 @pytest.mark.parametrize("warehouse", render.WAREHOUSES)
 def test_argo_lint_offline_accepts_every_file_in_one_call(warehouse: str) -> None:
     files = sorted((RENDERED / warehouse).glob("*.yaml"))
-    assert len(files) == 7
+    assert len(files) == 8
     done = run([tool("argo"), "lint", "--offline", "-o", "simple", *files])
     assert "no linting errors" in done.stdout + done.stderr
 
