@@ -25,11 +25,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflows import logs
 from workflows.settings import Settings
-from workflows.warehouse import Warehouse, open_warehouse
+
+if TYPE_CHECKING:  # the dashboard imports this module for its contract: it loads no warehouse code
+    from workflows.warehouse import Warehouse
 
 log = logs.get_logger("smelt.publish")
 
@@ -114,6 +116,8 @@ def publish(
 
     ``warehouse`` opens the warehouse the marts are read from (a run's resources), by default the configured one.
     """
+    from workflows.warehouse import open_warehouse
+
     target = target_dir or settings.home / "dbt" / "target"
     started = time.perf_counter()
     with logs.bound(step="publish"):
