@@ -47,7 +47,9 @@ def landing_rows(settings: Settings, table: str) -> int:
 
 
 def test_a_429_storm_still_completes_with_the_same_rows(tmp_path: Path) -> None:
-    calm = steps.ingest_options(make_settings(tmp_path / "calm", underlyings=("AAPL", "IWM")), DAY)
+    calm = steps.ingest_options(
+        steps.Resources.from_settings(make_settings(tmp_path / "calm", underlyings=("AAPL", "IWM"))), DAY
+    )
     stormy_settings = make_settings(
         tmp_path / "storm", underlyings=("AAPL", "IWM"), sim_faults="rate_429=0.6,retry_after=0.05"
     )
@@ -66,9 +68,14 @@ def test_a_429_storm_still_completes_with_the_same_rows(tmp_path: Path) -> None:
     ],
 )
 def test_transient_faults_are_retried_to_the_same_rows(tmp_path: Path, faults: str) -> None:
-    calm = steps.ingest_options(make_settings(tmp_path / "calm", underlyings=("IWM",)), DAY)
+    calm = steps.ingest_options(
+        steps.Resources.from_settings(make_settings(tmp_path / "calm", underlyings=("IWM",))), DAY
+    )
     faulty = steps.ingest_options(
-        make_settings(tmp_path / "faulty", underlyings=("IWM",), sim_faults=faults), DAY
+        steps.Resources.from_settings(
+            make_settings(tmp_path / "faulty", underlyings=("IWM",), sim_faults=faults)
+        ),
+        DAY,
     )
     assert faulty.rows == calm.rows > 0
     assert sum(u.retries for u in faulty.units) > 0
