@@ -12,20 +12,21 @@ import datetime as dt
 import time
 from collections.abc import Coroutine, Sequence
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, get_args
 
 from workflows import calendar, logs
 from workflows.lake import DatasetWriter, new_run_id
 from workflows.polygon import PolygonClient
 from workflows.progress import UnitProgress
 from workflows.steps.errors import StepError, describe, retryable
-from workflows.steps.plan import plan
+from workflows.steps.plan import OptionsPath, plan
 from workflows.steps.resources import Resources
 from workflows.steps.units import IngestReport, Lander, UnitReport, gather_units
 
 log = logs.get_logger("smelt.steps")
 
-MODES = ("auto", "snapshot", "backfill")
+#: ``auto`` follows the day's plan; the others force a path.
+MODES = ("auto", *get_args(OptionsPath))
 
 
 def _lander(resources: Resources, run_id: str) -> Lander:

@@ -3,7 +3,7 @@
 A day's option chain comes from the end-of-day snapshot when the source's snapshot still shows that day's
 close, else from the backfill path (contracts as of the day, one range request per contract). Each decision
 carries its reason, for the log and for a person asking why a day was fetched the way it was. A new path
-(e.g. flat files) is one more value of :data:`Path` and one more rule in :func:`plan`.
+(e.g. flat files) is one more value of :data:`OptionsPath` and one more rule in :func:`plan`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Literal
 from workflows import calendar
 from workflows.settings import Settings
 
-Path = Literal["snapshot", "backfill"]
+OptionsPath = Literal["snapshot", "backfill"]
 
 
 @dataclass(frozen=True)
 class DayPlan:
     day: dt.date
-    path: Path
+    path: OptionsPath
     reason: str
 
 
@@ -33,10 +33,10 @@ class Plan:
     now: dt.datetime
     days: tuple[DayPlan, ...]
 
-    def path(self, day: dt.date) -> Path:
+    def path(self, day: dt.date) -> OptionsPath:
         return next(p.path for p in self.days if p.day == day)
 
-    def days_on(self, path: Path) -> list[dt.date]:
+    def days_on(self, path: OptionsPath) -> list[dt.date]:
         """The days that take ``path``, in order."""
         return [p.day for p in self.days if p.path == path]
 
