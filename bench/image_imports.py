@@ -22,7 +22,12 @@ from workflows.settings import load_settings
 
 settings = load_settings(underlyings=("SPY",), sim_now=dt.date(2026, 11, 24), sim_market_size=200,
                          log_level="warning")  # fmt: skip
-steps.run(settings, start=dt.date(2026, 11, 24), end=dt.date(2026, 11, 24), underlyings=("SPY",))
+steps.run(
+    steps.Resources.from_settings(settings),
+    start=dt.date(2026, 11, 24),
+    end=dt.date(2026, 11, 24),
+    underlyings=("SPY",),
+)
 import workflows.argo.commands  # noqa: E402
 import workflows.cli  # noqa: E402
 import workflows.simulator.server  # noqa: E402

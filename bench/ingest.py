@@ -45,9 +45,11 @@ def in_process(home: Path, day: dt.date) -> tuple[float, int]:
     from workflows.settings import load_settings
 
     settings = load_settings(home=home, log_format="json", log_level="warning")
-    steps.ingest_options(settings, calendar.previous_trading_days(day, 2)[0])  # warm-up: builds the market
+    steps.ingest_options(
+        steps.Resources.from_settings(settings), calendar.previous_trading_days(day, 2)[0]
+    )  # warm-up: builds the market
     started = time.perf_counter()
-    report = steps.ingest_options(settings, day)
+    report = steps.ingest_options(steps.Resources.from_settings(settings), day)
     return time.perf_counter() - started, report.rows
 
 

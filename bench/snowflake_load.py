@@ -39,6 +39,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from structlog.testing import capture_logs  # noqa: E402
+
 from tests.snowflake.conftest import FakeSnowflake, prepare_database, write_key_pair  # noqa: E402
 from workflows import steps  # noqa: E402
 from workflows.lake import FolderStorage, Lake  # noqa: E402
@@ -92,8 +94,10 @@ def main() -> None:
         settings = load_settings(
             home=tmp / "home", underlyings=tickers, log_format="console", log_level="warning"
         )
-        steps.ingest_stocks(settings, DAY)
-        steps.ingest_options(settings, DAY, underlyings=tickers, mode="snapshot")
+        steps.ingest_stocks(steps.Resources.from_settings(settings), DAY)
+        steps.ingest_options(
+            steps.Resources.from_settings(settings), DAY, underlyings=tickers, mode="snapshot"
+        )
         folder = Lake.open(settings.lake)
         remote = Lake(RemoteFolder(Path(folder.storage.url.removeprefix("file://"))))
         manifests = folder.manifests(day=DAY)
@@ -118,9 +122,11 @@ def main() -> None:
                         with wh._cursor() as cur:
                             cur.execute(f"create or replace stage raw.lake url = '{folder.url}/raw/polygon/'")
                         started = time.perf_counter()
-                        load(wh, lake, DAY).raise_for_failures()
+                        with capture_logs() as events:  # the loader logs each manifest's statements (debug)
+                            load(wh, lake, DAY).raise_for_failures()
                         seconds[label].append(time.perf_counter() - started)
-                        statements[label] = [v for v in wh.statements_by_manifest.values() if "COPY" in v]
+                        sent = [e["statements"] for e in events if e["event"] == "transaction statements"]
+                        statements[label] = [v for v in sent if "COPY" in v]
 
     base = statistics.median(seconds["duckdb"])
     print(f"## Snowflake loader on fakesnow (emulator) vs DuckDB, one day ({DAY})\n")

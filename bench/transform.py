@@ -16,9 +16,8 @@ from pathlib import Path
 
 import duckdb
 
-from workflows import calendar, dbt_runner, logs, steps
+from workflows import calendar, logs, steps
 from workflows.settings import load_settings
-from workflows.warehouse import open_warehouse
 
 
 def timed(fn: object) -> float:
@@ -37,23 +36,24 @@ def main() -> None:
     home = args.home or Path(tempfile.mkdtemp(prefix="smelt-bench-")) / "home"
     tickers = tuple(args.underlyings.split(","))
     settings = load_settings(home=home, underlyings=tickers, log_format="json", log_level="warning")
+    resources = steps.Resources.from_settings(settings)
     days = calendar.previous_trading_days(calendar.last_completed_trading_day(), args.days + 1)
     history, new_day = days[:-1], days[-1]
 
     build_seconds = 0.0
     if not settings.duckdb_path.exists():
         started = time.perf_counter()
-        steps.run(settings, start=history[0], end=history[-1], underlyings=tickers)
+        steps.run(resources, start=history[0], end=history[-1], underlyings=tickers)
         build_seconds = time.perf_counter() - started
     for ingest in (steps.ingest_stocks, steps.ingest_options):
-        ingest(settings, new_day)  # type: ignore[operator]
-    steps.load(settings, new_day)
+        ingest(resources, new_day)  # type: ignore[operator]
+    steps.load(resources, new_day)
 
     # import dbt and parse once, so neither timed build pays for it
-    dbt_runner.invoke(settings, open_warehouse(settings), "parse")
-    incremental = timed(lambda: steps.transform(settings))
-    full = timed(lambda: steps.transform(settings, full_refresh=True))
-    again = timed(lambda: steps.transform(settings))  # a no-new-data incremental, for reference
+    resources.dbt.invoke("parse")
+    incremental = timed(lambda: steps.transform(resources))
+    full = timed(lambda: steps.transform(resources, full_refresh=True))
+    again = timed(lambda: steps.transform(resources))  # a no-new-data incremental, for reference
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         snapshots = con.execute("select count(*) from raw.polygon_option_snapshots").fetchone()[0]
         bars = con.execute("select count(*) from raw.polygon_stock_bars").fetchone()[0]

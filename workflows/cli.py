@@ -12,7 +12,7 @@ import datetime as dt
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -24,6 +24,9 @@ from workflows.argo import commands as argo_commands
 from workflows.lake import DATASETS
 from workflows.settings import Settings, SettingsError, load_settings
 from workflows.warehouse import snowflake_scripts
+
+if TYPE_CHECKING:
+    from workflows.steps import Resources
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 ingest_app = typer.Typer(help="Land trading days of raw API data in the lake.", no_args_is_help=True)
@@ -107,6 +110,13 @@ def _settings() -> Settings:
     return settings
 
 
+def _resources() -> Resources:
+    """What a step command's step uses, built from the settings (exit 2 when they are invalid)."""
+    from workflows.steps import Resources
+
+    return Resources.from_settings(_settings())
+
+
 def _step(name: str, fn: Callable[[], T], run_id: str | None = None, /, **done: Callable[[T], Any]) -> T:
     """Run a step inside its log context; a failure becomes one error line and exit code 1, 2 or 3.
 
@@ -175,8 +185,8 @@ def ingest_stocks(date: DateOpt, run_id: RunIdOpt = None) -> None:
     from workflows import steps
 
     day = _day(date, "--date")
-    settings = _settings()
-    _step("ingest-stocks", lambda: steps.ingest_stocks(settings, day, run_id=run_id), run_id, **_INGESTED)
+    resources = _resources()
+    _step("ingest-stocks", lambda: steps.ingest_stocks(resources, day, run_id=run_id), run_id, **_INGESTED)
 
 
 @ingest_app.command("options")
@@ -191,10 +201,10 @@ def ingest_options(
 
     day = _day(date, "--date")
     tickers = _tickers(underlyings)
-    settings = _settings()
+    resources = _resources()
     _step(
         "ingest-options",
-        lambda: steps.ingest_options(settings, day, underlyings=tickers, mode=mode.value, run_id=run_id),
+        lambda: steps.ingest_options(resources, day, underlyings=tickers, mode=mode.value, run_id=run_id),
         run_id,
         **_INGESTED,
     )
@@ -213,10 +223,10 @@ def ingest_options_backfill(
     first, last = _range(start, end)
     assert first is not None and last is not None
     tickers = _tickers(underlyings)
-    settings = _settings()
+    resources = _resources()
     _step(
         "backfill-options",
-        lambda: steps.backfill_options(settings, first, last, underlyings=tickers, run_id=run_id),
+        lambda: steps.backfill_options(resources, first, last, underlyings=tickers, run_id=run_id),
         run_id,
         **_INGESTED,
     )
@@ -232,11 +242,11 @@ def load(
     from workflows import steps
 
     day = _day(date, "--date")
-    settings = _settings()
+    resources = _resources()
     _step(
         "load",
         lambda: steps.load(
-            settings, day, datasets=[str(d) for d in dataset] if dataset else None, run_id=run_id
+            resources, day, datasets=[str(d) for d in dataset] if dataset else None, run_id=run_id
         ),
         run_id,
         rows=lambda r: r.rows,
@@ -252,10 +262,10 @@ def transform(
     """dbt build, then source freshness; run_results.json is kept under SMELT_HOME/dbt/target."""
     from workflows import steps
 
-    settings = _settings()
+    resources = _resources()
     _step(
         "transform",
-        lambda: steps.transform(settings, full_refresh=full_refresh, select=select, run_id=run_id),
+        lambda: steps.transform(resources, full_refresh=full_refresh, select=select, run_id=run_id),
         run_id,
         models=lambda r: r.models, tests=lambda r: r.tests, seconds=lambda r: r.seconds,
     )  # fmt: skip
@@ -268,20 +278,30 @@ def run(
     underlyings: UnderlyingsOpt = None,
     run_id: RunIdOpt = None,
 ) -> None:
-    """Ingest, load and transform a range of trading days (default: the last 30) in one process."""
+    """Ingest, load, transform and publish a range of trading days (default: the last 30) in one process."""
     from workflows import steps
 
     first, last = _range(start, end)
     tickers = _tickers(underlyings)
-    settings = _settings()
+    resources = _resources()
     _step(
         "run",
-        lambda: steps.run(settings, start=first, end=last, underlyings=tickers, run_id=run_id),
+        lambda: steps.run(resources, start=first, end=last, underlyings=tickers, run_id=run_id),
         run_id,
         days=lambda r: len(r.days), first=lambda r: str(r.days[0]), last=lambda r: str(r.days[-1]),
         ingested_rows=lambda r: r.ingested_rows, requests=lambda r: r.requests, loaded_rows=lambda r: r.loaded_rows,
         seconds=lambda r: r.seconds,
     )  # fmt: skip
+
+
+@app.command("publish")
+def publish(run_id: RunIdOpt = None) -> None:
+    """Publish the marts of the last transform as a new snapshot for the dashboard (after `smelt transform`)."""
+    from workflows import steps
+
+    resources = _resources()
+    _step("publish", lambda: steps.publish(resources, run_id=run_id), run_id,
+          version=lambda r: r.version, rows=lambda r: sum(r.rows.values()), seconds=lambda r: r.seconds)  # fmt: skip
 
 
 @app.command("summary")

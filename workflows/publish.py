@@ -2,7 +2,7 @@
 
 DuckDB lets one process write a database file and nobody else open it meanwhile, so a dashboard that
 queried ``warehouse.duckdb`` directly would stop answering whenever a load or a transform runs. Instead the
-transform step ends by copying the marts the dashboard reads into a new versioned folder of Parquet files,
+publish step (after the transform) copies the marts the dashboard reads into a new versioned folder of Parquet files,
 then switches a one-line ``CURRENT`` pointer to it with an atomic rename. Readers resolve ``CURRENT`` and
 read immutable files; a half-written version is never visible, and a reader that resolved the previous
 version keeps reading it while it is kept (the newest few, and anything younger than a grace period).
@@ -22,11 +22,10 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workflows import logs
 
@@ -38,6 +37,9 @@ from workflows.marts_contract import PUBLISHED_MARTS as PUBLISHED_MARTS
 from workflows.marts_contract import MartSpec, snapshot_folder
 from workflows.marts_contract import current_version as current_version
 from workflows.settings import Settings
+
+if TYPE_CHECKING:  # the dashboard imports this module for its contract: it loads no warehouse code
+    from workflows.warehouse import Warehouse
 
 log = logs.get_logger("smelt.publish")
 
@@ -73,13 +75,25 @@ def new_version(now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(3)}"
 
 
-def publish(settings: Settings, *, target_dir: Path | None = None) -> PublishReport:
-    """Publish after a successful ``dbt build``; ``target_dir`` holds its ``run_results.json``."""
+def publish(
+    settings: Settings,
+    *,
+    warehouse: Callable[[], Warehouse] | None = None,
+    target_dir: Path | None = None,
+) -> PublishReport:
+    """Publish after a successful ``dbt build``; ``target_dir`` holds its ``run_results.json``.
+
+    ``warehouse`` opens the warehouse the marts are read from (a run's resources), by default the configured one.
+    """
+    from workflows.warehouse import open_warehouse
+
     target = target_dir or settings.home / "dbt" / "target"
     started = time.perf_counter()
     with logs.bound(step="publish"):
         if settings.warehouse == "duckdb":
-            report = _publish_duckdb(settings, target, started)
+            report = _publish_duckdb(
+                settings, warehouse or (lambda: open_warehouse(settings)), target, started
+            )
         else:
             report = _publish_build_only(settings, target, started)
         log.info("snapshot published", version=report.version, path=report.path, rows=sum(report.rows.values()),
@@ -90,7 +104,9 @@ def publish(settings: Settings, *, target_dir: Path | None = None) -> PublishRep
 # --------------------------------------------------------------------------------------------- duckdb
 
 
-def _publish_duckdb(settings: Settings, target: Path, started: float) -> PublishReport:
+def _publish_duckdb(
+    settings: Settings, open_marts: Callable[[], Warehouse], target: Path, started: float
+) -> PublishReport:
     import duckdb
 
     root = snapshot_root(settings)
@@ -99,9 +115,11 @@ def _publish_duckdb(settings: Settings, target: Path, started: float) -> Publish
     staging = root / f".tmp-{version}"
     staging.mkdir()
     try:
-        with _warehouse_connection(settings) as con:
-            rows = {spec.name: _copy_mart(con, spec, staging) for spec in PUBLISHED_MARTS}
-            build = _build_summary(version, settings, target, _mart_stats(con, staging), _ledger(con))
+        with open_marts() as warehouse:  # waits for another writer's lock, like the loader
+            rows = {spec.name: _copy_mart(warehouse, spec, staging) for spec in PUBLISHED_MARTS}
+            build = _build_summary(
+                version, settings, target, _mart_stats(warehouse, staging), _ledger(warehouse)
+            )
         (staging / BUILD_FILE).write_text(json.dumps(build, indent=1, default=str))
         _fsync_tree(staging)
         staging.rename(root / version)
@@ -114,47 +132,35 @@ def _publish_duckdb(settings: Settings, target: Path, started: float) -> Publish
     return PublishReport(version, str(root / version), rows, size, round(time.perf_counter() - started, 2))
 
 
-@contextmanager
-def _warehouse_connection(settings: Settings) -> Iterator[Any]:
-    """The warehouse file through the loader's connection, which waits for another writer's lock."""
-    from workflows.warehouse import DuckDBWarehouse
-
-    warehouse = DuckDBWarehouse.from_settings(settings)
-    try:
-        yield warehouse.connection()
-    finally:
-        warehouse.close()
-
-
-def _copy_mart(con: Any, spec: MartSpec, folder: Path) -> int:
+def _copy_mart(warehouse: Warehouse, spec: MartSpec, folder: Path) -> int:
     path = folder / f"{spec.name}.parquet"
     order = ", ".join(spec.order_by)
     # Names come from PUBLISHED_MARTS, never from input; the path is ours.
-    result = con.execute(
+    result = warehouse.fetch(
         f"COPY (SELECT * FROM marts.{spec.name} ORDER BY {order}) TO '{path}' "
         f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
-    ).fetchone()
-    return int(result[0]) if result else 0
+    )
+    return int(result[0][0]) if result else 0
 
 
-def _mart_stats(con: Any, folder: Path) -> dict[str, dict[str, Any]]:
+def _mart_stats(warehouse: Warehouse, folder: Path) -> dict[str, dict[str, Any]]:
     stats: dict[str, dict[str, Any]] = {}
     for spec in PUBLISHED_MARTS:
-        rows, first, last, sources = con.execute(
+        [(rows, first, last, sources)] = warehouse.fetch(
             "SELECT count(*), min(trade_date), max(trade_date), list(DISTINCT source ORDER BY source) "
             "FROM read_parquet(?)",
             [str(folder / f"{spec.name}.parquet")],
-        ).fetchone()
+        )
         stats[spec.name] = {"rows": rows, "first_date": first, "last_date": last, "sources": sources or []}
     return stats
 
 
-def _ledger(con: Any) -> list[dict[str, Any]]:
+def _ledger(warehouse: Warehouse) -> list[dict[str, Any]]:
     """Manifests and raw rows loaded per dataset and trading day (aggregated in the warehouse)."""
-    rows = con.execute(
+    rows = warehouse.fetch(
         "SELECT dataset, trade_date, count(*) AS manifests, sum(rows) AS rows, max(loaded_at) AS last_loaded_at "
         "FROM raw.smelt_loads GROUP BY dataset, trade_date ORDER BY dataset, trade_date"
-    ).fetchall()
+    )
     keys = ("dataset", "trade_date", "manifests", "rows", "last_loaded_at")
     return [dict(zip(keys, row, strict=True)) for row in rows]
 

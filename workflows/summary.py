@@ -22,11 +22,8 @@ def _lake_lines(settings: Settings) -> list[str]:
 
 
 def _warehouse_lines(settings: Settings) -> list[str]:
-    warehouse = open_warehouse(settings)
-    try:
+    with open_warehouse(settings) as warehouse:
         tables = warehouse.table_stats(["raw", "marts"])
-    except NotImplementedError as exc:
-        return [f"warehouse {settings.warehouse}: {exc}"]
     if not tables:
         return [f"warehouse {settings.warehouse}: nothing loaded yet (run `smelt load`)"]
     return [f"warehouse {settings.warehouse}"] + ["  " + _describe(t) for t in tables]

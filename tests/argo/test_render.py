@@ -38,7 +38,7 @@ def test_argo_lint_offline_accepts_every_file_in_one_call(warehouse: str, tmp_pa
     """The WorkflowTemplates as rendered; the CronWorkflow as the chart installs it (the rendered file has no
     schedule: the chart's values own it, and Argo refuses a CronWorkflow without one)."""
     files = sorted((RENDERED / warehouse).glob("workflowtemplate-*.yaml"))
-    assert len(files) == 6
+    assert len(files) == 7
     cron = tmp_path / "cronworkflow-smelt-daily.yaml"
     # The chart's default warehouse is Snowflake; ci/local.yaml installs the DuckDB templates.
     values = None if warehouse == "snowflake" else CHART / "ci" / "local.yaml"

@@ -104,7 +104,8 @@ def test_first_submit_creates_templates_then_the_run(argo_server: type[FakeArgoS
     assert done.exit_code == 0, done.output
     created = {(c, n) for (c, ns, n) in argo_server.objects if ns == "pipelines" and c != "workflows"}
     assert created == {("workflow-templates", name) for name in (
-        "smelt-ingest-stocks", "smelt-ingest-options", "smelt-load", "smelt-transform", "smelt-daily", "smelt-backfill",
+        "smelt-ingest-stocks", "smelt-ingest-options", "smelt-load", "smelt-transform", "smelt-publish",
+        "smelt-daily", "smelt-backfill",
     )}  # not the CronWorkflow: the chart owns its schedule  # fmt: skip
     (run,) = [o for (c, _, _), o in argo_server.objects.items() if c == "workflows"]
     assert run["spec"]["workflowTemplateRef"] == {"name": "smelt-daily"}
@@ -123,7 +124,7 @@ def test_second_submit_updates_templates_in_place(argo_server: type[FakeArgoServ
     done = _submit("--start", "2026-11-02", "--end", "2026-11-06")
     assert done.exit_code == 0, done.output
     puts = [path for method, path, _ in argo_server.calls if method == "PUT"]
-    assert len(puts) == 6
+    assert len(puts) == 7
     assert (
         argo_server.objects[("workflow-templates", "pipelines", "smelt-daily")]["metadata"]["resourceVersion"]
         == "2"

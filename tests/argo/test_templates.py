@@ -52,7 +52,7 @@ def test_polygon_steps_share_the_semaphore_and_nothing_else_takes_it() -> None:
 
 
 def test_warehouse_mutex_and_shared_volume_only_for_duckdb() -> None:
-    for warehouse, expected in (("duckdb", {"load", "transform"}), ("snowflake", set())):
+    for warehouse, expected in (("duckdb", {"load", "transform", "publish"}), ("snowflake", set())):
         locked = {
             t["name"] for t in _containers(warehouse)
             if {"name": pod.WAREHOUSE_MUTEX} in t.get("synchronization", {}).get("mutexes", [])
@@ -93,6 +93,8 @@ def test_daily_dag_order_and_the_holiday_skip() -> None:
     assert "depends" not in steps["ingest-stocks"] and "depends" not in steps["ingest-options"]
     assert steps["load"]["depends"] == "ingest-stocks && ingest-options"
     assert steps["transform"]["depends"] == "load"
+    assert steps["publish"]["depends"] == "transform"  # a failed publish is retried alone, not with the build
+    assert steps["publish"]["templateRef"] == {"name": "smelt-publish", "template": "publish"}
     assert day["synchronization"]["mutexes"] == [{"name": "smelt-day-{{inputs.parameters.trade-date}}"}]
     assert daily["spec"]["onExit"] == "report"
 

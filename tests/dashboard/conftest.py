@@ -37,7 +37,7 @@ def built_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """SMELT_HOME after `smelt run` over START..END for two underlyings, with a published snapshot."""
     home = tmp_path_factory.mktemp("dashboard") / "home"
     settings = _settings(home)
-    steps.run(settings, start=START, end=END, underlyings=UNDERLYINGS)
+    steps.run(steps.Resources.from_settings(settings), start=START, end=END, underlyings=UNDERLYINGS)
     assert current_version(snapshot_root(settings)) is not None, "the transform step publishes the marts"
     return settings
 

@@ -68,8 +68,9 @@ def _version(base: str) -> str:
 
 
 def test_the_dashboard_answers_during_load_and_transform(home_copy: Any, tmp_path: Path) -> None:
-    steps.ingest_stocks(home_copy, NEW_DAY)
-    steps.ingest_options(home_copy, NEW_DAY, underlyings=UNDERLYINGS)
+    resources = steps.Resources.from_settings(home_copy)
+    steps.ingest_stocks(resources, NEW_DAY)
+    steps.ingest_options(resources, NEW_DAY, underlyings=UNDERLYINGS)
     with serve(home_copy.home, log=tmp_path / "dashboard.log") as base, chromium() as browser:
         before = _version(base)
         poller = Poller(base)
@@ -78,7 +79,7 @@ def test_the_dashboard_answers_during_load_and_transform(home_copy: Any, tmp_pat
         log = ConsoleLog(page)
         pages_during = 0
         try:
-            for args in (("load", "--date", NEW_DAY.isoformat()), ("transform",)):
+            for args in (("load", "--date", NEW_DAY.isoformat()), ("transform",), ("publish",)):
                 writer = _smelt(home_copy.home, *args)
                 poller.writing.set()
                 while writer.poll() is None:
@@ -96,7 +97,7 @@ def test_the_dashboard_answers_during_load_and_transform(home_copy: Any, tmp_pat
         assert failed == []
         assert poller.while_writing >= 10, "too few answers while the writers held the warehouse file"
         assert pages_during >= 2 and log.errors == []
-        # The transform published a new snapshot; the dashboard switched to it and shows the new day.
+        # The publish step made a new snapshot; the dashboard switched to it and shows the new day.
         deadline = time.monotonic() + 30
         while _version(base) == before and time.monotonic() < deadline:
             time.sleep(0.5)

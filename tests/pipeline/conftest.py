@@ -12,4 +12,6 @@ from workflows.settings import Settings
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, steps.RunReport]:
     settings = make_settings(tmp_path_factory.mktemp("run") / "home")
-    return settings, steps.run(settings, start=START, end=END, underlyings=UNDERLYINGS)
+    return settings, steps.run(
+        steps.Resources.from_settings(settings), start=START, end=END, underlyings=UNDERLYINGS
+    )

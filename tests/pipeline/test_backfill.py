@@ -38,7 +38,7 @@ def test_backfill_costs_one_request_per_contract_and_matches_the_snapshot(
 
     monkeypatch.setattr(simulator, "transport", recording)
     settings = make_settings(tmp_path / "home", underlyings=("IWM",))
-    report = steps.backfill_options(settings, START, END, underlyings=("IWM",))
+    report = steps.backfill_options(steps.Resources.from_settings(settings), START, END, underlyings=("IWM",))
     lake = Lake.open(settings.lake)
     days = sorted({m.trade_date for m in lake.manifests("option_bars")})
     assert days == [dt.date(2026, 11, d) for d in (19, 20, 23, 24)]
@@ -57,7 +57,7 @@ def test_backfill_costs_one_request_per_contract_and_matches_the_snapshot(
     assert all(r["_meta"]["trade_date"] == END.isoformat() for r in bars.values())
 
     snap_settings = make_settings(tmp_path / "snap", underlyings=("IWM",))
-    steps.ingest_options(snap_settings, END, mode="snapshot")
+    steps.ingest_options(steps.Resources.from_settings(snap_settings), END, mode="snapshot")
     snap_lake = Lake.open(snap_settings.lake)
     (snapshots,) = snap_lake.manifests("option_snapshots")
     for item in _records(snap_lake, snapshots):

@@ -47,11 +47,13 @@ def landing_rows(settings: Settings, table: str) -> int:
 
 
 def test_a_429_storm_still_completes_with_the_same_rows(tmp_path: Path) -> None:
-    calm = steps.ingest_options(make_settings(tmp_path / "calm", underlyings=("AAPL", "IWM")), DAY)
+    calm = steps.ingest_options(
+        steps.Resources.from_settings(make_settings(tmp_path / "calm", underlyings=("AAPL", "IWM"))), DAY
+    )
     stormy_settings = make_settings(
         tmp_path / "storm", underlyings=("AAPL", "IWM"), sim_faults="rate_429=0.6,retry_after=0.05"
     )
-    storm = steps.ingest_options(stormy_settings, DAY)
+    storm = steps.ingest_options(steps.Resources.from_settings(stormy_settings), DAY)
     assert storm.rows == calm.rows > 0
     assert sum(u.retries for u in storm.units) > 0
     assert storm.requests > calm.requests
@@ -66,9 +68,14 @@ def test_a_429_storm_still_completes_with_the_same_rows(tmp_path: Path) -> None:
     ],
 )
 def test_transient_faults_are_retried_to_the_same_rows(tmp_path: Path, faults: str) -> None:
-    calm = steps.ingest_options(make_settings(tmp_path / "calm", underlyings=("IWM",)), DAY)
+    calm = steps.ingest_options(
+        steps.Resources.from_settings(make_settings(tmp_path / "calm", underlyings=("IWM",))), DAY
+    )
     faulty = steps.ingest_options(
-        make_settings(tmp_path / "faulty", underlyings=("IWM",), sim_faults=faults), DAY
+        steps.Resources.from_settings(
+            make_settings(tmp_path / "faulty", underlyings=("IWM",), sim_faults=faults)
+        ),
+        DAY,
     )
     assert faulty.rows == calm.rows > 0
     assert sum(u.retries for u in faulty.units) > 0
@@ -88,7 +95,7 @@ def test_permanent_faults_stop_the_step_naming_day_dataset_and_cause(
 ) -> None:
     settings = make_settings(tmp_path / "home", underlyings=("IWM",), sim_faults=faults)
     with pytest.raises(steps.StepError) as failure:
-        steps.ingest_options(settings, DAY)
+        steps.ingest_options(steps.Resources.from_settings(settings), DAY)
     message = str(failure.value)
     assert message.startswith("ingest-options 2026-11-24:")
     assert re.search(r"option_(snapshots|contracts) for IWM", message), message
@@ -100,6 +107,7 @@ def test_crash_between_parts_and_manifest_then_rerun_is_complete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = make_settings(tmp_path / "home", underlyings=("SPY",))
+    resources = steps.Resources.from_settings(settings)
     real = FolderStorage.put_exclusive
 
     def crash_on_snapshots(self: FolderStorage, key: str, body: bytes) -> None:
@@ -111,24 +119,24 @@ def test_crash_between_parts_and_manifest_then_rerun_is_complete(
     with pytest.raises(
         steps.StepError, match=r"ingest-options 2026-11-24: 1 of 3 units failed.*simulated crash"
     ):
-        steps.ingest_options(settings, DAY)
+        steps.ingest_options(resources, DAY)
     lake = Lake.open(settings.lake)
     orphans = list((settings.home / "lake" / "raw/polygon/option_snapshots").rglob("*.ndjson.gz"))
     assert orphans and lake.manifests("option_snapshots") == []  # parts written, invisible
-    steps.load(settings, DAY)
+    steps.load(resources, DAY)
     assert landing_rows(settings, "polygon_option_snapshots") == 0
 
     monkeypatch.setattr(FolderStorage, "put_exclusive", real)
-    steps.ingest_options(settings, DAY)
-    steps.load(settings, DAY)
+    steps.ingest_options(resources, DAY)
+    steps.load(resources, DAY)
     (manifest,) = lake.manifests("option_snapshots")
     assert landing_rows(settings, "polygon_option_snapshots") == manifest.rows
     first, second = lake.manifests("option_contracts")  # both runs' contracts: dbt keeps the newest
     assert landing_rows(settings, "polygon_option_contracts") == first.rows + second.rows
 
-    steps.ingest_stocks(settings, DAY)
-    steps.load(settings, DAY)
-    steps.transform(settings)
+    steps.ingest_stocks(resources, DAY)
+    steps.load(resources, DAY)
+    steps.transform(resources)
     with duckdb.connect(str(settings.duckdb_path)) as con:
         for table, key in [
             ("staging.stg_polygon__option_contracts", "option_ticker, as_of_date"),
@@ -141,8 +149,9 @@ def test_crash_between_parts_and_manifest_then_rerun_is_complete(
 
 def test_two_concurrent_loads_of_one_day_do_not_double_load(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "home", underlyings=("QQQ", "IWM"))
-    steps.ingest_stocks(settings, DAY)
-    steps.ingest_options(settings, DAY)
+    resources = steps.Resources.from_settings(settings)
+    steps.ingest_stocks(resources, DAY)
+    steps.ingest_options(resources, DAY)
     env = {"SMELT_LOG_LEVEL": "info"}
     procs = [
         subprocess.Popen(
@@ -168,7 +177,7 @@ def test_two_concurrent_loads_of_one_day_do_not_double_load(tmp_path: Path) -> N
 
 def test_a_truncated_part_is_rejected_and_nothing_of_its_manifest_loads(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "home", underlyings=("AAPL", "TSLA"))
-    steps.ingest_options(settings, DAY)
+    steps.ingest_options(steps.Resources.from_settings(settings), DAY)
     lake = Lake.open(settings.lake)
     victim = next(m for m in lake.manifests("option_snapshots") if m.underlying == "TSLA")
     path = settings.home / "lake" / victim.parts[0].key
@@ -261,9 +270,10 @@ def test_a_successful_polygon_mode_run_never_prints_the_key(tmp_path: Path, serv
 
 def test_a_failed_dbt_test_fails_the_transform_naming_the_test_and_model(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "home", underlyings=("IWM",))
-    steps.ingest_stocks(settings, DAY)
-    steps.ingest_options(settings, DAY)
-    steps.load(settings, DAY)
+    resources = steps.Resources.from_settings(settings)
+    steps.ingest_stocks(resources, DAY)
+    steps.ingest_options(resources, DAY)
+    steps.load(resources, DAY)
     with duckdb.connect(str(settings.duckdb_path)) as con:  # a contract type the API never sends
         con.execute(
             """insert into raw.polygon_option_contracts
@@ -272,7 +282,7 @@ def test_a_failed_dbt_test_fails_the_transform_naming_the_test_and_model(tmp_pat
                from raw.polygon_option_contracts limit 1"""
         )
     with pytest.raises(steps.StepError) as failure:
-        steps.transform(settings)
+        steps.transform(resources)
     message = str(failure.value)
     assert message.startswith("transform: dbt build failed:")
     assert "accepted_values" in message and "stg_polygon__option_contracts" in message

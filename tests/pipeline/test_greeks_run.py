@@ -48,7 +48,9 @@ def _settings(home: Path, **overrides: object) -> Settings:
 @pytest.fixture(scope="module")
 def year(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, steps.RunReport]:
     settings = _settings(tmp_path_factory.mktemp("year") / "home")
-    return settings, steps.run(settings, start=YEAR_START, end=YEAR_END, underlyings=UNDERLYINGS)
+    return settings, steps.run(
+        steps.Resources.from_settings(settings), start=YEAR_START, end=YEAR_END, underlyings=UNDERLYINGS
+    )
 
 
 def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
@@ -165,23 +167,31 @@ def test_incremental_runs_equal_a_full_refresh(tmp_path: Path) -> None:
     """A week, then two more days (a new latest session, a dividend and curve days that change inputs of
     days already computed): the incremental marts equal a full refresh of the same lake."""
     first = _settings(tmp_path / "home", underlyings=("XOM",), sim_now=dt.date(2026, 11, 20))
-    steps.run(first, start=dt.date(2026, 11, 12), end=dt.date(2026, 11, 20), underlyings=("XOM",))
-    later = _settings(tmp_path / "home", underlyings=("XOM",), sim_now=dt.date(2026, 11, 24))
+    steps.run(
+        steps.Resources.from_settings(first),
+        start=dt.date(2026, 11, 12),
+        end=dt.date(2026, 11, 20),
+        underlyings=("XOM",),
+    )
+    later = steps.Resources.from_settings(
+        _settings(tmp_path / "home", underlyings=("XOM",), sim_now=dt.date(2026, 11, 24))
+    )
     steps.run(later, start=dt.date(2026, 11, 23), end=dt.date(2026, 11, 24), underlyings=("XOM",))
-    incremental = mart_fingerprints(later)
+    incremental = mart_fingerprints(later.settings)
     assert incremental["mart_option_chain"][0] > 3000
     steps.transform(later, full_refresh=True)
-    assert mart_fingerprints(later) == incremental
+    assert mart_fingerprints(later.settings) == incremental
 
 
 def test_history_only_passes_freshness_and_a_stale_source_says_why(tmp_path: Path) -> None:
     """The new user's path: stocks and an options backfill for one past day, load, transform."""
     day = dt.date(2026, 11, 20)
     settings = _settings(tmp_path / "home", underlyings=("XOM",))
-    steps.ingest_stocks(settings, day)
-    steps.backfill_options(settings, day, day, underlyings=("XOM",))
-    steps.load(settings, day)
-    steps.transform(settings)
+    resources = steps.Resources.from_settings(settings)
+    steps.ingest_stocks(resources, day)
+    steps.backfill_options(resources, day, day, underlyings=("XOM",))
+    steps.load(resources, day)
+    steps.transform(resources)
     [(solved, total)] = _query(settings, """
         select count(computed_implied_volatility), count(*) from marts.mart_option_chain""")  # fmt: skip
     assert total > 100 and solved > 0.8 * total
@@ -191,7 +201,7 @@ def test_history_only_passes_freshness_and_a_stale_source_says_why(tmp_path: Pat
         # fixed clock that stamped loaded_at): date the stale rows on that clock
         con.execute("update raw.polygon_stock_bars set loaded_at = now() - interval 10 days")
     with pytest.raises(steps.StepError) as failed:
-        steps.transform(settings)
+        steps.transform(resources)
     message = str(failed.value)
     assert "source polygon.polygon_stock_bars: newest row loaded" in message
     assert "days) old" in message and "error after 168 hours" in message

@@ -30,11 +30,12 @@ def test_a_retried_step_fetches_only_what_failed_and_duplicates_nothing(tmp_path
     broken = make_settings(tmp_path / "home", underlyings=("AAPL", "TSLA"),
                            sim_faults="drop=details,paths=/v3/snapshot/options/TSLA")  # fmt: skip
     with pytest.raises(StepError, match=r"1 of 6 units failed.*option_snapshots for TSLA") as failed:
-        steps.ingest_options(broken, DAY, run_id=RUN)
+        steps.ingest_options(steps.Resources.from_settings(broken), DAY, run_id=RUN)
     assert failed.value.retryable is False  # a schema error: the API's answer, not the network
 
     fixed = make_settings(tmp_path / "home", underlyings=("AAPL", "TSLA"))
-    report = steps.ingest_options(fixed, DAY, run_id=RUN)
+    resources = steps.Resources.from_settings(fixed)
+    report = steps.ingest_options(resources, DAY, run_id=RUN)
     resumed = {(u.dataset, u.underlying): u for u in report.units}
     assert all(resumed[(d, "AAPL")].resumed and resumed[(d, "AAPL")].requests == 0
                for d in ("option_contracts", "option_snapshots", "stock_dividends"))  # fmt: skip
@@ -42,13 +43,13 @@ def test_a_retried_step_fetches_only_what_failed_and_duplicates_nothing(tmp_path
         not resumed[("option_snapshots", "TSLA")].resumed and resumed[("option_snapshots", "TSLA")].rows > 0
     )
 
-    again = steps.ingest_options(fixed, DAY, run_id=RUN)  # a third attempt: everything is landed
+    again = steps.ingest_options(resources, DAY, run_id=RUN)  # a third attempt: everything is landed
     assert all(u.resumed for u in again.units) and again.requests == 0
 
     lake = Lake.open(fixed.lake)
     keys = lake.manifest_keys("option_snapshots", DAY)
     assert len(keys) == 2 and all(RUN in k for k in keys)
-    loaded = steps.load(fixed, DAY)
+    loaded = steps.load(resources, DAY)
     assert loaded.rows == sum(m.rows for m in lake.manifests(day=DAY))
     with duckdb.connect(str(fixed.duckdb_path), read_only=True) as con:
         dupes = con.execute(
@@ -60,9 +61,9 @@ def test_a_retried_step_fetches_only_what_failed_and_duplicates_nothing(tmp_path
 
 def test_a_resumed_backfill_reuses_its_landed_contracts_and_days(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "home", source="simulator", underlyings=("IWM",))
-    start, end = dt.date(2026, 11, 23), DAY
-    first = steps.backfill_options(settings, start, end, run_id=RUN)
-    again = steps.backfill_options(settings, start, end, run_id=RUN)
+    start, end, resources = dt.date(2026, 11, 23), DAY, steps.Resources.from_settings(settings)
+    first = steps.backfill_options(resources, start, end, run_id=RUN)
+    again = steps.backfill_options(resources, start, end, run_id=RUN)
     assert first.requests > 0 and again.requests == 0
     assert [u.rows for u in again.units] == [u.rows for u in first.units]
     assert all(u.resumed for u in again.units)
@@ -94,7 +95,7 @@ def test_smelt_run_started_again_with_its_run_id_lands_nothing_twice(
 
 def test_an_underlying_without_contracts_is_named_in_a_warning(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "home", underlyings=("ZZZZ",))
-    report = steps.ingest_options(settings, DAY)
+    report = steps.ingest_options(steps.Resources.from_settings(settings), DAY)
     assert report.warnings == [
         "no option contracts exist for ZZZZ as of 2026-11-24: check the ticker (is it listed and optionable?); "
         "its manifests are empty"
@@ -121,7 +122,7 @@ def test_smelt_sim_url_sends_every_request_to_the_served_simulator(
 ) -> None:
     url, app = served_simulator
     settings = make_settings(tmp_path / "home", underlyings=("IWM",), sim_url=url)
-    report = steps.ingest_options(settings, DAY)
+    report = steps.ingest_options(steps.Resources.from_settings(settings), DAY)
     served = app.state.stats  # type: ignore[attr-defined]
     assert report.requests == served.requests > 0
     assert {m.source for m in Lake.open(settings.lake).manifests()} == {"simulator"}

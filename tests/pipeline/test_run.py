@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 
 import duckdb
+from typer.testing import CliRunner
 
 from tests.pipeline.support import END, MARTS, START, UNDERLYINGS, mart_fingerprints
 from workflows import calendar, steps
+from workflows.cli import app
 from workflows.lake import Lake
+from workflows.publish import current_version, snapshot_root
 
 
 def test_run_lands_loads_and_models_every_day(demo_run) -> None:  # type: ignore[no-untyped-def]
@@ -44,9 +47,28 @@ def test_snapshot_path_costs_one_request_per_250_contracts_plus_one(demo_run) ->
             assert requests == math.ceil(snapshots.rows / 250) + 1
 
 
+def test_run_publishes_the_marts_after_the_transform(demo_run) -> None:  # type: ignore[no-untyped-def]
+    settings, report = demo_run
+    assert list(report.seconds) == ["ingest", "load", "transform", "publish"]
+    assert current_version(snapshot_root(settings)) == report.publish.version
+
+
 def test_rerunning_the_range_changes_no_mart(demo_run) -> None:  # type: ignore[no-untyped-def]
     settings, _ = demo_run
     before = mart_fingerprints(settings)
     assert set(MARTS) <= set(before)
-    steps.run(settings, start=START, end=END, underlyings=UNDERLYINGS)
+    steps.run(steps.Resources.from_settings(settings), start=START, end=END, underlyings=UNDERLYINGS)
     assert mart_fingerprints(settings) == before
+
+
+def test_smelt_publish_is_a_step_of_its_own(demo_run) -> None:  # type: ignore[no-untyped-def]
+    """What Argo's publish task runs: a new snapshot of the built marts, without building them again."""
+    settings, _ = demo_run
+    before = current_version(snapshot_root(settings))
+    done = CliRunner().invoke(
+        app, ["publish", "--run-id", "smelt-daily-p1"], env={"SMELT_HOME": str(settings.home)}
+    )
+    assert done.exit_code == 0, done.output
+    after = current_version(snapshot_root(settings))
+    assert after is not None and after != before
+    assert (snapshot_root(settings) / after / "mart_option_chain.parquet").stat().st_size > 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 import shutil
 from collections.abc import Iterator
@@ -18,9 +19,10 @@ import pytest
 
 from tests.snowflake.conftest import FakeSnowflake, prepare_database
 from workflows import dbt_runner, steps
+from workflows.lake import open_storage
+from workflows.publish import BUILD_FILE, CURRENT, LAKE_BUILDS_PREFIX, PublishReport
 from workflows.settings import Settings, load_settings
 from workflows.steps.run import run_days
-from workflows.warehouse import open_warehouse
 
 # The module builds both warehouses once (about 2 minutes alone on 2 cores): room for a busy machine.
 pytestmark = [pytest.mark.snowflake, pytest.mark.timeout(1200)]
@@ -46,6 +48,7 @@ class Built:
     duckdb: Settings
     snowflake: Settings
     transform: steps.TransformReport
+    published: PublishReport
     marts: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]]
     unit_tests: Any
 
@@ -75,7 +78,9 @@ def built(
         for name in ("SMELT_WAREHOUSE", "SMELT_DBT_PROJECT_DIR"):
             mp.delenv(name, raising=False)
         duck = load_settings(home=tmp / "duckdb", underlyings=UNDERLYINGS, log_format="json", sim_now=END)
-        steps.run(duck, start=START, end=END, underlyings=UNDERLYINGS)  # ingest, load and dbt on DuckDB
+        steps.run(
+            steps.Resources.from_settings(duck), start=START, end=END, underlyings=UNDERLYINGS
+        )  # ingest, load and dbt on DuckDB
 
         prepare_database(fakesnow, key_pair[0], "SMELT", "s3://smelt-lake/prod")
         for name, value in fakesnow.env(key_pair[0]).items():
@@ -85,11 +90,13 @@ def built(
             home=tmp / "snowflake", underlyings=UNDERLYINGS, log_format="json", warehouse="snowflake",
             lake_url=duck.lake, sim_now=END,
         )  # fmt: skip
+        resources = steps.Resources.from_settings(sf)
         for day in run_days(START, END):
-            steps.load(sf, day)  # the same lake, through the Snowflake loader
-        transform = steps.transform(sf)  # dbt build + source freshness, as SMELT_TRANSFORMER
+            steps.load(resources, day)  # the same lake, through the Snowflake loader
+        transform = steps.transform(resources)  # dbt build + source freshness, as SMELT_TRANSFORMER
+        published = steps.publish(resources)  # on Snowflake: the build summary, to the lake
         # The unit tests (production builds skip them) on the same adapter, after the models exist.
-        unit = dbt_runner.invoke(sf, open_warehouse(sf), "test", "--select", "test_type:unit")
+        unit = resources.dbt.invoke("test", "--select", "test_type:unit")
 
     conn = snowflake.connector.connect(**fakesnow.connect_args(key_pair[0], database="SMELT"))
     marts = {}
@@ -102,7 +109,7 @@ def built(
                 marts[mart] = (ours, theirs)
     finally:
         conn.close()
-    yield Built(duck, sf, transform, marts, unit)
+    yield Built(duck, sf, transform, published, marts, unit)
 
 
 def normal(value: Any) -> Any:
@@ -126,6 +133,15 @@ def same(a: Any, b: Any) -> bool:
 def test_transform_runs_every_model_and_test_on_snowflake(built: Built) -> None:
     assert built.transform.models >= 21 and built.transform.tests >= 100
     assert built.snowflake.warehouse == "snowflake"
+
+
+def test_publish_puts_the_build_summary_in_the_lake_and_points_current_at_it(built: Built) -> None:
+    """On Snowflake the marts stay in Snowflake; the publish step writes only build.json, for the quality page."""
+    storage = open_storage(built.snowflake.lake)
+    version = storage.get_bytes(f"{LAKE_BUILDS_PREFIX}/{CURRENT}").decode().strip()
+    assert version == built.published.version
+    summary = json.loads(storage.get_bytes(f"{LAKE_BUILDS_PREFIX}/{version}/{BUILD_FILE}"))
+    assert summary["warehouse"] == "snowflake" and summary["tests"]
 
 
 def test_unit_tests_pass_on_snowflake_too(built: Built) -> None:

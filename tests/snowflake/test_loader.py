@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from tests.snowflake.conftest import ROOT, FakeSnowflake, prepare_database
 from tests.warehouse.conftest import DAY, DAY_PLAN, hand_manifest, write_day
 from workflows.lake import FolderStorage, Lake, S3Storage
 from workflows.settings import SettingsError, load_settings
 from workflows.warehouse import load, open_warehouse
-from workflows.warehouse.snowflake import SnowflakeConfigError, SnowflakeWarehouse
+from workflows.warehouse.snowflake import SnowflakeConfigError, SnowflakeWarehouse, explain
 
 pytestmark = pytest.mark.snowflake
 
@@ -134,11 +136,13 @@ def test_s3_lake_loads_with_one_copy_per_manifest(
         (mirror / key).write_bytes(lake.storage.get_bytes(key))
     query(f"create or replace stage raw.lake url = '{(mirror / 'raw' / 'polygon').as_uri()}/'")
 
-    report = load(warehouse, lake, DAY)
+    with capture_logs() as events:
+        report = load(warehouse, lake, DAY)
     report.raise_for_failures()
     assert report.rows == sum(m.rows for m in manifests.values())
+    sent = {e["manifest"]: e["statements"] for e in events if e["event"] == "transaction statements"}
     for manifest in manifests.values():
-        kinds = warehouse.statements_by_manifest[manifest.key]
+        kinds = sent[manifest.key]
         assert kinds.count("COPY") == (1 if manifest.parts else 0) and "PUT" not in kinds, kinds
         assert kinds == ["BEGIN", "INSERT", *(["COPY"] if manifest.parts else []), "COMMIT"]
 
@@ -268,7 +272,7 @@ def test_steps_load_runs_on_snowflake_and_reports_the_query_tag_session(
 
     write_day(folder_lake)
     settings = load_settings(lake_url=folder_lake.url)
-    report = steps.load(settings, DAY)
+    report = steps.load(steps.Resources.from_settings(settings), DAY)
     assert report.warehouse == "snowflake" and len(report.loaded) == len(DAY_PLAN)
 
 
@@ -310,14 +314,32 @@ def test_a_missing_or_unreadable_key_says_so(
 def test_each_misconfiguration_gets_a_message_that_says_what_to_fix(
     warehouse: SnowflakeWarehouse, snowflake_says: str, smelt_says: str
 ) -> None:
-    """Snowflake's messages for each misconfiguration (fakesnow accepts any role, warehouse or key)."""
-    from snowflake.connector.errors import ProgrammingError
-
-    message = warehouse.explain_error(ProgrammingError(msg=snowflake_says))
+    """Snowflake's messages for each misconfiguration (fakesnow accepts any role, warehouse or key), raised by
+    the connector or quoted in a dbt failure."""
+    message = explain(_connector_error(snowflake_says), warehouse.connect_args)
     assert smelt_says in message and message.startswith(snowflake_says.split(":")[0])
-    assert warehouse.explain(f"Database Error in model x: {snowflake_says}").endswith(
+    assert explain(f"Database Error in model x: {snowflake_says}", warehouse.connect_args).endswith(
         message.split(" -- ")[1]
     )
+
+
+def test_a_misconfiguration_is_known_by_its_error_code_not_its_words(warehouse: SnowflakeWarehouse) -> None:
+    """A reworded message still gets its advice; the same words under another error code do not."""
+    reworded = _connector_error("003001 (42501): The role may not do this to SMELT_LOADS.")
+    assert "lacks a grant this step needs" in explain(reworded, warehouse.connect_args)
+    other = _connector_error("100038 (22018): Numeric value 'Insufficient privileges' is not recognized")
+    assert " -- " not in explain(other, warehouse.connect_args)
+
+
+def _connector_error(says: str) -> Exception:
+    """The error as the connector raises it: Snowflake's error number and SQLSTATE as attributes, which its
+    text then starts with."""
+    from snowflake.connector.errors import ProgrammingError
+
+    code, state, text = re.fullmatch(r"(\d{6}) \((\w{5})\): (.*)", says).groups()  # type: ignore[union-attr]
+    error = ProgrammingError(msg=text, errno=int(code), sqlstate=state)
+    assert str(error) == says
+    return error
 
 
 def test_summary_reads_table_sizes_from_snowflake(warehouse: SnowflakeWarehouse, folder_lake: Lake) -> None:

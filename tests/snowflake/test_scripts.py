@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from tests.snowflake.conftest import FakeSnowflake, script_statements
 from workflows.warehouse import snowflake_scripts as scripts
-from workflows.warehouse.ddl import LANDING_TABLES, LEDGER, duckdb_ddl
+from workflows.warehouse.ddl import LANDING_TABLES, LEDGER, duckdb_ddl, snowflake_ddl
 
 pytestmark = pytest.mark.snowflake
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # the Command fallbacks below are expected
@@ -321,7 +321,6 @@ def test_smelt_snowflake_render_prints_the_script_or_names_what_is_missing(
 
 def test_the_loader_creates_the_same_landing_tables_as_setup_sql() -> None:
     """The loader creates a missing landing table itself (a development account): with setup.sql's DDL."""
-    from workflows.warehouse.snowflake import snowflake_ddl
 
     def canonical(sql: str) -> str:
         create = sqlglot.parse_one(sql, read="snowflake")

@@ -144,6 +144,20 @@ def test_load_again_skips_everything_and_adds_nothing(
     assert query("SELECT count(*), count(DISTINCT manifest_key) FROM raw.smelt_loads") == [(7, 7)]
 
 
+def test_a_manifest_whose_claim_finds_it_in_the_ledger_is_skipped(
+    folder_lake: Lake, warehouse: DuckDBWarehouse, query: Query, write_day: WriteDay
+) -> None:
+    """Loading one manifest again, past the day's ledger check: the claim says it lost, nothing is added."""
+    key = next(iter(write_day(folder_lake)))
+    assert warehouse.load_manifest(folder_lake, key).status == "loaded"
+    before = rows_by_table(query)
+
+    again = warehouse.load_manifest(folder_lake, key)
+
+    assert again.status == "skipped" and again.rows == 0 and "already in the ledger" in (again.message or "")
+    assert rows_by_table(query) == before
+
+
 def test_empty_manifest_loads_as_zero_rows_and_is_recorded(
     folder_lake: Lake, warehouse: DuckDBWarehouse, query: Query, write_day: WriteDay, day: dt.date
 ) -> None:

@@ -26,7 +26,7 @@ INSTALL = {
     "External Secrets": "install External Secrets (scripts/kind/create-cluster.sh, or helm install external-secrets external-secrets/external-secrets)",
 }
 TEMPLATE_NAMES = [templates.INGEST_STOCKS, templates.INGEST_OPTIONS, templates.LOAD, templates.TRANSFORM,
-                  templates.DAILY, templates.BACKFILL]  # fmt: skip
+                  templates.PUBLISH, templates.DAILY, templates.BACKFILL]  # fmt: skip
 #: What the Argo v4 executor does with the workflow's service account, and what it must not be able to do.
 NEEDED = [("create", "argoproj.io", "workflowtaskresults"), ("patch", "argoproj.io", "workflowtaskresults")]
 NOT_NEEDED = [("get", "", "secrets"), ("create", "", "pods"), ("delete", "argoproj.io", "workflows")]

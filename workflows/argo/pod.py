@@ -69,6 +69,7 @@ SIZES: dict[str, Size] = {
     "ingest": Size("250m", "384Mi", "768Mi"),
     "load": Size("500m", "1Gi", "1536Mi"),  # DuckDB's memory_limit is 768MB (SMELT_DUCKDB_MEMORY_LIMIT)
     "transform": Size("1", "1Gi", "2Gi"),
+    "publish": Size("250m", "512Mi", "1536Mi"),  # copies the marts to Parquet within DuckDB's memory_limit
     "report": Size("50m", "192Mi", "384Mi"),
 }
 

@@ -29,8 +29,8 @@ from workflows.argo import pod
 from workflows.argo.pod import Warehouse
 
 DAILY, BACKFILL = "smelt-daily", "smelt-backfill"
-INGEST_STOCKS, INGEST_OPTIONS, LOAD, TRANSFORM = (
-    "smelt-ingest-stocks", "smelt-ingest-options", "smelt-load", "smelt-transform",
+INGEST_STOCKS, INGEST_OPTIONS, LOAD, TRANSFORM, PUBLISH = (
+    "smelt-ingest-stocks", "smelt-ingest-options", "smelt-load", "smelt-transform", "smelt-publish",
 )  # fmt: skip
 VERSION_LABEL = "smelt.dev/version"
 #: Underlyings ingested at once inside one run; the Polygon semaphore bounds all runs together.
@@ -140,6 +140,20 @@ def transform(warehouse: Warehouse) -> WorkflowTemplate:
     return template
 
 
+def publish(warehouse: Warehouse) -> WorkflowTemplate:
+    """The marts snapshot the dashboard reads (on Snowflake: the build summary), after the transform.
+
+    A task of its own, so that a failed publish shows as such and is retried alone, not with the build.
+    On DuckDB it opens the warehouse file, so it takes the write mutex like the steps that write it.
+    """
+    with WorkflowTemplate(**_metadata(PUBLISH, "publish"), **_workflow_defaults("publish", 1)) as template:
+        pod.step(
+            "publish", ["publish", "--run-id", RUN_ID],
+            warehouse=warehouse, size="publish", writes_warehouse=True,
+        )  # fmt: skip
+    return template
+
+
 def _underlyings() -> Parameter:
     """The universe as a JSON list; a workflow argument's value is the chart's (`universe`) or the submitter's."""
     return Parameter(
@@ -171,7 +185,7 @@ def _report(warehouse: Warehouse, run: str, start: str, end: str) -> object:
 
 
 def _day(warehouse: Warehouse) -> DAG:
-    """One trading day: both ingests, then load, then transform; a mutex keeps two runs of a day apart."""
+    """One trading day: both ingests, then load, transform and publish; a mutex keeps two runs of a day apart."""
     with DAG(
         name="day",
         inputs=[_trade_date_input(), _underlyings()],
@@ -185,9 +199,11 @@ def _day(warehouse: Warehouse) -> DAG:
         )  # fmt: skip
         loaded = Task(name="load", template_ref=_ref(LOAD, "load"), arguments={"trade-date": TRADE_DATE})
         transformed = Task(name="transform", template_ref=_ref(TRANSFORM, "transform"))
+        published = Task(name="publish", template_ref=_ref(PUBLISH, "publish"))
         stocks >> loaded
         options >> loaded
         loaded >> transformed
+        transformed >> published
     return day
 
 
@@ -289,5 +305,5 @@ def cron() -> CronWorkflow:
 
 def all_manifests(warehouse: Warehouse) -> list[WorkflowTemplate | CronWorkflow]:
     """Every object `smelt argo render` writes for one warehouse, in install order."""
-    builders = (ingest_stocks, ingest_options, load, transform, daily, backfill)
+    builders = (ingest_stocks, ingest_options, load, transform, publish, daily, backfill)
     return [*(build(warehouse) for build in builders), cron()]

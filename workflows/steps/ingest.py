@@ -12,24 +12,25 @@ import datetime as dt
 import time
 from collections.abc import Coroutine, Sequence
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, get_args
 
 from workflows import calendar, logs
-from workflows.lake import DatasetWriter, Lake, new_run_id
+from workflows.lake import DatasetWriter, new_run_id
 from workflows.polygon import PolygonClient
 from workflows.progress import UnitProgress
-from workflows.settings import Settings
 from workflows.steps.errors import StepError, describe, retryable
-from workflows.steps.source import has_snapshot, open_client, source_label
+from workflows.steps.plan import OptionsPath, plan
+from workflows.steps.resources import Resources
 from workflows.steps.units import IngestReport, Lander, UnitReport, gather_units
 
 log = logs.get_logger("smelt.steps")
 
-MODES = ("auto", "snapshot", "backfill")
+#: ``auto`` follows the day's plan; the others force a path.
+MODES = ("auto", *get_args(OptionsPath))
 
 
-def _lander(settings: Settings, run_id: str) -> Lander:
-    return Lander(Lake.open(settings.lake, settings.s3_endpoint_url), run_id, source_label(settings))
+def _lander(resources: Resources, run_id: str) -> Lander:
+    return Lander(resources.lake, run_id, resources.source)
 
 
 def _require_trading_day(day: dt.date, step: str) -> None:
@@ -39,16 +40,16 @@ def _require_trading_day(day: dt.date, step: str) -> None:
         )
 
 
-def ingest_stocks(settings: Settings, day: dt.date, *, run_id: str | None = None) -> IngestReport:
+def ingest_stocks(resources: Resources, day: dt.date, *, run_id: str | None = None) -> IngestReport:
     """Grouped daily bars for the whole US market (unadjusted), the day's splits and Treasury curve."""
     run_id = run_id or new_run_id()
     _require_trading_day(day, "ingest-stocks")
     with logs.bound(run_id=run_id, step="ingest-stocks", trade_date=day.isoformat()):
-        return asyncio.run(_ingest_stocks(settings, day, _lander(settings, run_id)))
+        return asyncio.run(_ingest_stocks(resources, day, _lander(resources, run_id)))
 
 
-async def _ingest_stocks(settings: Settings, day: dt.date, lander: Lander) -> IngestReport:
-    async with open_client(settings, day) as client:
+async def _ingest_stocks(resources: Resources, day: dt.date, lander: Lander) -> IngestReport:
+    async with resources.client(day) as client:
         units = await gather_units("ingest-stocks", day, [
             lander.land("stock_bars", day, None, client.grouped_daily(day)),
             lander.land("stock_splits", day, None,
@@ -60,33 +61,36 @@ async def _ingest_stocks(settings: Settings, day: dt.date, lander: Lander) -> In
 
 
 def ingest_options(
-    settings: Settings,
+    resources: Resources,
     day: dt.date,
     *,
     underlyings: Sequence[str] | None = None,
     mode: str = "auto",
     run_id: str | None = None,
 ) -> IngestReport:
-    """Contracts and the end-of-day chain snapshot per underlying; past days on Polygon use backfill."""
+    """Contracts and the end-of-day chain snapshot per underlying; ``auto`` follows the day's plan (a past
+    day on Polygon takes the backfill path)."""
     if mode not in MODES:
         raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
     run_id = run_id or new_run_id()
     _require_trading_day(day, "ingest-options")
-    tickers = tuple(underlyings or settings.underlyings)
+    tickers = tuple(underlyings or resources.settings.underlyings)
     if mode == "auto":
-        mode = "snapshot" if has_snapshot(settings, day) else "backfill"
+        [decided] = plan(resources.settings, [day]).days
+        log.info("ingest-options path", trade_date=day.isoformat(), path=decided.path, reason=decided.reason)
+        mode = decided.path
     if mode == "backfill":
-        return backfill_options(settings, day, day, underlyings=tickers, run_id=run_id)
+        return backfill_options(resources, day, day, underlyings=tickers, run_id=run_id)
     with logs.bound(run_id=run_id, step="ingest-options", trade_date=day.isoformat()):
-        report = asyncio.run(_ingest_snapshots(settings, day, tickers, _lander(settings, run_id)))
+        report = asyncio.run(_ingest_snapshots(resources, day, tickers, _lander(resources, run_id)))
         report.warnings += _warn_unknown_underlyings(report.units)
         return report
 
 
 async def _ingest_snapshots(
-    settings: Settings, day: dt.date, tickers: Sequence[str], lander: Lander
+    resources: Resources, day: dt.date, tickers: Sequence[str], lander: Lander
 ) -> IngestReport:
-    async with open_client(settings, day) as client:
+    async with resources.client(day) as client:
         coros = []
         for u in tickers:
             coros.append(lander.land("option_contracts", day, u, client.option_contracts(u, as_of=day)))
@@ -98,7 +102,7 @@ async def _ingest_snapshots(
 
 
 def backfill_options(
-    settings: Settings,
+    resources: Resources,
     start: dt.date,
     end: dt.date,
     *,
@@ -114,18 +118,18 @@ def backfill_options(
     days = calendar.trading_days(start, end)
     if not days:
         raise StepError(f"backfill-options {start}..{end}: no trading days in the range", retryable=False)
-    tickers = tuple(underlyings or settings.underlyings)
+    tickers = tuple(underlyings or resources.settings.underlyings)
     with logs.bound(run_id=run_id, step="backfill-options", trade_date=f"{start}..{end}"):
-        report = asyncio.run(_backfill(settings, days, tickers, _lander(settings, run_id)))
+        report = asyncio.run(_backfill(resources, days, tickers, _lander(resources, run_id)))
         report.warnings += _warn_unknown_underlyings(report.units)
         return report
 
 
 async def _backfill(
-    settings: Settings, days: list[dt.date], tickers: Sequence[str], lander: Lander
+    resources: Resources, days: list[dt.date], tickers: Sequence[str], lander: Lander
 ) -> IngestReport:
     report = IngestReport("backfill-options", lander.run_id)
-    async with open_client(settings, days[-1]) as client:
+    async with resources.client(days[-1]) as client:
         for u in tickers:  # one underlying at a time keeps the open per-day writers bounded
             report.units += await _backfill_underlying(lander, client, days, u)
         _log_client(client)

@@ -1,7 +1,8 @@
 """``smelt run``: every step for a range of trading days, in order, in one process. No scheduler.
 
-Ingest and load each day, then transform once: dbt's models are incremental over dates, so one build
-after the last load gives the same marts as a build per day, in a fraction of the time.
+Ingest and load each day, then transform and publish once: dbt's models are incremental over dates, so one
+build after the last load gives the same marts as a build per day, in a fraction of the time. The resources
+are built once and the plan (which path each day's option chains take) is made once, then handed to the steps.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from dataclasses import dataclass, field
 
 from workflows import calendar, logs
 from workflows.lake import new_run_id
-from workflows.settings import Settings
+from workflows.publish import PublishReport
 from workflows.steps.errors import StepError
 from workflows.steps.ingest import backfill_options, ingest_options, ingest_stocks
 from workflows.steps.load import load
-from workflows.steps.source import snapshot_days, source_now
+from workflows.steps.plan import plan, source_now
+from workflows.steps.publish import publish
+from workflows.steps.resources import Resources
 from workflows.steps.transform import TransformReport, transform
 
 log = logs.get_logger("smelt.steps")
@@ -34,6 +37,7 @@ class RunReport:
     requests: int = 0
     loaded_rows: int = 0
     transform: TransformReport | None = None
+    publish: PublishReport | None = None
     #: Wall-clock seconds per phase (ingest, load, transform), in the order they ran.
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -51,49 +55,54 @@ def run_days(start: dt.date | None, end: dt.date | None, now: dt.datetime | None
 
 
 def run(
-    settings: Settings,
+    resources: Resources,
     *,
     start: dt.date | None = None,
     end: dt.date | None = None,
     underlyings: Sequence[str] | None = None,
     run_id: str | None = None,
 ) -> RunReport:
-    """Ingest and load each trading day of the range, then transform once."""
+    """Ingest and load each trading day of the range, then transform and publish once."""
+    settings = resources.settings
     settings.dbt_project()  # before any fetch: the transform at the end needs it
-    days = run_days(start, end, source_now(settings))
+    now = source_now(settings)
+    days = run_days(start, end, now)
     if not days:
         raise StepError(f"run: no trading days between {start} and {end}", retryable=False)
     report = RunReport(run_id or new_run_id(), days)
     tickers = tuple(underlyings or settings.underlyings)
-    snapshots = snapshot_days(settings, days)
-    backfill = [d for d in days if d not in snapshots]
+    paths = plan(settings, days, now)
+    snapshots, backfill = paths.days_on("snapshot"), paths.days_on("backfill")
     with logs.bound(run_id=report.run_id):
-        log.info(
-            "run started", days=len(days), first=str(days[0]), last=str(days[-1]), source=settings.source
-        )
+        log.info("run started", days=len(days), first=str(days[0]), last=str(days[-1]), source=settings.source,
+                 snapshot_days=len(snapshots), backfill_days=len(backfill))  # fmt: skip
+        for decided in paths.days:
+            log.debug("options path", trade_date=str(decided.day), path=decided.path, reason=decided.reason)
         with _phase(report, "ingest"):
-            ingests = [ingest_stocks(settings, day, run_id=report.run_id) for day in days]
+            ingests = [ingest_stocks(resources, day, run_id=report.run_id) for day in days]
             ingests += [
-                ingest_options(settings, day, underlyings=tickers, mode="snapshot", run_id=report.run_id)
+                ingest_options(resources, day, underlyings=tickers, mode="snapshot", run_id=report.run_id)
                 for day in snapshots
             ]
             if backfill:  # one range request per contract, never one per contract per day
                 ingests.append(
                     backfill_options(
-                        settings, backfill[0], backfill[-1], underlyings=tickers, run_id=report.run_id
+                        resources, backfill[0], backfill[-1], underlyings=tickers, run_id=report.run_id
                     )
                 )
         report.ingested_rows = sum(i.rows for i in ingests)
         report.requests = sum(i.requests for i in ingests)
         report.warnings = [w for i in ingests for w in i.warnings]
         with _phase(report, "load"):
-            report.loaded_rows = sum(load(settings, day, run_id=report.run_id).rows for day in days)
+            report.loaded_rows = sum(load(resources, day, run_id=report.run_id).rows for day in days)
         if settings.source == "simulator" and not settings.sim_url:
             from workflows.simulator import release_models
 
             release_models()  # the transform does not need the simulated market's price history in memory
         with _phase(report, "transform"):
-            report.transform = transform(settings, run_id=report.run_id)
+            report.transform = transform(resources, run_id=report.run_id)
+        with _phase(report, "publish"):
+            report.publish = publish(resources, run_id=report.run_id)
     return report
 
 

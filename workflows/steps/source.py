@@ -1,14 +1,13 @@
 """Where market data comes from: Polygon, a served simulator, or the simulator inside this process.
 
 The one place that decides the source. Every path returns the same HTTP client, so the code that pages,
-retries and writes is the same whatever answers.
+retries and writes is the same whatever answers. Which path a day's chains take is the plan's (plan.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from workflows import calendar
 from workflows.lake import Source
 from workflows.polygon import PolygonClient
 from workflows.settings import Settings
@@ -54,32 +53,3 @@ def open_client(settings: Settings, day: dt.date) -> PolygonClient:
         base_url=SIMULATOR_BASE_URL,
         api_key=SIMULATOR_KEY,
     )
-
-
-def snapshot_is_end_of_day(day: dt.date, now: dt.datetime | None = None) -> bool:
-    """Polygon's chain snapshot shows ``day``'s close only between that close and the next open."""
-    now = now or dt.datetime.now(dt.UTC)
-    if not calendar.is_trading_day(day) or now < calendar.session_close(day):
-        return False
-    return calendar.last_completed_trading_day(now) == day and not calendar.session_is_open(now)
-
-
-def source_now(settings: Settings) -> dt.datetime:
-    """The source's clock: the real time, or the simulator's own (``SMELT_SIM_NOW``: just after that day's
-    close), which a served simulator must be started with too."""
-    if settings.source == "simulator" and settings.sim_now is not None:
-        return calendar.session_close(settings.sim_now) + dt.timedelta(minutes=1)
-    return dt.datetime.now(dt.UTC)
-
-
-def has_snapshot(settings: Settings, day: dt.date) -> bool:
-    """Whether the source's chain snapshot shows ``day``'s close. Like Polygon's, the simulator's knows only
-    the latest session, unless told to replay history (``SMELT_SIM_SNAPSHOT_HISTORY``, for tests)."""
-    if settings.source == "simulator" and settings.sim_snapshot_history:
-        return True
-    return snapshot_is_end_of_day(day, source_now(settings))
-
-
-def snapshot_days(settings: Settings, days: list[dt.date]) -> list[dt.date]:
-    """The days whose option chains come from the snapshot; the rest take the backfill path."""
-    return [d for d in days if has_snapshot(settings, d)]

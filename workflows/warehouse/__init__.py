@@ -1,7 +1,8 @@
 """Warehouse loaders: the lake's manifests into landing tables, once each, behind one small interface.
 
 ``load(warehouse, lake, day)`` is the load step; ``open_warehouse(settings)`` picks the backend (not yet
-connected: a connection is opened on first use, so the transform can ask it for dbt's settings for free).
+connected: a connection is opened on first use). What dbt needs to reach the same warehouse is the dbt
+target's (workflows/dbt_runner.py).
 """
 
 from __future__ import annotations

@@ -32,7 +32,17 @@ DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 #: How long a loader whose claim lost waits for the winner's commit before calling the manifest failed.
 CONFLICT_PATIENCE = 10.0
 
+#: Why a manifest whose claim found its key in the ledger is skipped: the day's first look at the ledger
+#: missed it, so a loader committed it meanwhile, unless the manifest was loaded on its own.
+ALREADY_CLAIMED = "already in the ledger: loaded before, or concurrently by another loader"
+
 log = get_logger(__name__)
+
+
+def first_line(exc: BaseException) -> str:
+    """A driver's message without the query text or traceback it may append; the type when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class LoadError(RuntimeError):
@@ -192,7 +202,8 @@ class Warehouse(ABC):
 
     This class owns what every backend shares: reading and checking a manifest, the ledger skip, the
     row-count check and the result. A backend supplies its DDL, a transaction, the ledger statements and
-    the load of one manifest's parts; and, for the transform, what dbt needs to reach it.
+    the load of one manifest's parts; and the reads the steps need (``fetch``, ``table_stats``). What dbt
+    needs to reach it is not here: that is the dbt target's role (workflows/dbt_runner.py).
     """
 
     name: str
@@ -216,12 +227,16 @@ class Warehouse(ABC):
         """
 
     @abstractmethod
-    def ledger_has(self, tx: Any, key: str) -> bool:
-        """Whether the ledger holds ``key``, read inside ``tx``."""
+    def claim(self, tx: Any, entry: LedgerEntry) -> bool:
+        """Insert the ledger row inside ``tx`` unless the ledger holds the key; whether it was inserted.
+
+        A concurrent loader that inserted the same key but has not committed yet makes the insert or the
+        commit raise LedgerConflict instead.
+        """
 
     @abstractmethod
-    def claim(self, tx: Any, entry: LedgerEntry) -> None:
-        """Insert the ledger row inside ``tx``."""
+    def fetch(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        """The rows of one query (``params`` in the backend's own style), outside any load transaction."""
 
     @abstractmethod
     def load_parts(
@@ -236,22 +251,9 @@ class Warehouse(ABC):
     def close(self) -> None:
         """Release connections (and, for DuckDB, the file lock that other processes wait for)."""
 
-    # -- what the transform and the summary ask of a backend (defaults fit a remote warehouse) --------
-
-    def dbt_env(self) -> dict[str, str]:
-        """Environment variables the dbt profile reads for this warehouse."""
-        return {}
-
-    def after_dbt(self) -> None:  # noqa: B027 - an optional hook: most backends keep nothing open
-        """Release whatever dbt keeps open in this process after a run."""
-
-    def explain(self, detail: str) -> str:
-        """``detail`` (a dbt failure) with a hint of what to do, where the backend knows one."""
-        return detail
-
+    @abstractmethod
     def table_stats(self, schemas: Sequence[str]) -> list[TableStats]:
-        """Row counts and date spans of the tables in ``schemas``."""
-        raise NotImplementedError(f"{self.name}: table statistics are not available")
+        """Row counts (and, where cheap, date spans) of the tables in ``schemas``, for ``smelt summary``."""
 
     # -- shared -------------------------------------------------------------------------------------
 
@@ -277,14 +279,13 @@ class Warehouse(ABC):
         )  # fmt: skip
         try:
             with self.transaction() as tx:
-                if self.ledger_has(tx, key):
-                    raise _AlreadyLoaded
                 # Claim the manifest first: a concurrent loader of the same key then fails at commit.
-                self.claim(tx, entry)
+                if not self.claim(tx, entry):
+                    raise _AlreadyLoaded
                 counts = self.load_parts(tx, lake, manifest, entry.loaded_at)
                 _check_counts(lake, manifest, counts, what)
         except _AlreadyLoaded:
-            return _result(manifest, "skipped", start, "already in the ledger")
+            return _result(manifest, "skipped", start, ALREADY_CLAIMED)
         except LedgerConflict as exc:
             if self._committed_by_another(key):
                 return _result(manifest, "skipped", start, "loaded concurrently by another loader")

@@ -33,7 +33,14 @@ from tenacity import (
 
 from workflows.lake import KeyMissingError, Lake, LakeError, Manifest, PartCorruptError, PartInfo
 from workflows.logs import get_logger
-from workflows.warehouse.base import LedgerConflict, LedgerEntry, ManifestLoadError, TableStats, Warehouse
+from workflows.warehouse.base import (
+    LedgerConflict,
+    LedgerEntry,
+    ManifestLoadError,
+    TableStats,
+    Warehouse,
+    first_line,
+)
 from workflows.warehouse.ddl import LEDGER, duckdb_ddl, landing_table
 
 if TYPE_CHECKING:
@@ -48,7 +55,7 @@ DEFAULT_LOCK_TIMEOUT = 300.0
 #: rewriting the table's last row group each time; a large WAL is checkpointed once, when the loader closes.
 DEFAULT_CHECKPOINT_THRESHOLD = "1GiB"
 
-_LOCK_MESSAGE = "Could not set lock on file"
+LOCK_MESSAGE = "Could not set lock on file"
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<holder>.+?)(?:\. See also|$)")
 
 
@@ -57,16 +64,12 @@ class WarehouseLockedError(RuntimeError):
 
 
 def _is_lock_error(exc: BaseException) -> bool:
-    return isinstance(exc, duckdb.IOException) and _LOCK_MESSAGE in str(exc)
+    return isinstance(exc, duckdb.IOException) and LOCK_MESSAGE in str(exc)
 
 
 def _lock_holder(exc: BaseException | None) -> str:
     match = _HOLDER.search(str(exc or ""))
     return match["holder"] if match else "another process"
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 class DuckDBWarehouse(Warehouse):
@@ -193,20 +196,24 @@ class DuckDBWarehouse(Warehouse):
                 cur.execute("COMMIT")
             except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
                 _rollback(cur)
-                raise LedgerConflict(_first_line(exc)) from exc
+                raise LedgerConflict(first_line(exc)) from exc
             except BaseException:
                 _rollback(cur)
                 raise
 
-    def ledger_has(self, tx: duckdb.DuckDBPyConnection, key: str) -> bool:
-        return bool(tx.execute(f"SELECT 1 FROM {LEDGER} WHERE manifest_key = ?", [key]).fetchall())
+    def claim(self, tx: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> bool:
+        inserted = tx.execute(
+            f"""INSERT INTO {LEDGER}
+                SELECT $key, $dataset, $trade_date, $files, $rows, $sha256, $loaded_at
+                WHERE NOT EXISTS (SELECT 1 FROM {LEDGER} WHERE manifest_key = $key)""",
+            {"key": entry.manifest_key, "dataset": entry.dataset, "trade_date": entry.trade_date,
+             "files": entry.files, "rows": entry.rows, "sha256": entry.sha256, "loaded_at": entry.loaded_at},
+        ).fetchall()  # fmt: skip
+        return int(inserted[0][0]) == 1
 
-    def claim(self, tx: duckdb.DuckDBPyConnection, entry: LedgerEntry) -> None:
-        tx.execute(
-            f"INSERT INTO {LEDGER} VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [entry.manifest_key, entry.dataset, entry.trade_date, entry.files, entry.rows, entry.sha256,
-             entry.loaded_at],
-        )  # fmt: skip
+    def fetch(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        with self._cursor() as cur:
+            return cur.execute(sql, params).fetchall()
 
     def load_parts(
         self, tx: duckdb.DuckDBPyConnection, lake: Lake, manifest: Manifest, loaded_at: dt.datetime
@@ -225,36 +232,10 @@ class DuckDBWarehouse(Warehouse):
             except (KeyMissingError, PartCorruptError):
                 raise
             except (LakeError, OSError) as exc:
-                raise ManifestLoadError(f"cannot read {url}: {_first_line(exc)}") from exc
+                raise ManifestLoadError(f"cannot read {url}: {first_line(exc)}") from exc
         return counts
 
-    # -- dbt and the summary --------------------------------------------------------------------------
-
-    def dbt_env(self) -> dict[str, str]:
-        env = {"SMELT_DUCKDB_PATH": str(self.path.resolve())}
-        if self.memory_limit:
-            env["SMELT_DUCKDB_MEMORY_LIMIT"] = self.memory_limit
-        return env
-
-    def after_dbt(self) -> None:
-        """dbt-duckdb keeps the database open in a class-level cache after a run; close it so the loader or
-        the dashboard in this process can open the file again (DuckDB allows one configuration per file)."""
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-        env = DuckDBConnectionManager._ENV
-        if env is not None:
-            env.close()
-        DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
-
-    def explain(self, detail: str) -> str:
-        if "Out of Memory" in detail:
-            return (
-                f"{detail} -- DuckDB hit SMELT_DUCKDB_MEMORY_LIMIT={self.memory_limit}: a first build of a long "
-                "history needs more; raise it (e.g. 3GB) for that run"
-            )
-        if _LOCK_MESSAGE in detail:
-            return f"{detail} -- another smelt step or a DuckDB client holds {self.path}: let it finish, then retry"
-        return detail
+    # -- the summary ---------------------------------------------------------------------------------
 
     def table_stats(self, schemas: Sequence[str]) -> list[TableStats]:
         """Read-only, so a summary never waits for or blocks a writer's lock longer than its queries."""
@@ -317,7 +298,7 @@ def _insert(
 
 def _clean(exc: BaseException, local: Path) -> str:
     """DuckDB's message names the local (perhaps temporary) file; the lake URL before it already does."""
-    text = _first_line(exc)
+    text = first_line(exc)
     text = (
         text.replace(f' in file "{local}",', "").replace(f' in file "{local}"', "").replace(f": {local}", "")
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,14 +30,14 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 from workflows.lake import RAW_PREFIX, Lake, Manifest
 from workflows.logs import get_logger
 from workflows.warehouse.base import (
-    LedgerConflict,
     LedgerEntry,
     LoadResult,
     ManifestLoadError,
     TableStats,
     Warehouse,
+    first_line,
 )
-from workflows.warehouse.ddl import LANDING_TABLES, LEDGER, SCHEMA, landing_table
+from workflows.warehouse.ddl import LEDGER, SCHEMA, landing_table, snowflake_ddl
 
 if TYPE_CHECKING:
     from snowflake.connector import SnowflakeConnection
@@ -51,32 +52,6 @@ LAKE_STAGE = f"{SCHEMA}.LAKE"
 UPLOAD_STAGE = f"{SCHEMA}.LAKE_UPLOADS"
 FILE_FORMAT = f"{SCHEMA}.NDJSON_GZ"
 
-_LANDING_COLUMNS = """(
-    record      VARIANT        NOT NULL,
-    trade_date  DATE           NOT NULL,
-    underlying  VARCHAR,
-    source_file VARCHAR        NOT NULL,
-    source_row  NUMBER(38, 0)  NOT NULL,
-    loaded_at   TIMESTAMP_TZ   NOT NULL
-)"""
-# ROWS is a reserved word in Snowflake: the column is quoted (it is still ROWS, like unquoted rows on DuckDB).
-_LEDGER_COLUMNS = """(
-    manifest_key VARCHAR       NOT NULL PRIMARY KEY,
-    dataset      VARCHAR       NOT NULL,
-    trade_date   DATE          NOT NULL,
-    files        INTEGER       NOT NULL,
-    "ROWS"       BIGINT        NOT NULL,
-    sha256       VARCHAR       NOT NULL,
-    loaded_at    TIMESTAMP_TZ  NOT NULL
-)"""
-
-
-def snowflake_ddl() -> dict[str, str]:
-    """Table -> CREATE statement for the landing tables and the ledger, as in snowflake/setup.sql."""
-    ddl = {t: f"CREATE TABLE IF NOT EXISTS {t} {_LANDING_COLUMNS}" for t in LANDING_TABLES.values()}
-    ddl[LEDGER] = f"CREATE TABLE IF NOT EXISTS {LEDGER} {_LEDGER_COLUMNS}"
-    return ddl
-
 
 class SnowflakeConfigError(RuntimeError):
     """Snowflake refused because of how the account or smelt is set up; retrying will not help."""
@@ -84,55 +59,87 @@ class SnowflakeConfigError(RuntimeError):
     retryable = False
 
 
-# Snowflake's words for misconfigurations, and what to do about each (matched on the error's text).
-_MISCONFIGURED: tuple[tuple[str, str], ...] = (
-    ("JWT token is invalid",
+# Misconfigurations and what to do about each, known by Snowflake's error code where it has one, else by its
+# words (a role refused at login reaches us inside the connector's own 250001 "failed to connect"; an error
+# without any code, e.g. from an emulator, falls back to the words too). The first that matches wins.
+_MISCONFIGURED: tuple[tuple[int | None, str, str], ...] = (
+    (390144, "JWT token is invalid",
      "the private key at SNOWFLAKE_PRIVATE_KEY_PATH does not match a public key of SNOWFLAKE_USER={user}: "
      "set the user's RSA_PUBLIC_KEY (or RSA_PUBLIC_KEY_2 while rotating, docs/snowflake.md)"),
-    ("Incorrect username or password",
+    (390100, "Incorrect username or password",
      "SNOWFLAKE_USER={user} does not exist in SNOWFLAKE_ACCOUNT={account}, or its key does not match: "
      "run snowflake/grants.sql"),
-    ("Role '",
+    (None, "Role '",
      "SNOWFLAKE_ROLE={role} does not exist or is not granted to SNOWFLAKE_USER={user}: run snowflake/grants.sql"),
-    ("resource monitor",
+    (630, "resource monitor",
      "SNOWFLAKE_WAREHOUSE={warehouse} is suspended by its resource monitor (monthly credit quota reached): "
      "raise monthly_credit_quota and re-run snowflake/setup.sql, or wait for the next month"),
-    ("No active warehouse",
+    (606, "No active warehouse",
      "SNOWFLAKE_WAREHOUSE={warehouse} does not exist or SNOWFLAKE_ROLE={role} has no USAGE on it: "
      "check the name, run snowflake/grants.sql"),
-    ("cannot be resumed",
+    (None, "cannot be resumed",
      "SNOWFLAKE_WAREHOUSE={warehouse} is suspended and SNOWFLAKE_ROLE={role} cannot resume it: "
      "enable AUTO_RESUME (snowflake/setup.sql) or resume it as its owner"),
-    ("Insufficient privileges",
+    (3001, "Insufficient privileges",
      "SNOWFLAKE_ROLE={role} lacks a grant this step needs: run snowflake/grants.sql"),
-    ("does not exist or not authorized",
+    (2003, "does not exist or not authorized",
      "an object is missing or SNOWFLAKE_ROLE={role} may not use it: run snowflake/setup.sql, then "
      "snowflake/grants.sql"),
-    ("Database '",
+    (None, "Database '",
      "SNOWFLAKE_DATABASE={database} does not exist or SNOWFLAKE_ROLE={role} has no USAGE on it: "
      "run snowflake/setup.sql and snowflake/grants.sql"),
 )  # fmt: skip
 
-# Failures that another attempt may not meet: the network, an overloaded or restarting service, a lock.
-_TRANSIENT = (
-    "Could not connect", "Connection aborted", "timed out", "Read timed out", "Max retries exceeded",
-    "Service Unavailable", "503", "504", "temporarily unavailable", "lock wait", "Transaction",
-    "Connection reset",
-)  # fmt: skip
+#: ``errno (sqlstate)``, as the connector prefixes Snowflake's messages and dbt quotes them.
+_CODE = re.compile(r"\b(\d{6}) \(([0-9A-Z]{5})\)")
+#: SQLSTATEs another attempt may not meet: a lost connection (class 08), a transaction that lost a conflict,
+#: a statement cancelled (a lock's queue of waiters was full, a timeout).
+_TRANSIENT_STATES = ("08", "40001", "57014")
+
+
+def _code(error: BaseException | str) -> tuple[int | None, str | None]:
+    """Snowflake's error number and SQLSTATE: the connector's attributes, else the ones its text quotes."""
+    errno, state = getattr(error, "errno", -1), getattr(error, "sqlstate", None)
+    if isinstance(errno, int) and errno > 0:
+        return errno, state if state not in (None, "n/a") else None
+    match = _CODE.search(str(error))
+    return (int(match[1]), match[2]) if match else (None, None)
+
+
+def _advice(error: BaseException | str) -> str | None:
+    """What to do about ``error``: found by its code when it has a known one, by its words when it has none."""
+    errno, _ = _code(error)
+    text = str(error)
+    for code, marker, advice in _MISCONFIGURED:
+        if (code is not None and code == errno) or ((code is None or errno is None) and marker in text):
+            return advice
+    return None
+
+
+def explain(error: BaseException | str, setup: Mapping[str, object]) -> str:
+    """Snowflake's message (first line), or a dbt failure quoting it, with what to fix when it is a known
+    misconfiguration; ``setup`` names the user, account, role, warehouse and database in the advice."""
+    detail = first_line(error) if isinstance(error, BaseException) else error
+    advice = _advice(error)
+    if advice is None:
+        return detail
+    names = {
+        key: str(setup.get(key) or "(unset)") for key in ("user", "account", "role", "warehouse", "database")
+    }
+    return f"{detail} -- {advice.format(**names)}"
+
+
+def _is_misconfigured(exc: BaseException) -> bool:
+    return _advice(exc) is not None
 
 
 def _is_transient(exc: BaseException) -> bool:
     from snowflake.connector.errors import InterfaceError, OperationalError
 
-    text = str(exc)
-    if any(marker in text for marker, _ in _MISCONFIGURED):
+    if _is_misconfigured(exc):
         return False
-    return isinstance(exc, OperationalError | InterfaceError) or any(marker in text for marker in _TRANSIENT)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    _, state = _code(exc)
+    return isinstance(exc, OperationalError | InterfaceError) or (state or "").startswith(_TRANSIENT_STATES)
 
 
 @dataclass
@@ -164,38 +171,19 @@ class SnowflakeWarehouse(Warehouse):
         *,
         step: str = "load",
         login_attempts: int = 4,
-        dbt_env: Mapping[str, str] | None = None,
     ) -> None:
         self.connect_args = dict(connect_args)
         self.step = step
         self.login_attempts = login_attempts
-        self._dbt_env = dict(dbt_env or {})
         self._local = threading.local()
         self._connections: list[SnowflakeConnection] = []
         self._mutex = threading.Lock()
-        #: Statement kinds each manifest sent, for the benchmark's count of round trips.
-        self.statements_by_manifest: dict[str, list[str]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SnowflakeWarehouse:
-        return cls(connect_args(settings), dbt_env=dbt_profile_env(settings))
+        return cls(connect_args(settings))
 
     # -- sessions -----------------------------------------------------------------------------------
-
-    def _describe_setup(self) -> dict[str, str]:
-        args = self.connect_args
-        return {
-            key: str(args.get(key) or "(unset)")
-            for key in ("user", "account", "role", "warehouse", "database")
-        }
-
-    def explain_error(self, exc: BaseException) -> str:
-        """Snowflake's message, with what to fix when it is a known misconfiguration."""
-        text = _first_line(exc)
-        for marker, advice in _MISCONFIGURED:
-            if marker in str(exc):
-                return f"{text} -- {advice.format(**self._describe_setup())}"
-        return text
 
     def _connect(self, trade_date: dt.date | None) -> SnowflakeConnection:
         import snowflake.connector
@@ -216,7 +204,9 @@ class SnowflakeWarehouse(Warehouse):
         except snowflake.connector.errors.Error as exc:
             if _is_transient(exc):
                 raise
-            raise SnowflakeConfigError(f"cannot log in to Snowflake: {self.explain_error(exc)}") from exc
+            raise SnowflakeConfigError(
+                f"cannot log in to Snowflake: {explain(exc, self.connect_args)}"
+            ) from exc
         with self._mutex:
             self._connections.append(conn)
         return conn
@@ -236,8 +226,8 @@ class SnowflakeWarehouse(Warehouse):
         try:
             yield cursor
         except ProgrammingError as exc:
-            if any(marker in str(exc) for marker, _ in _MISCONFIGURED):
-                raise SnowflakeConfigError(self.explain_error(exc)) from exc
+            if _is_misconfigured(exc):
+                raise SnowflakeConfigError(explain(exc, self.connect_args)) from exc
             raise
         finally:
             cursor.close()
@@ -299,18 +289,14 @@ class SnowflakeWarehouse(Warehouse):
                 with contextlib.suppress(Exception):
                     cur.execute("ROLLBACK")
                 raise
-            finally:
+            finally:  # the round trips a manifest cost, which the benchmark counts
                 if tx.entry is not None:
-                    self.statements_by_manifest[tx.entry.manifest_key] = tx.statements
+                    log.debug(
+                        "transaction statements", manifest=tx.entry.manifest_key, statements=tx.statements
+                    )
 
-    def ledger_has(self, tx: _Transaction, key: str) -> bool:
-        """No statement of its own: ``claim``'s INSERT … WHERE NOT EXISTS reads the ledger in the same
-        statement, one round trip fewer per manifest. ``load`` skipped the keys the ledger held when the day
-        started, so a key found there now was committed meanwhile by another loader (LedgerConflict)."""
-        return False
-
-    def claim(self, tx: _Transaction, entry: LedgerEntry) -> None:
-        """Insert the ledger row unless the key is there; finding it there means another loader won."""
+    def claim(self, tx: _Transaction, entry: LedgerEntry) -> bool:
+        """One statement reads the ledger and inserts the row: one round trip per manifest."""
         tx.entry = entry
         inserted = tx.execute(
             f"""INSERT INTO {LEDGER} (manifest_key, dataset, trade_date, files, "ROWS", sha256, loaded_at)
@@ -321,8 +307,12 @@ class SnowflakeWarehouse(Warehouse):
              "files": entry.files, "rows": entry.rows, "sha256": entry.sha256,
              "loaded_at": entry.loaded_at.isoformat()},
         )  # fmt: skip
-        if not inserted or int(inserted[0][0]) != 1:
-            raise LedgerConflict(f"{entry.manifest_key} was claimed by another loader")
+        return bool(inserted) and int(inserted[0][0]) == 1
+
+    def fetch(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        with self._cursor() as cur:
+            cur.execute(sql, params)
+            return list(cur.fetchall())
 
     def load_parts(
         self, tx: _Transaction, lake: Lake, manifest: Manifest, loaded_at: dt.datetime
@@ -385,10 +375,10 @@ class SnowflakeWarehouse(Warehouse):
                 params,
             )
         except ProgrammingError as exc:
-            if any(marker in str(exc) for marker, _ in _MISCONFIGURED):
-                raise SnowflakeConfigError(self.explain_error(exc)) from exc
+            if _is_misconfigured(exc):
+                raise SnowflakeConfigError(explain(exc, self.connect_args)) from exc
             raise ManifestLoadError(
-                f"COPY of {', '.join(files)} from @{stage} failed: {_first_line(exc)}",
+                f"COPY of {', '.join(files)} from @{stage} failed: {first_line(exc)}",
                 retryable=_is_transient(exc),
             ) from exc
 
@@ -397,16 +387,7 @@ class SnowflakeWarehouse(Warehouse):
         self._local.day = _day_of(key)
         return super().load_manifest(lake, key)
 
-    # -- dbt and the summary --------------------------------------------------------------------------
-
-    def dbt_env(self) -> dict[str, str]:
-        return dict(self._dbt_env)
-
-    def explain(self, detail: str) -> str:
-        for marker, advice in _MISCONFIGURED:
-            if marker in detail:
-                return f"{detail} -- {advice.format(**self._describe_setup())}"
-        return detail
+    # -- the summary ---------------------------------------------------------------------------------
 
     def table_stats(self, schemas: Sequence[str]) -> list[TableStats]:
         marks = ", ".join(["%s"] * len(schemas))
@@ -511,22 +492,3 @@ def connect_args(settings: Settings) -> dict[str, Any]:
     if settings.snowflake_protocol != "https":
         args["protocol"] = settings.snowflake_protocol
     return {k: v for k, v in args.items() if v is not None}
-
-
-def dbt_profile_env(settings: Settings) -> dict[str, str]:
-    """What dbt/profiles.yml's ``snowflake`` target reads (paths and names only: the key stays in its file)."""
-    env = {
-        "SNOWFLAKE_ACCOUNT": settings.snowflake_account or "",
-        "SNOWFLAKE_USER": settings.snowflake_user or "",
-        "SNOWFLAKE_PRIVATE_KEY_PATH": str(settings.snowflake_private_key_path or ""),
-        "SNOWFLAKE_ROLE": settings.snowflake_role or "",
-        "SNOWFLAKE_WAREHOUSE": settings.snowflake_warehouse or "",
-        "SNOWFLAKE_DATABASE": settings.snowflake_database or "",
-        "SNOWFLAKE_PROTOCOL": settings.snowflake_protocol,
-        "SMELT_QUERY_TAG": json.dumps({"app": "smelt", "step": "transform"}),
-    }
-    if settings.snowflake_host:
-        env["SNOWFLAKE_HOST"] = settings.snowflake_host
-    if settings.snowflake_port:
-        env["SNOWFLAKE_PORT"] = str(settings.snowflake_port)
-    return env

@@ -1,11 +1,12 @@
 """The greeks step of the transform: solve every contract-day whose pricing inputs have no answer yet, and
-land the answers in the lake as the ``option_greeks`` dataset, loaded like any other.
+land the answers in the lake as the ``option_greeks`` dataset, loaded like any other. The solving itself is
+pure math in :mod:`workflows.pricing`; this module is its IO.
 
 It reads ``intermediate.int_options__pricing_inputs`` (every input already chosen and traceable in dbt) for
 the rows whose ``inputs_hash`` the staged answers lack, solves them with :func:`workflows.pricing.solve` in
 day batches, and writes one manifest per (day, underlying). The warehouse can then be rebuilt from the lake
-alone, and a second run finds nothing to do: answers are a pure function of their inputs. It reads through
-the warehouse interface's transaction with portable SQL and DB-API fetches, so the same code reads Snowflake.
+alone, and a second run finds nothing to do: answers are a pure function of their inputs. It reads with
+portable SQL through the warehouse's ``fetch``, so the same code reads Snowflake.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from workflows import logs
-from workflows.lake import Lake, Source, new_run_id
-from workflows.pricing.implied import solve
-from workflows.settings import Settings
+from workflows.lake import Lake, Source
+from workflows.pricing import solve
+from workflows.warehouse import Warehouse
 
 log = logs.get_logger("smelt.greeks")
 
@@ -58,41 +59,34 @@ class GreeksReport:
     solve_seconds: float = 0.0
 
 
-def compute_greeks(settings: Settings, run_id: str | None = None) -> GreeksReport:
-    """Solve the pending contract-days and land them in the lake (the caller loads the days returned)."""
-    from workflows.warehouse import open_warehouse
+def compute_greeks(warehouse: Warehouse, lake: Lake, run_id: str) -> GreeksReport:
+    """Solve the pending contract-days and land them in the lake (the caller loads the days returned).
 
-    run_id = run_id or new_run_id()
+    ``run_id`` should be the greeks' own: a retried transform then never collides with its first attempt.
+    """
     report = GreeksReport()
     started = time.perf_counter()
-    lake = Lake.open(settings.lake, settings.s3_endpoint_url)
-    with open_warehouse(settings) as warehouse, warehouse.transaction() as tx:
-        if not _exists(tx, "intermediate", "int_options__pricing_inputs"):
-            return report
-        answered = ANSWERED if _exists(tx, "staging", "stg_smelt__option_greeks") else ""
-        pending = PENDING_SQL.format(answered=answered, days="")
-        days = [
-            _as_date(r[0]) for r in _rows(tx, f"select distinct trade_date from ({pending}) as p order by 1")
-        ]
-        for first in range(0, len(days), DAYS_PER_BATCH):
-            batch = days[first : first + DAYS_PER_BATCH]
-            where = f"and i.trade_date between cast('{batch[0]}' as date) and cast('{batch[-1]}' as date)"
-            rows = _rows(tx, PENDING_SQL.format(answered=answered, days=where))
-            _solve_and_land(lake, run_id, _columns(rows), report)
+    if not _exists(warehouse, "intermediate", "int_options__pricing_inputs"):
+        return report
+    answered = ANSWERED if _exists(warehouse, "staging", "stg_smelt__option_greeks") else ""
+    pending = PENDING_SQL.format(answered=answered, days="")
+    days = [
+        _as_date(r[0])
+        for r in warehouse.fetch(f"select distinct trade_date from ({pending}) as p order by 1")
+    ]
+    for first in range(0, len(days), DAYS_PER_BATCH):
+        batch = days[first : first + DAYS_PER_BATCH]
+        where = f"and i.trade_date between cast('{batch[0]}' as date) and cast('{batch[-1]}' as date)"
+        rows = warehouse.fetch(PENDING_SQL.format(answered=answered, days=where))
+        _solve_and_land(lake, run_id, _columns(rows), report)
     report.seconds = round(time.perf_counter() - started, 3)
     log.info("greeks computed", rows=report.rows, solved=report.solved, reasons=report.reasons,
              days=len(report.days), seconds=report.seconds, solve_seconds=round(report.solve_seconds, 3))  # fmt: skip
     return report
 
 
-def _rows(tx: Any, sql: str) -> list[tuple[Any, ...]]:
-    """Rows of a query in a warehouse transaction: DuckDB's gives a cursor, Snowflake's the rows."""
-    result = tx.execute(sql)
-    return list(result) if isinstance(result, list) else list(result.fetchall())
-
-
-def _exists(tx: Any, schema: str, table: str) -> bool:
-    found = _rows(tx, "select count(*) from information_schema.tables "
+def _exists(warehouse: Warehouse, schema: str, table: str) -> bool:
+    found = warehouse.fetch("select count(*) from information_schema.tables "
                       f"where upper(table_schema) = '{schema.upper()}' and upper(table_name) = '{table.upper()}'")  # fmt: skip
     return bool(found and found[0][0])
 

@@ -1,0 +1,72 @@
+"""Which path each day of a run takes, decided once per run at one clock: the plan the ingest steps follow.
+
+A day's option chain comes from the end-of-day snapshot when the source's snapshot still shows that day's
+close, else from the backfill path (contracts as of the day, one range request per contract). Each decision
+carries its reason, for the log and for a person asking why a day was fetched the way it was. A new path
+(e.g. flat files) is one more value of :data:`OptionsPath` and one more rule in :func:`plan`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from workflows import calendar
+from workflows.settings import Settings
+
+OptionsPath = Literal["snapshot", "backfill"]
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    day: dt.date
+    path: OptionsPath
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One decision per day, all taken at ``now`` (the source's clock when the plan was made)."""
+
+    now: dt.datetime
+    days: tuple[DayPlan, ...]
+
+    def path(self, day: dt.date) -> OptionsPath:
+        return next(p.path for p in self.days if p.day == day)
+
+    def days_on(self, path: OptionsPath) -> list[dt.date]:
+        """The days that take ``path``, in order."""
+        return [p.day for p in self.days if p.path == path]
+
+
+def source_now(settings: Settings) -> dt.datetime:
+    """The source's clock: the real time, or the simulator's own (``SMELT_SIM_NOW``: just after that day's
+    close), which a served simulator must be started with too."""
+    if settings.source == "simulator" and settings.sim_now is not None:
+        return calendar.session_close(settings.sim_now) + dt.timedelta(minutes=1)
+    return dt.datetime.now(dt.UTC)
+
+
+def snapshot_is_end_of_day(day: dt.date, now: dt.datetime) -> bool:
+    """Polygon's chain snapshot shows ``day``'s close only between that close and the next open."""
+    if not calendar.is_trading_day(day) or now < calendar.session_close(day):
+        return False
+    return calendar.last_completed_trading_day(now) == day and not calendar.session_is_open(now)
+
+
+def plan(settings: Settings, days: Sequence[dt.date], now: dt.datetime | None = None) -> Plan:
+    """Decide every day's path at one clock (default: the source's, read once here)."""
+    now = now or source_now(settings)
+    replays = settings.source == "simulator" and settings.sim_snapshot_history
+    return Plan(now, tuple(_decide(day, now, replays) for day in days))
+
+
+def _decide(day: dt.date, now: dt.datetime, replays: bool) -> DayPlan:
+    at = f"at {now:%Y-%m-%d %H:%M} UTC"
+    if replays:  # like Polygon's, the simulator's snapshot knows only the latest session unless told
+        return DayPlan(day, "snapshot", "the simulator replays past snapshots (SMELT_SIM_SNAPSHOT_HISTORY)")
+    if snapshot_is_end_of_day(day, now):
+        return DayPlan(day, "snapshot", f"the chain snapshot still shows this day's close {at}")
+    return DayPlan(day, "backfill", f"the chain snapshot does not show this day's close {at}")
