@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,11 @@ VERSIONS = dict(
     re.findall(r"^([A-Z0-9_]+)=(\S+)", (ROOT / "scripts/tools/versions.env").read_text(), re.MULTILINE)
 )
 
+#: Where ``make test`` (scripts/test.sh) records the builds it runs beside the suites: <name>.log, <name>.rc.
+BACKGROUND_BUILDS = (
+    Path(os.environ["SMELT_BACKGROUND_BUILDS"]) if os.environ.get("SMELT_BACKGROUND_BUILDS") else None
+)
+
 _VENV_TOOLS = {"hadolint": "the dev extra (make install)", "shellcheck": "the dev extra (make install)"}
 _CLUSTER_TOOLS = ("etcd", "kube-apiserver", "kube-scheduler", "kubectl", "kwok", "workflow-controller")
 
@@ -42,12 +48,33 @@ def tool(name: str) -> str:
         pytest.fail(
             f"{name} is not installed in {Path(sys.executable).parent}: it comes from {_VENV_TOOLS[name]}"
         )
+    await_build("tools")
     path = TOOLS_DIR / "bin" / name
     if not os.access(path, os.X_OK):
         pytest.fail(
             f"{name} is not installed at {path}: run `make tools` (builds it once, cached outside the work tree)"
         )
     return str(path)
+
+
+def await_build(name: str, timeout: float = 3600) -> None:
+    """Wait for ``make test``'s background build ``name`` (tools, images) to end; fail with its log if it failed.
+
+    Outside ``make test`` (no background builds) this returns at once and the caller finds what is installed.
+    """
+    if BACKGROUND_BUILDS is None or not (BACKGROUND_BUILDS / f"{name}.log").exists():
+        return
+    status, deadline = BACKGROUND_BUILDS / f"{name}.rc", time.monotonic() + timeout
+    while not status.exists():
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"the {name} build ({BACKGROUND_BUILDS / name}.log) did not end within {timeout:.0f} s"
+            )
+        time.sleep(2)
+    code = status.read_text().strip()
+    if code != "0":
+        log = (BACKGROUND_BUILDS / f"{name}.log").read_text(errors="replace")[-4000:]
+        pytest.fail(f"building the {name} failed (exit {code}); the end of its log:\n{log}")
 
 
 def stop(process: subprocess.Popen[Any], grace: float = 10) -> None:

@@ -33,6 +33,7 @@ def test_render_twice_changes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "duckdb" / "workflowtemplate-removed.yaml").exists()
 
 
+@pytest.mark.tools
 @pytest.mark.parametrize("warehouse", render.WAREHOUSES)
 def test_argo_lint_offline_accepts_every_file_in_one_call(warehouse: str, tmp_path: Path) -> None:
     """The WorkflowTemplates as rendered; the CronWorkflow as the chart installs it (the rendered file has no
@@ -47,6 +48,7 @@ def test_argo_lint_offline_accepts_every_file_in_one_call(warehouse: str, tmp_pa
     assert "no linting errors" in done.stdout + done.stderr
 
 
+@pytest.mark.tools
 def test_argo_lint_offline_rejects_a_broken_reference(tmp_path: Path) -> None:
     """The lint can fail: a template reference that resolves to nothing is an error."""
     daily = yaml.safe_load((RENDERED / "duckdb" / "workflowtemplate-smelt-daily.yaml").read_text())

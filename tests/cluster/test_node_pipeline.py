@@ -42,7 +42,7 @@ import yaml
 
 from tests.cluster.realnode import NODE_DIR, node_kubeconfig  # noqa: F401 - fixture
 from tests.pipeline.support import mart_fingerprints
-from tests.tooling import ROOT, run, tool
+from tests.tooling import ROOT, await_build, run, tool
 
 pytestmark = pytest.mark.cluster
 
@@ -118,6 +118,7 @@ def _import_images() -> None:
     and an import."""
     if not shutil.which("ctr") or not SOCK.exists():
         pytest.fail(f"no containerd at {SOCK}: SMELT_NODE=real make cluster-up")
+    await_build("images")
     run([ROOT / "scripts" / "images" / "build.sh", "pipeline", "dashboard", "s3"],
         env={"SMELT_CONTAINERD_SOCK": str(SOCK)}, timeout=2400)  # fmt: skip
     listed = run(["ctr", "-a", str(SOCK), "-n", "k8s.io", "images", "ls", "-q"]).stdout.split()

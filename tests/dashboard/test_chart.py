@@ -17,6 +17,8 @@ import yaml
 
 from tests.tooling import ROOT, VERSIONS, kubeconform, run, tool
 
+pytestmark = pytest.mark.tools  # helm, kubeconform: runs after the suites that need no build
+
 CHART = ROOT / "charts" / "dashboard"
 SCENARIOS = sorted((CHART / "ci").glob("*.yaml"))
 KUBE = VERSIONS["KUBE_VERSION"].removeprefix("v")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tooling import ROOT, run, stop
+from tests.tooling import ROOT, await_build, run, stop
 
 IMAGES_DIR = Path(os.environ.get("SMELT_IMAGES_DIR") or Path.home() / ".cache" / "smelt" / "images")
 NAMESPACE = "smelt-tests"
@@ -73,6 +73,7 @@ def containerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Containerd]
     for command, package in (("buildah", "buildah"), ("mmdebstrap", "mmdebstrap"),
                              ("containerd", "containerd"), ("runc", "runc")):  # fmt: skip
         _need(command, package)
+    await_build("images")  # make test's background build; then this one is a no-op layer check
     built = run([ROOT / "scripts" / "images" / "build.sh"], timeout=2400)
     state = tmp_path_factory.mktemp("containerd")
     config = state / "config.toml"

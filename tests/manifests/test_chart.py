@@ -10,6 +10,8 @@ import pytest
 from tests.manifests.support import CHART, SCENARIOS, documents, helm_template, scenario_id
 from tests.tooling import kubeconform, run, tool
 
+pytestmark = pytest.mark.tools  # helm, kubeconform: runs after the suites that need no build
+
 
 @pytest.mark.parametrize("values", SCENARIOS, ids=scenario_id)
 def test_helm_lint(values: Path | None) -> None:

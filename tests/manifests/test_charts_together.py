@@ -15,6 +15,8 @@ import yaml
 from tests.manifests.support import CHART, SCENARIOS, documents, scenario_id
 from tests.tooling import ROOT, kubeconform, run, tool
 
+pytestmark = pytest.mark.tools  # helm, kubeconform: runs after the suites that need no build
+
 DASHBOARD = ROOT / "charts" / "dashboard"
 #: Every dashboard scenario renders (the defaults need a Snowflake account, which only a scenario gives).
 DASHBOARD_SCENARIOS = sorted((DASHBOARD / "ci").glob("*.yaml"))

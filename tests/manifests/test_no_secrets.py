@@ -12,6 +12,8 @@ import pytest
 from tests.manifests.support import SCENARIOS, documents, helm_template, scenario_id
 from tests.tooling import ROOT
 
+pytestmark = pytest.mark.tools  # helm, kubeconform: runs after the suites that need no build
+
 SECRET_NAME = re.compile(r"(KEY|SECRET|PASSWORD|TOKEN|CREDENTIAL)", re.IGNORECASE)
 NOT_SECRET_NAMES = {"SNOWFLAKE_PRIVATE_KEY_PATH", "AWS_ACCESS_KEY_ID"}  # a path; a key id (public half)
 #: Shapes of credentials; a random token also mixes lower case and digits (names like FOO_BAR_KEY do not).

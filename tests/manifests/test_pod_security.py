@@ -9,6 +9,8 @@ import pytest
 from tests.manifests.pods import pods, restricted_violations
 from tests.manifests.support import SCENARIOS, documents, helm_template, scenario_id
 
+pytestmark = pytest.mark.tools  # helm, kubeconform: runs after the suites that need no build
+
 
 @pytest.mark.parametrize("values", SCENARIOS, ids=scenario_id)
 def test_every_rendered_pod_is_restricted(values: Path | None) -> None:
