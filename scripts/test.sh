@@ -8,7 +8,7 @@
 #   scripts/test.sh [pytest arguments]
 # The builds' logs are in $SMELT_BACKGROUND_BUILDS (printed); make test fails if a build failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 
 builds=$(mktemp -d /tmp/smelt-builds.XXXXXX)
 export SMELT_BACKGROUND_BUILDS=$builds
