@@ -1,4 +1,4 @@
-"""``smelt argo …`` (render the templates, submit and report runs) and ``smelt doctor``.
+"""``smelt argo …`` (render, install the templates, submit and report runs) and ``smelt doctor``.
 
 The pipeline image runs ``smelt argo report`` inside workflows and installs neither Hera nor the Kubernetes
 client, so those are imported only by the commands that need them.
@@ -22,7 +22,7 @@ from workflows.cli.shared import (
 )
 
 argo_app = typer.Typer(
-    help="Argo Workflows: render the templates, submit runs, report a run.", no_args_is_help=True
+    help="Argo Workflows: render or install the templates, submit runs, report a run.", no_args_is_help=True
 )
 log = logs.get_logger("smelt.argo")
 
@@ -84,28 +84,54 @@ def argo_submit(
     end: Annotated[str | None, typer.Option(help="…to this day.")] = None,
     underlyings: UnderlyingsOpt = None,
     namespace: NamespaceOpt = "smelt",
-    image: Annotated[
-        str | None, typer.Option(envvar="SMELT_IMAGE", help="Pipeline image for the templates.")
-    ] = None,
 ) -> None:
-    """Create or update the templates, then submit a run: through the Argo Server when ARGO_SERVER is set,
-    otherwise straight to the Kubernetes API (kubeconfig or in-cluster). Prints the run and `argo watch`."""
+    """Submit a run of the installed templates; prints the run and `argo watch`.
+
+    Through the Argo Server when ARGO_SERVER is set, otherwise straight to the Kubernetes API (kubeconfig or
+    in-cluster). Helm installs the templates (or `smelt argo install-templates`).
+    """
     from workflows.argo import submit
 
     settings = settings_or_exit()
     try:
-        run = submit.plan(settings, date=date, start=start, end=end, underlyings=underlyings, image=image)
+        run = submit.plan(settings, date=date, start=start, end=end, underlyings=underlyings)
     except submit.SubmitArgumentError as exc:
         raise bad_arguments(f"argo submit: {exc}") from None
     try:
         name = submit.submit(run, namespace)
-    except submit.NotConfiguredError as exc:
+    except (submit.NotConfiguredError, submit.NotInstalledError) as exc:
         raise bad_arguments(f"argo submit: {exc}") from None
     except submit.SubmitError as exc:
         log.error(f"argo submit: {logs.redact(str(exc))}")
         raise typer.Exit(EXIT_RETRYABLE) from None
     typer.echo(f"submitted {name} (from workflowtemplate/{run.template}) in namespace {namespace}")
     typer.echo(f"watch it: argo watch -n {namespace} {name}")
+
+
+@argo_app.command("install-templates")
+def argo_install_templates(
+    namespace: NamespaceOpt = "smelt",
+    image: Annotated[
+        str | None, typer.Option(envvar="SMELT_IMAGE", help="Pipeline image for the templates.")
+    ] = None,
+) -> None:
+    """Create or update the templates where the pipeline chart does not install them.
+
+    Every WorkflowTemplate of SMELT_WAREHOUSE (not the CronWorkflow: the chart owns its schedule), through the
+    same API as `submit`; prints each one installed.
+    """
+    from workflows.argo import submit
+
+    settings = settings_or_exit()
+    try:
+        installed = submit.install(settings.warehouse, image or submit.default_image(), namespace)
+    except submit.NotConfiguredError as exc:
+        raise bad_arguments(f"argo install-templates: {exc}") from None
+    except submit.SubmitError as exc:
+        log.error(f"argo install-templates: {logs.redact(str(exc))}")
+        raise typer.Exit(EXIT_RETRYABLE) from None
+    for kind, name in installed:
+        typer.echo(f"installed {kind.lower()}/{name} in namespace {namespace}")
 
 
 def doctor(
