@@ -8,11 +8,12 @@ BIN    := $(VENV)/bin
 export DO_NOT_TRACK := 1
 
 
-.PHONY: help install demo run test lint lock clean tools images cluster-up cluster-down screenshots
+.PHONY: help install demo run check test lint lock clean tools images cluster-up cluster-down screenshots
 
 help:
 	@echo "make demo   run the whole pipeline on embedded defaults (simulator, local lake, DuckDB), then serve the dashboard"
 	@echo "make run    the pipeline alone, non-interactive"
+	@echo "make check  lint, then the tests that need no Go tool, browser, control plane or container (under 3 min)"
 	@echo "make test   every suite; the tools and images build meanwhile (cold: 15-25 min, then cached outside the tree)"
 	@echo "make lint   ruff, and mypy on workflows/"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
@@ -53,6 +54,12 @@ demo: install
 # them run last, waiting for their build (scripts/test.sh). They fail, never skip, when a build fails.
 test: install
 	PYTHON=$(BIN)/python scripts/test.sh
+
+# The fast lane while working: the tests are selected by their marks (pyproject.toml), and tests/marks.py
+# fails a test that uses a Go tool, Chromium, the control plane or containers without its mark.
+FAST_LANE := not (slow or tools or browser or cluster or images)
+check: lint
+	$(BIN)/python -m pytest -m "$(FAST_LANE)"
 
 lint: install
 	$(BIN)/ruff check workflows dashboard tests bench

@@ -28,7 +28,6 @@ steps.run(
     end=dt.date(2026, 11, 24),
     underlyings=("SPY",),
 )
-import workflows.argo.commands  # noqa: E402
 import workflows.cli  # noqa: E402
 import workflows.simulator.server  # noqa: E402
 import workflows.warehouse.snowflake  # noqa: E402, F401

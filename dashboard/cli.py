@@ -1,6 +1,7 @@
 """``smelt dashboard``: serve the dashboard (gunicorn), publish a marts snapshot, make a password hash.
 
-Registered in ``workflows/cli.py`` with one line; heavy imports (Dash, gunicorn) wait until a command runs.
+Reached through ``workflows/cli/dashboard.py``, which imports this module only when the command runs; heavy
+imports (Dash, gunicorn) wait until a subcommand runs.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests import marks
 from tests.clock import TEST_CLOCK
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +40,12 @@ def pytest_configure(config: pytest.Config) -> None:
 NEEDS_A_BUILD = ("tools", "cluster", "images")
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """The marks a test gets from what it uses (tests/marks.py), before `-m` selects and the order below."""
+    for mark in marks.implied(item):
+        item.add_marker(mark)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The tests that need a build run last (a stable sort keeps each group's order): on a cold machine the
     others run while the tools build, instead of after."""
@@ -48,6 +55,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _traveller is not None:
         _traveller.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Keep the running test at hand for ``marks.needs`` (fixtures of any scope set up inside it)."""
+    marks.RUNNING[:] = [item]
+    try:
+        return (yield)
+    finally:
+        marks.RUNNING.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,9 @@ Tools are built by ``make tools`` (scripts/tools/install.sh) into ``$SMELT_TOOLS
 ``~/.cache/smelt/tools/bin``), outside the work tree; hadolint and shellcheck come from the dev extra in the
 venv. A missing tool fails the test with the command that installs it: a check that cannot run is a
 failure, never a skip. The paths are read at import, before the test fixtures clear ``SMELT_*`` variables.
+
+A Go tool, the control plane and Chromium are only for tests marked so (tests/marks.py): `make check` leaves
+those out.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.marks import needs
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS_DIR = Path(os.environ.get("SMELT_TOOLS_DIR") or Path.home() / ".cache" / "smelt" / "tools")
@@ -48,6 +53,7 @@ def tool(name: str) -> str:
         pytest.fail(
             f"{name} is not installed in {Path(sys.executable).parent}: it comes from {_VENV_TOOLS[name]}"
         )
+    needs("tools", name)
     await_build("tools")
     path = TOOLS_DIR / "bin" / name
     if not os.access(path, os.X_OK):
@@ -75,6 +81,24 @@ def await_build(name: str, timeout: float = 3600) -> None:
     if code != "0":
         log = (BACKGROUND_BUILDS / f"{name}.log").read_text(errors="replace")[-4000:]
         pytest.fail(f"building the {name} failed (exit {code}); the end of its log:\n{log}")
+
+
+def require_chromium() -> str:
+    """Debian's Chromium (bench/dashboard_support.py), for a test marked browser."""
+    from bench import dashboard_support
+
+    needs("browser", "Chromium")
+    return dashboard_support.require_chromium()
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (bench/dashboard_support.py), for a test marked browser."""
+    from bench import dashboard_support
+
+    needs("browser", "Chromium")
+    with dashboard_support.chromium() as browser:
+        yield browser
 
 
 def stop(process: subprocess.Popen[Any], grace: float = 10) -> None:
@@ -154,6 +178,7 @@ def leased_cluster(
     """A cluster (scripts/cluster/up.sh with ``env``) shared by test sessions: started unless ``running()``,
     each session holds a lease (a file named by its pid in ``state``/leases), and the last one to leave stops
     a cluster that a test session started; one that `make cluster-up` started is left running."""
+    needs("cluster", "a cluster")
     if not running():
         run([ROOT / "scripts" / "cluster" / "up.sh"], env=env, timeout=600)
         (state / "started-by-tests").touch()

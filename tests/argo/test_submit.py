@@ -1,6 +1,7 @@
-"""`smelt argo submit` through the Argo Server API (Hera's WorkflowsService), against a local HTTP server
-that answers the Argo Server paths it uses, and the errors when nothing is reachable. The path straight to
-the Kubernetes API runs on the real control plane (tests/cluster)."""
+"""`smelt argo install-templates` and `smelt argo submit` through the Argo Server API (Hera's
+WorkflowsService), against a local HTTP server that answers the Argo Server paths they use, and the errors
+when nothing is reachable. The path straight to the Kubernetes API runs on the real control plane
+(tests/cluster)."""
 
 from __future__ import annotations
 
@@ -93,46 +94,79 @@ def argo_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeArgoServer
     server.shutdown()
 
 
+TEMPLATES = {("workflow-templates", name) for name in (
+    "smelt-ingest-stocks", "smelt-ingest-options", "smelt-load", "smelt-transform", "smelt-publish",
+    "smelt-daily", "smelt-backfill",
+)}  # not the CronWorkflow: the chart owns its schedule  # fmt: skip
+
+
 def _submit(*args: str) -> Any:
     return CliRunner().invoke(app, ["argo", "submit", "--namespace", "pipelines", *args])
 
 
-def test_first_submit_creates_templates_then_the_run(argo_server: type[FakeArgoServer]) -> None:
-    done = _submit(
-        "--date", "2026-11-24", "--underlyings", "SPY,QQQ", "--image", "registry.local/smelt-pipeline:1"
-    )
+def _install(*args: str) -> Any:
+    return CliRunner().invoke(app, ["argo", "install-templates", "--namespace", "pipelines", *args])
+
+
+def _installed(server: type[FakeArgoServer]) -> set[tuple[str, str]]:
+    return {(c, n) for (c, ns, n) in server.objects if ns == "pipelines" and c != "workflows"}
+
+
+def test_install_templates_creates_them_then_updates_them_in_place(argo_server: type[FakeArgoServer]) -> None:
+    done = _install("--image", "registry.local/smelt-pipeline:1")
     assert done.exit_code == 0, done.output
-    created = {(c, n) for (c, ns, n) in argo_server.objects if ns == "pipelines" and c != "workflows"}
-    assert created == {("workflow-templates", name) for name in (
-        "smelt-ingest-stocks", "smelt-ingest-options", "smelt-load", "smelt-transform", "smelt-publish",
-        "smelt-daily", "smelt-backfill",
-    )}  # not the CronWorkflow: the chart owns its schedule  # fmt: skip
+    assert _installed(argo_server) == TEMPLATES
+    assert "installed workflowtemplate/smelt-daily in namespace pipelines" in done.output
+    assert "cronworkflow" not in done.output
+    load = argo_server.objects[("workflow-templates", "pipelines", "smelt-load")]
+    assert load["spec"]["templates"][0]["container"]["image"] == "registry.local/smelt-pipeline:1"
+    assert not [c for c in argo_server.objects if c[0] == "workflows"]  # installing starts no run
+
+    again = _install("--image", "registry.local/smelt-pipeline:2")
+    assert again.exit_code == 0, again.output
+    puts = [path for method, path, _ in argo_server.calls if method == "PUT"]
+    assert len(puts) == len(TEMPLATES)
+    load = argo_server.objects[("workflow-templates", "pipelines", "smelt-load")]
+    assert load["metadata"]["resourceVersion"] == "2"
+    assert load["spec"]["templates"][0]["container"]["image"] == "registry.local/smelt-pipeline:2"
+    assert {auth for _, _, auth in argo_server.calls} == {"Bearer test-token-0123"}
+
+
+def test_submit_starts_a_run_and_installs_nothing(argo_server: type[FakeArgoServer]) -> None:
+    assert _install().exit_code == 0
+    installed = {key: dict(obj) for key, obj in argo_server.objects.items()}
+    done = _submit("--date", "2026-11-24", "--underlyings", "SPY,QQQ")
+    assert done.exit_code == 0, done.output
     (run,) = [o for (c, _, _), o in argo_server.objects.items() if c == "workflows"]
     assert run["spec"]["workflowTemplateRef"] == {"name": "smelt-daily"}
     assert {p["name"]: p["value"] for p in run["spec"]["arguments"]["parameters"]} == {
         "trade-date": "2026-11-24", "underlyings": '["SPY", "QQQ"]',
     }  # fmt: skip
-    load = argo_server.objects[("workflow-templates", "pipelines", "smelt-load")]
-    assert load["spec"]["templates"][0]["container"]["image"] == "registry.local/smelt-pipeline:1"
+    assert {k: v for k, v in argo_server.objects.items() if k[0] != "workflows"} == installed
+    assert not [path for method, path, _ in argo_server.calls if method == "PUT"]
     assert {auth for _, _, auth in argo_server.calls} == {"Bearer test-token-0123"}
     assert f"submitted {run['metadata']['name']}" in done.output
     assert f"argo watch -n pipelines {run['metadata']['name']}" in done.output
 
-
-def test_second_submit_updates_templates_in_place(argo_server: type[FakeArgoServer]) -> None:
-    assert _submit("--date", "2026-11-24").exit_code == 0
-    done = _submit("--start", "2026-11-02", "--end", "2026-11-06")
-    assert done.exit_code == 0, done.output
-    puts = [path for method, path, _ in argo_server.calls if method == "PUT"]
-    assert len(puts) == 7
-    assert (
-        argo_server.objects[("workflow-templates", "pipelines", "smelt-daily")]["metadata"]["resourceVersion"]
-        == "2"
-    )
+    backfill = _submit("--start", "2026-11-02", "--end", "2026-11-06")
+    assert backfill.exit_code == 0, backfill.output
     runs = [o for (c, _, _), o in argo_server.objects.items() if c == "workflows"]
-    backfill = next(r for r in runs if r["spec"]["workflowTemplateRef"]["name"] == "smelt-backfill")
-    params = {p["name"]: p["value"] for p in backfill["spec"]["arguments"]["parameters"]}
+    started = next(r for r in runs if r["spec"]["workflowTemplateRef"]["name"] == "smelt-backfill")
+    params = {p["name"]: p["value"] for p in started["spec"]["arguments"]["parameters"]}
     assert (params["start"], params["end"]) == ("2026-11-02", "2026-11-06")
+
+
+def test_submit_without_the_templates_says_how_to_install_them(
+    argo_server: type[FakeArgoServer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = _submit("--date", "2026-11-24")
+    assert done.exit_code == 2
+    said = done.output + capsys.readouterr().err
+    assert "workflowtemplate/smelt-daily is not installed in namespace pipelines" in said
+    assert "helm upgrade --install smelt charts/pipeline -n pipelines" in said
+    assert "smelt argo install-templates --namespace pipelines" in said
+    assert [method for method, _, _ in argo_server.calls] == ["GET"]  # nothing created
+    assert argo_server.objects == {}
 
 
 @pytest.mark.parametrize(
@@ -156,24 +190,26 @@ def test_bad_arguments_exit_2_before_any_call(argo_server: type[FakeArgoServer],
     assert argo_server.calls == []
 
 
-def test_an_unreachable_argo_server_is_a_clear_failure(monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("command", [_submit, _install])
+def test_an_unreachable_argo_server_is_a_clear_failure(monkeypatch: pytest.MonkeyPatch, command: Any,
                                                        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed once the block ends: nothing listens there
     monkeypatch.setenv("ARGO_SERVER", f"127.0.0.1:{port}")
     monkeypatch.setenv("ARGO_SECURE", "false")
-    done = _submit("--date", "2026-11-24")
+    done = command("--date", "2026-11-24") if command is _submit else command()
     assert done.exit_code == 1
     assert f"cannot reach the Argo Server at http://127.0.0.1:{port}" in done.output + capsys.readouterr().err
 
 
-def test_neither_argo_server_nor_kubernetes_configured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+@pytest.mark.parametrize("command", [_submit, _install])
+def test_neither_argo_server_nor_kubernetes_configured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: Any,
                                                        capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     monkeypatch.delenv("ARGO_SERVER", raising=False)
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
     monkeypatch.setenv("HOME", str(tmp_path))
-    done = _submit("--date", "2026-11-24")
+    done = command("--date", "2026-11-24") if command is _submit else command()
     assert done.exit_code == 2
     assert "no Argo Server and no Kubernetes API: set ARGO_SERVER" in done.output + capsys.readouterr().err

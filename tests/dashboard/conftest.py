@@ -13,6 +13,7 @@ import pytest
 from dashboard.marts import Handle, SnapshotSource
 from dashboard.queries import Queries
 from tests.dashboard.support import END, SIM_NOW, START, UNDERLYINGS
+from tests.marks import builds_a_warehouse
 from tests.tooling import kubeconfig  # noqa: F401 (the local control plane, for the chart's install test)
 from workflows import steps
 from workflows.marts_contract import current_version
@@ -33,6 +34,7 @@ class RecordingSource(SnapshotSource):
 
 
 @pytest.fixture(scope="session")
+@builds_a_warehouse
 def built_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """SMELT_HOME after `smelt run` over START..END for two underlyings, with a published snapshot."""
     home = tmp_path_factory.mktemp("dashboard") / "home"

@@ -9,10 +9,11 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from bench.dashboard_support import CHROMIUM_ARGS, ConsoleLog, chromium, require_chromium, wait_for_charts
+from bench.dashboard_support import CHROMIUM_ARGS, ConsoleLog, wait_for_charts
 from dashboard.app import BANNER
 from dashboard.pages import PAGES
 from tests.dashboard.support import END, HOLIDAY, INJECTIONS
+from tests.tooling import chromium, require_chromium
 
 pytestmark = pytest.mark.browser
 

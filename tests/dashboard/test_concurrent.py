@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from bench.dashboard_support import ConsoleLog, chromium, serve, wait_for_charts
+from bench.dashboard_support import ConsoleLog, serve, wait_for_charts
 from tests.clock import ROOT, smelt_on_session_clock
 from tests.dashboard.support import END, SIM_NOW, START, UNDERLYINGS
+from tests.tooling import chromium
 from workflows import steps
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

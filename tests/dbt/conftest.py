@@ -17,9 +17,11 @@ from tests.dbt.support import (
     initial_load,
     snapshot_tables,
 )
+from tests.marks import builds_a_warehouse
 
 
 @pytest.fixture(scope="module")
+@builds_a_warehouse
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
     work = tmp_path_factory.mktemp("dbt")
     db_path = work / "warehouse.duckdb"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.marks import needs
 from tests.tooling import ROOT, await_build, run, stop
 
 IMAGES_DIR = Path(os.environ.get("SMELT_IMAGES_DIR") or Path.home() / ".cache" / "smelt" / "images")
@@ -70,6 +71,7 @@ class Containerd:
 @pytest.fixture(scope="session")
 def containerd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Containerd]:
     """Both images built (warm: a no-op layer check) and imported into a containerd of the session's own."""
+    needs("images", "buildah and containerd")
     for command, package in (("buildah", "buildah"), ("mmdebstrap", "mmdebstrap"),
                              ("containerd", "containerd"), ("runc", "runc")):  # fmt: skip
         _need(command, package)

@@ -103,6 +103,7 @@ def test_permanent_faults_stop_the_step_naming_day_dataset_and_cause(
     assert Lake.open(settings.lake).manifests("option_snapshots") == []  # nothing half-written is visible
 
 
+@pytest.mark.slow  # a day ingested and loaded twice
 def test_crash_between_parts_and_manifest_then_rerun_is_complete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -251,6 +252,7 @@ def test_a_throttled_step_exits_1_so_the_orchestrator_retries_it(tmp_path: Path)
     assert "re-run the step later" in result.stderr and "running it again may succeed" in result.stderr
 
 
+@pytest.mark.slow  # a day ingested through Polygon's backfill path, in child processes
 def test_a_successful_polygon_mode_run_never_prints_the_key(tmp_path: Path, served_simulator: str) -> None:
     settings = make_settings(tmp_path / "home", underlyings=("IWM",))
     env = {"SMELT_SOURCE": "polygon", "POLYGON_API_KEY": "the-only-valid-key",
@@ -268,6 +270,7 @@ def test_a_successful_polygon_mode_run_never_prints_the_key(tmp_path: Path, serv
     assert bars.source == option_bars.source == "polygon" and bars.rows > 1000 and option_bars.rows > 100
 
 
+@pytest.mark.slow  # a dbt build
 def test_a_failed_dbt_test_fails_the_transform_naming_the_test_and_model(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "home", underlyings=("IWM",))
     resources = steps.Resources.from_settings(settings)

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.marks import builds_a_warehouse
 from tests.pipeline.support import mart_fingerprints
 from workflows import calendar, steps
 from workflows.pricing import REASONS
@@ -46,6 +47,7 @@ def _settings(home: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="module")
+@builds_a_warehouse
 def year(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, steps.RunReport]:
     settings = _settings(tmp_path_factory.mktemp("year") / "home")
     return settings, steps.run(
@@ -183,6 +185,7 @@ def test_incremental_runs_equal_a_full_refresh(tmp_path: Path) -> None:
     assert mart_fingerprints(later.settings) == incremental
 
 
+@pytest.mark.slow  # a whole run through dbt
 def test_history_only_passes_freshness_and_a_stale_source_says_why(tmp_path: Path) -> None:
     """The new user's path: stocks and an options backfill for one past day, load, transform."""
     day = dt.date(2026, 11, 20)

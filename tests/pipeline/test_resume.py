@@ -69,6 +69,7 @@ def test_a_resumed_backfill_reuses_its_landed_contracts_and_days(tmp_path: Path)
     assert all(u.resumed for u in again.units)
 
 
+@pytest.mark.slow  # a whole run through dbt
 def test_smelt_run_started_again_with_its_run_id_lands_nothing_twice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

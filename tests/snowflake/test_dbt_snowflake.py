@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from tests.marks import builds_a_warehouse
 from tests.snowflake.conftest import FakeSnowflake, prepare_database
 from workflows import dbt_runner, steps
 from workflows.lake import open_storage
@@ -68,6 +69,7 @@ def rows(cursor: Any, sql: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
+@builds_a_warehouse
 def built(
     fakesnow: FakeSnowflake, key_pair: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Built]:

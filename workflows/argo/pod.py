@@ -73,7 +73,7 @@ SIZES: dict[str, Size] = {
     "report": Size("50m", "192Mi", "384Mi"),
 }
 
-#: Exit codes (workflows/cli.py): 1 a retry may help, 2 bad arguments or settings, 3 permanent failure.
+#: Exit codes (workflows/cli/shared.py): 1 a retry may help, 2 bad arguments or settings, 3 permanent failure.
 RETRYABLE_EXIT_CODE = 1
 #: A step ended by a signal: 143 (SIGTERM: its pod deleted, evicted or preempted, the node drained) and 137
 #: (SIGKILL: the grace period ran out, or the memory limit). Argo marks such a node Failed with that exit code,

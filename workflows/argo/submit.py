@@ -1,4 +1,5 @@
-"""`smelt argo submit`: install or update the templates, then start a run, through whichever API is reachable.
+"""`smelt argo submit` starts a run of an installed template; `smelt argo install-templates` installs them where
+the pipeline chart does not (the chart is how production gets them). Both go through whichever API is reachable.
 
 With ``ARGO_SERVER`` set (``host:port``, as the argo CLI reads it; ``ARGO_SECURE``, ``ARGO_TOKEN`` and
 ``ARGO_INSECURE_SKIP_VERIFY`` too) everything goes through the Argo Server with Hera's WorkflowsService;
@@ -9,15 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any, Protocol
 
 from workflows.argo import kube, render, templates, tradingday
+from workflows.argo.pod import Warehouse
 from workflows.settings import Settings, SettingsError, load_settings
 
 GROUP, API_VERSION = "argoproj.io", "v1alpha1"
-PLURALS = {"WorkflowTemplate": "workflowtemplates", "CronWorkflow": "cronworkflows", "Workflow": "workflows"}
+PLURALS = {"WorkflowTemplate": "workflowtemplates", "Workflow": "workflows"}
 
 
 class SubmitError(RuntimeError):
@@ -32,11 +34,14 @@ class NotConfiguredError(SubmitError):
     """Neither an Argo Server nor a Kubernetes configuration is available: exit code 2."""
 
 
+class NotInstalledError(SubmitError):
+    """The run's template is not in the namespace: exit code 2 (install the chart, or the templates)."""
+
+
 @dataclass(frozen=True)
 class Run:
     template: str
     parameters: dict[str, str]
-    manifests: list[dict[str, Any]] = field(default_factory=list)
 
     def workflow(self) -> dict[str, Any]:
         return {
@@ -64,20 +69,13 @@ def plan(
     start: str | None = None,
     end: str | None = None,
     underlyings: str | None = None,
-    image: str | None = None,
 ) -> Run:
-    """Which template to run with which parameters, and the manifests to install first."""
+    """Which template to run with which parameters."""
     try:
         tickers = load_settings(underlyings=underlyings).underlyings if underlyings else settings.underlyings
     except SettingsError as exc:
         raise SubmitArgumentError(str(exc).replace("SMELT_UNDERLYINGS", "--underlyings")) from None
     universe = json.dumps(list(tickers))
-    # Not the CronWorkflow: its schedule lives in the chart's values, so only the chart installs it.
-    manifests = [
-        m
-        for m in render.manifests(settings.warehouse, image or default_image())
-        if m["kind"] != "CronWorkflow"
-    ]
     if start or end:
         if date or not (start and end):
             raise SubmitArgumentError("give --date D for one day, or both --start and --end for a backfill")
@@ -85,16 +83,17 @@ def plan(
             tradingday.days(start, end)
         except tradingday.TradingDayError as exc:
             raise SubmitArgumentError(str(exc)) from None
-        return Run(templates.BACKFILL, {"start": start, "end": end, "underlyings": universe}, manifests)
+        return Run(templates.BACKFILL, {"start": start, "end": end, "underlyings": universe})
     if date:
         try:
             tradingday.resolve(date)
         except tradingday.TradingDayError as exc:
             raise SubmitArgumentError(str(exc)) from None
-    return Run(templates.DAILY, {"trade-date": date or tradingday.AUTO, "underlyings": universe}, manifests)
+    return Run(templates.DAILY, {"trade-date": date or tradingday.AUTO, "underlyings": universe})
 
 
 class Client(Protocol):
+    def has_template(self, name: str) -> bool: ...
     def apply(self, manifest: dict[str, Any]) -> None: ...
     def create_workflow(self, workflow: dict[str, Any]) -> str: ...
 
@@ -106,11 +105,30 @@ def client(namespace: str) -> Client:
 
 
 def submit(run: Run, namespace: str) -> str:
-    """Create or update every manifest of the run, then create the run; returns the workflow's name."""
+    """Create the run from its installed template; returns the workflow's name."""
     api = client(namespace)
-    for manifest in run.manifests:
-        api.apply(manifest)
+    if not api.has_template(run.template):
+        raise NotInstalledError(
+            f"workflowtemplate/{run.template} is not installed in namespace {namespace}: install the pipeline "
+            f"chart (helm upgrade --install smelt charts/pipeline -n {namespace}) or run "
+            f"`smelt argo install-templates --namespace {namespace}`"
+        )
     return api.create_workflow(run.workflow())
+
+
+def install(warehouse: Warehouse, image: str, namespace: str) -> list[tuple[str, str]]:
+    """Create or update every WorkflowTemplate; returns each (kind, name) installed.
+
+    Not the CronWorkflow: its schedule lives in the chart's values, so only the chart installs it.
+    """
+    api = client(namespace)
+    installed = []
+    for manifest in render.manifests(warehouse, image):
+        if manifest["kind"] == "CronWorkflow":
+            continue
+        api.apply(manifest)
+        installed.append((manifest["kind"], manifest["metadata"]["name"]))
+    return installed
 
 
 class ArgoServerClient:
@@ -149,6 +167,12 @@ class ArgoServerClient:
         except HeraException as exc:
             raise SubmitError(f"the Argo Server at {self.host} refused to {what}: {exc}") from None
 
+    def has_template(self, name: str) -> bool:
+        found = self._call(
+            f"read WorkflowTemplate {name}", self.service.get_workflow_template, name, self.namespace
+        )
+        return found is not None
+
     def apply(self, manifest: dict[str, Any]) -> None:
         from hera.workflows import models as m
 
@@ -158,8 +182,6 @@ class ArgoServerClient:
             "WorkflowTemplate": (service.get_workflow_template, service.create_workflow_template,
                                  service.update_workflow_template, m.WorkflowTemplate,
                                  m.WorkflowTemplateCreateRequest, m.WorkflowTemplateUpdateRequest, "template"),
-            "CronWorkflow": (service.get_cron_workflow, service.create_cron_workflow, service.update_cron_workflow,
-                             m.CronWorkflow, m.CreateCronWorkflowRequest, m.UpdateCronWorkflowRequest, "cron_workflow"),
         }  # fmt: skip
         if kind not in api:
             raise SubmitError(f"cannot install a {kind}")
@@ -215,10 +237,17 @@ class KubernetesClient:
                 f"the Kubernetes API at {self.server} refused to {what}: {exc.status} {exc.reason}"
             ) from None
 
+    def _read(self, kind: str, name: str) -> Any:
+        where = (GROUP, API_VERSION, self.namespace, PLURALS[kind])
+        return self._call(f"read {kind} {name}", self.api.get_namespaced_custom_object, *where, name)
+
+    def has_template(self, name: str) -> bool:
+        return self._read("WorkflowTemplate", name) is not None
+
     def apply(self, manifest: dict[str, Any]) -> None:
         kind, name = manifest["kind"], manifest["metadata"]["name"]
         where = (GROUP, API_VERSION, self.namespace, PLURALS[kind])
-        current = self._call(f"read {kind} {name}", self.api.get_namespaced_custom_object, *where, name)
+        current = self._read(kind, name)
         if current is None:
             self._call(f"create {kind} {name}", self.api.create_namespaced_custom_object, *where, manifest)
             return

@@ -11,9 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
-
-import typer
 
 #: Where the scripts live in a checkout (they are run by an administrator, not shipped in the images).
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "snowflake"
@@ -105,32 +102,3 @@ def render(text: str, values: Mapping[str, str]) -> str:
     if problems:
         raise ScriptError("cannot render the Snowflake script: " + "; ".join(problems))
     return _VARIABLE.sub(lambda m: resolved[m.group(1)], text)
-
-
-cli = typer.Typer(
-    help="Snowflake account setup: render snowflake/*.sql (docs/snowflake.md).", no_args_is_help=True
-)
-
-
-@cli.command("render")
-def render_command(
-    name: Annotated[str, typer.Argument(help="setup or grants")],
-    values: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set", help="name=value, repeatable; name=@file reads the value from a file (a .pub key)"
-        ),
-    ] = None,
-) -> None:
-    """Print a script with its parameters substituted, for a Snowflake worksheet or ``snow sql -f -``."""
-    given: dict[str, str] = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"{item!r} is not name=value", param_hint="--set")
-        given[key.strip()] = Path(value[1:]).read_text() if value.startswith("@") else value
-    try:
-        typer.echo(render(script(name), given))
-    except ScriptError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None

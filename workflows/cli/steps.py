@@ -1,9 +1,7 @@
-"""``smelt``: the command line of the pipeline and of each container step.
+"""The pipeline's steps as commands: ``smelt ingest …``, ``load``, ``transform``, ``publish``, ``run``, ``summary``.
 
-Every command reads settings from the environment, logs structured lines, and ends a failure with one line
-that says what failed and what to do. Exit codes: 0 done; 1 the step failed and running it again may
-succeed (network, throttling, a lock); 2 bad arguments or settings; 3 the step failed and will fail again
-until something is fixed (the API key, a corrupt file, a failed data test).
+Dates and underlyings are checked before any work, so a bad argument is exit 2 naming the option; the steps
+themselves are imported only when a command runs.
 """
 
 from __future__ import annotations
@@ -12,64 +10,19 @@ import datetime as dt
 import sys
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-# typer vendors click since 0.22: its usage errors are these classes, not the click package's.
-from typer._click.exceptions import NoArgsIsHelpError, UsageError
-
-from workflows import calendar, logs
-from workflows.argo import commands as argo_commands
+from workflows import calendar
+from workflows.cli.shared import RunIdOpt, UnderlyingsOpt, run_step, settings_or_exit
 from workflows.lake import DATASETS
-from workflows.settings import Settings, SettingsError, load_settings
-from workflows.warehouse import snowflake_scripts
+from workflows.settings import SettingsError, load_settings
 
 if TYPE_CHECKING:
     from workflows.steps import Resources
 
-app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 ingest_app = typer.Typer(help="Land trading days of raw API data in the lake.", no_args_is_help=True)
-sim_app = typer.Typer(help="The built-in Polygon-compatible market simulator.", no_args_is_help=True)
-app.add_typer(ingest_app, name="ingest")
-app.add_typer(sim_app, name="sim")
-app.add_typer(snowflake_scripts.cli, name="snowflake")
-app.add_typer(argo_commands.argo_app, name="argo")
-app.add_typer(argo_commands.calendar_app, name="calendar")
-app.command("doctor")(argo_commands.doctor)
-
-
-#: Packages only the ``dashboard`` extra installs; the pipeline image has none of them.
-_DASHBOARD_MODULES = frozenset({"dashboard", "dash", "dash_ag_grid", "plotly", "gunicorn"})
-
-
-@app.command(
-    "dashboard",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    add_help_option=False,
-)
-def dashboard(ctx: typer.Context) -> None:
-    """The options-analytics dashboard: serve, publish a snapshot, hash a password (the dashboard extra)."""
-    # Imported when the command runs, never with the pipeline: its image ships without the dashboard.
-    try:
-        from dashboard import cli as dashboard_cli
-
-        command = typer.main.get_command(dashboard_cli.app)
-        command.main(args=ctx.args, prog_name="smelt dashboard")
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] not in _DASHBOARD_MODULES:
-            raise
-        sys.stderr.write(
-            f"smelt dashboard: this installation has no dashboard ({exc.name} is missing): install the "
-            "'dashboard' extra (pip install 'smelt[dashboard]') or run the smelt-dashboard image\n"
-        )
-        raise typer.Exit(EXIT_USAGE) from None
-
-
-log = logs.get_logger("smelt.cli")
-T = TypeVar("T")
-
-EXIT_RETRYABLE, EXIT_USAGE, EXIT_PERMANENT = 1, 2, 3
 
 
 class Mode(StrEnum):
@@ -88,55 +41,13 @@ _INGESTED: dict[str, Callable[[Any], Any]] = {
 DateOpt = Annotated[
     dt.datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="Trading day, YYYY-MM-DD.")
 ]
-RunIdOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="Run id for manifests (Argo passes the workflow name); a re-run with the same id resumes."
-    ),
-]
-UnderlyingsOpt = Annotated[
-    str | None, typer.Option(help="Comma-separated underlyings; default SMELT_UNDERLYINGS.")
-]
-
-
-def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        logs.configure()
-        log.error(str(exc))
-        raise typer.Exit(EXIT_USAGE) from None
-    logs.configure(settings.log_format, settings.log_level, secrets=settings.secrets())
-    return settings
 
 
 def _resources() -> Resources:
     """What a step command's step uses, built from the settings (exit 2 when they are invalid)."""
     from workflows.steps import Resources
 
-    return Resources.from_settings(_settings())
-
-
-def _step(name: str, fn: Callable[[], T], run_id: str | None = None, /, **done: Callable[[T], Any]) -> T:
-    """Run a step inside its log context; a failure becomes one error line and exit code 1, 2 or 3.
-
-    ``done`` maps field names to functions of the result, logged on the step's closing line.
-    """
-    from workflows.steps import StepError
-
-    with logs.bound(step=name, run_id=run_id):
-        try:
-            result = fn()
-        except StepError as exc:
-            code = EXIT_RETRYABLE if exc.retryable else EXIT_PERMANENT
-            hint = "running it again may succeed" if exc.retryable else "fix the cause, then run it again"
-            log.error(f"{name} failed: {hint}", error=logs.redact(str(exc)), exit_code=code)
-            raise typer.Exit(code) from None
-        except ValueError as exc:  # an argument the step itself refused (a date, a dataset, a mode)
-            log.error(f"{name}: invalid argument", error=logs.redact(str(exc)), exit_code=EXIT_USAGE)
-            raise typer.Exit(EXIT_USAGE) from None
-        log.info(f"{name} done", **{field: get(result) for field, get in done.items()})
-        return result
+    return Resources.from_settings(settings_or_exit())
 
 
 def _day(value: dt.datetime, option: str, *, trading: bool = True) -> dt.date:
@@ -186,7 +97,7 @@ def ingest_stocks(date: DateOpt, run_id: RunIdOpt = None) -> None:
 
     day = _day(date, "--date")
     resources = _resources()
-    _step("ingest-stocks", lambda: steps.ingest_stocks(resources, day, run_id=run_id), run_id, **_INGESTED)
+    run_step("ingest-stocks", lambda: steps.ingest_stocks(resources, day, run_id=run_id), run_id, **_INGESTED)
 
 
 @ingest_app.command("options")
@@ -202,7 +113,7 @@ def ingest_options(
     day = _day(date, "--date")
     tickers = _tickers(underlyings)
     resources = _resources()
-    _step(
+    run_step(
         "ingest-options",
         lambda: steps.ingest_options(resources, day, underlyings=tickers, mode=mode.value, run_id=run_id),
         run_id,
@@ -224,7 +135,7 @@ def ingest_options_backfill(
     assert first is not None and last is not None
     tickers = _tickers(underlyings)
     resources = _resources()
-    _step(
+    run_step(
         "backfill-options",
         lambda: steps.backfill_options(resources, first, last, underlyings=tickers, run_id=run_id),
         run_id,
@@ -232,7 +143,6 @@ def ingest_options_backfill(
     )
 
 
-@app.command("load")
 def load(
     date: DateOpt,
     dataset: Annotated[list[Dataset] | None, typer.Option(help="Only these datasets (repeatable).")] = None,
@@ -243,7 +153,7 @@ def load(
 
     day = _day(date, "--date")
     resources = _resources()
-    _step(
+    run_step(
         "load",
         lambda: steps.load(
             resources, day, datasets=[str(d) for d in dataset] if dataset else None, run_id=run_id
@@ -253,7 +163,6 @@ def load(
     )
 
 
-@app.command("transform")
 def transform(
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models.")] = False,
     select: Annotated[str | None, typer.Option(help="dbt selection.")] = None,
@@ -263,7 +172,7 @@ def transform(
     from workflows import steps
 
     resources = _resources()
-    _step(
+    run_step(
         "transform",
         lambda: steps.transform(resources, full_refresh=full_refresh, select=select, run_id=run_id),
         run_id,
@@ -271,7 +180,6 @@ def transform(
     )  # fmt: skip
 
 
-@app.command("run")
 def run(
     start: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day.")] = None,
     end: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day.")] = None,
@@ -284,7 +192,7 @@ def run(
     first, last = _range(start, end)
     tickers = _tickers(underlyings)
     resources = _resources()
-    _step(
+    run_step(
         "run",
         lambda: steps.run(resources, start=first, end=last, underlyings=tickers, run_id=run_id),
         run_id,
@@ -294,58 +202,18 @@ def run(
     )  # fmt: skip
 
 
-@app.command("publish")
 def publish(run_id: RunIdOpt = None) -> None:
     """Publish the marts of the last transform as a new snapshot for the dashboard (after `smelt transform`)."""
     from workflows import steps
 
     resources = _resources()
-    _step("publish", lambda: steps.publish(resources, run_id=run_id), run_id,
-          version=lambda r: r.version, rows=lambda r: sum(r.rows.values()), seconds=lambda r: r.seconds)  # fmt: skip
+    run_step("publish", lambda: steps.publish(resources, run_id=run_id), run_id,
+             version=lambda r: r.version, rows=lambda r: sum(r.rows.values()), seconds=lambda r: r.seconds)  # fmt: skip
 
 
-@app.command("summary")
 def summary() -> None:
     """What landed: manifests in the lake, rows in the warehouse, marts and their date ranges."""
     from workflows.summary import render
 
-    settings = _settings()
+    settings = settings_or_exit()
     sys.stdout.write(render(settings))
-
-
-@sim_app.command("serve")
-def sim_serve(
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8700,
-    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
-    seed: Annotated[int | None, typer.Option(help="Market seed (default SMELT_SIM_SEED).")] = None,
-    faults: Annotated[str | None, typer.Option(help="Fault spec, e.g. rate_429=0.3,retry_after=1")] = None,
-) -> None:
-    """Serve the simulator over HTTP, e.g. for SMELT_SIM_URL=http://127.0.0.1:8700."""
-    from workflows import simulator
-
-    settings = _settings()
-    try:
-        parsed: Any = simulator.Faults.parse(faults) if faults else None
-    except simulator.FaultsError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--faults") from None
-    simulator.serve(host=host, port=port, seed=settings.sim_seed if seed is None else seed, faults=parsed,
-                    now=settings.sim_now, snapshot_history=settings.sim_snapshot_history,
-                    market_size=settings.sim_market_size)  # fmt: skip
-
-
-def main() -> None:
-    """The console entry point: a usage error is one line naming the option, exit code 2."""
-    try:
-        code = app(prog_name="smelt", standalone_mode=False)
-    except NoArgsIsHelpError as exc:
-        sys.stdout.write(exc.format_message() + "\n")
-        code = 0
-    except UsageError as exc:
-        where = exc.ctx.command_path if exc.ctx else "smelt"
-        message = " ".join(exc.format_message().replace("Value error, ", "").split())
-        sys.stderr.write(f"{where}: error: {message} (see `{where} --help`)\n")
-        code = EXIT_USAGE
-    except typer.Abort:
-        sys.stderr.write("smelt: interrupted\n")
-        code = 130
-    sys.exit(code if isinstance(code, int) else 0)
