@@ -38,7 +38,7 @@ class RunReport:
     loaded_rows: int = 0
     transform: TransformReport | None = None
     publish: PublishReport | None = None
-    #: Wall-clock seconds per phase (ingest, load, transform), in the order they ran.
+    #: Wall-clock seconds per phase (ingest, load, transform, publish), in the order they ran.
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
