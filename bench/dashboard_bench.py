@@ -139,7 +139,7 @@ def snapshot_vs_file(home: Path, root: Path, repeat: int = 15) -> dict[str, floa
         day = q.option_days(ticker)[0]
         cases.append((ticker, day, q.expiries(ticker, day)["expiration_date"].iloc[3]))
     snapshot_ms = [timed(lambda c=c: q.chain(c[0], c[1], c[2], None))[0] for c in cases]  # type: ignore[misc]
-    con = duckdb.connect(str(settings.duckdb_path), read_only=True)
+    con = duckdb.connect(str(settings.duckdb.path), read_only=True)
     sql = "SELECT * FROM marts.mart_option_chain WHERE underlying = ? AND trade_date = ? AND expiration_date = ?"
     snap_sql = sql.replace("marts.mart_option_chain", "mart_option_chain")
     handle = q.source.handle()

@@ -41,7 +41,7 @@ def main() -> None:
     history, new_day = days[:-1], days[-1]
 
     build_seconds = 0.0
-    if not settings.duckdb_path.exists():
+    if not settings.duckdb.path.exists():
         started = time.perf_counter()
         steps.run(resources, start=history[0], end=history[-1], underlyings=tickers)
         build_seconds = time.perf_counter() - started
@@ -54,7 +54,7 @@ def main() -> None:
     incremental = timed(lambda: steps.transform(resources))
     full = timed(lambda: steps.transform(resources, full_refresh=True))
     again = timed(lambda: steps.transform(resources))  # a no-new-data incremental, for reference
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
         snapshots = con.execute("select count(*) from raw.polygon_option_snapshots").fetchone()[0]
         bars = con.execute("select count(*) from raw.polygon_stock_bars").fetchone()[0]
     print(

@@ -53,7 +53,7 @@ def _publish_if_missing(settings: Any) -> None:
 
     if settings.warehouse != "duckdb" or current_version(snapshot_root(settings)) is not None:
         return
-    if not settings.duckdb_path.exists():
+    if not settings.duckdb.path.exists():
         sys.stderr.write(
             "smelt dashboard: no warehouse yet; pages will say so until `smelt run` builds one\n"
         )
@@ -62,7 +62,7 @@ def _publish_if_missing(settings: Any) -> None:
     try:
         publish(settings)
     except Exception as exc:
-        raise _fail(f"could not publish a snapshot of {settings.duckdb_path}: {exc}", 1) from None
+        raise _fail(f"could not publish a snapshot of {settings.duckdb.path}: {exc}", 1) from None
 
 
 def _run_gunicorn(served: dict[str, Any]) -> None:

@@ -199,12 +199,12 @@ class SnowflakeSource(MartsSource):
 
             s = self.settings
             con = snowflake.connector.connect(
-                account=s.snowflake_account,
-                user=s.snowflake_user,
-                private_key_file=str(s.snowflake_private_key_path) if s.snowflake_private_key_path else None,
-                role=s.snowflake_role,
-                warehouse=s.snowflake_warehouse,
-                database=s.snowflake_database,
+                account=s.snowflake.account,
+                user=s.snowflake.user,
+                private_key_file=str(s.snowflake.private_key_path) if s.snowflake.private_key_path else None,
+                role=s.snowflake.role,
+                warehouse=s.snowflake.warehouse,
+                database=s.snowflake.database,
                 schema="marts",
                 paramstyle="qmark",
                 client_session_keep_alive=True,

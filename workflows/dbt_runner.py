@@ -57,9 +57,9 @@ class DuckDBTarget(DbtTarget):
     """dbt-duckdb on the warehouse file, which one process at a time may open."""
 
     def env(self) -> dict[str, str]:
-        env = {"SMELT_DUCKDB_PATH": str(self.settings.duckdb_path.resolve())}
-        if self.settings.duckdb_memory_limit:
-            env["SMELT_DUCKDB_MEMORY_LIMIT"] = self.settings.duckdb_memory_limit
+        env = {"SMELT_DUCKDB_PATH": str(self.settings.duckdb.path.resolve())}
+        if self.settings.duckdb.memory_limit:
+            env["SMELT_DUCKDB_MEMORY_LIMIT"] = self.settings.duckdb.memory_limit
         return env
 
     def release(self) -> None:
@@ -77,12 +77,12 @@ class DuckDBTarget(DbtTarget):
 
         if "Out of Memory" in detail:
             return (
-                f"{detail} -- DuckDB hit SMELT_DUCKDB_MEMORY_LIMIT={self.settings.duckdb_memory_limit}: a first "
+                f"{detail} -- DuckDB hit SMELT_DUCKDB_MEMORY_LIMIT={self.settings.duckdb.memory_limit}: a first "
                 "build of a long history needs more; raise it (e.g. 3GB) for that run"
             )
         if LOCK_MESSAGE in detail:
             return (
-                f"{detail} -- another smelt step or a DuckDB client holds {self.settings.duckdb_path}: let it "
+                f"{detail} -- another smelt step or a DuckDB client holds {self.settings.duckdb.path}: let it "
                 "finish, then retry"
             )
         return detail
@@ -95,27 +95,27 @@ class SnowflakeTarget(DbtTarget):
         """What dbt/profiles.yml's ``snowflake`` target reads (paths and names only: the key stays in its file)."""
         s = self.settings
         env = {
-            "SNOWFLAKE_ACCOUNT": s.snowflake_account or "",
-            "SNOWFLAKE_USER": s.snowflake_user or "",
-            "SNOWFLAKE_PRIVATE_KEY_PATH": str(s.snowflake_private_key_path or ""),
-            "SNOWFLAKE_ROLE": s.snowflake_role or "",
-            "SNOWFLAKE_WAREHOUSE": s.snowflake_warehouse or "",
-            "SNOWFLAKE_DATABASE": s.snowflake_database or "",
-            "SNOWFLAKE_PROTOCOL": s.snowflake_protocol,
+            "SNOWFLAKE_ACCOUNT": s.snowflake.account or "",
+            "SNOWFLAKE_USER": s.snowflake.user or "",
+            "SNOWFLAKE_PRIVATE_KEY_PATH": str(s.snowflake.private_key_path or ""),
+            "SNOWFLAKE_ROLE": s.snowflake.role or "",
+            "SNOWFLAKE_WAREHOUSE": s.snowflake.warehouse or "",
+            "SNOWFLAKE_DATABASE": s.snowflake.database or "",
+            "SNOWFLAKE_PROTOCOL": s.snowflake.protocol,
             "SMELT_QUERY_TAG": json.dumps({"app": "smelt", "step": "transform"}),
         }
-        if s.snowflake_host:
-            env["SNOWFLAKE_HOST"] = s.snowflake_host
-        if s.snowflake_port:
-            env["SNOWFLAKE_PORT"] = str(s.snowflake_port)
+        if s.snowflake.host:
+            env["SNOWFLAKE_HOST"] = s.snowflake.host
+        if s.snowflake.port:
+            env["SNOWFLAKE_PORT"] = str(s.snowflake.port)
         return env
 
     def explain(self, detail: str) -> str:
         from workflows.warehouse.snowflake import explain
 
         s = self.settings
-        setup = {"user": s.snowflake_user, "account": s.snowflake_account, "role": s.snowflake_role,
-                 "warehouse": s.snowflake_warehouse, "database": s.snowflake_database}  # fmt: skip
+        setup = {"user": s.snowflake.user, "account": s.snowflake.account, "role": s.snowflake.role,
+                 "warehouse": s.snowflake.warehouse, "database": s.snowflake.database}  # fmt: skip
         return explain(detail, setup)
 
 

@@ -3,6 +3,15 @@
 Names follow ARCHITECTURE.md: ``SMELT_*`` for the pipeline, ``POLYGON_*`` and ``SNOWFLAKE_*`` for the
 services. Invalid values fail at start with a message that names the variable and what it accepts, so a
 mis-set pod dies in its first second instead of half-way through a day.
+
+The environment stays flat (one variable per value, the names the charts, docs and pods already use);
+the object a step reads is grouped by concern, the variable's prefix naming its group:
+``SMELT_SIM_SEED`` is ``settings.simulator.seed``, ``POLYGON_API_KEY`` is ``settings.polygon.api_key``,
+``SNOWFLAKE_ACCOUNT`` is ``settings.snowflake.account``, ``SMELT_DUCKDB_MEMORY_LIMIT`` is
+``settings.duckdb.memory_limit``; home, source, lake, warehouse, underlyings, dbt and logging stay at the
+top. :class:`_Environment` reads and checks the variables; :func:`load_settings` sorts them into
+:class:`Settings`. There are no flat read-only aliases (``settings.sim_seed``): every reader lives in this
+repository and moved to the groups, and one name per value leaves nothing to drift.
 """
 
 from __future__ import annotations
@@ -12,7 +21,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The embedded default universe: large caps plus the three index ETFs options traders watch most.
@@ -34,8 +52,8 @@ class SettingsError(ValueError):
     """A setting is missing or invalid; the message names the environment variable."""
 
 
-class Settings(BaseSettings):
-    """Everything a step needs to know about where it runs. Build with :func:`load_settings`."""
+class _Environment(BaseSettings):
+    """The variables as set, checked one by one and together; :func:`load_settings` groups them."""
 
     model_config = SettingsConfigDict(env_prefix="SMELT_", extra="ignore", frozen=True, populate_by_name=True)
 
@@ -139,7 +157,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _snowflake_needs_an_account(self) -> Settings:
+    def _snowflake_needs_an_account(self) -> _Environment:
         if self.warehouse == "snowflake":
             missing = [
                 name
@@ -159,7 +177,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _sim_url_needs_the_simulator(self) -> Settings:
+    def _sim_url_needs_the_simulator(self) -> _Environment:
         if self.sim_url and self.source != "simulator":
             raise ValueError(
                 "SMELT_SIM_URL is set but SMELT_SOURCE=polygon: unset SMELT_SIM_URL, or use SMELT_SOURCE=simulator"
@@ -167,7 +185,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _polygon_needs_key(self) -> Settings:
+    def _polygon_needs_key(self) -> _Environment:
         if self.source == "polygon" and not (
             self.polygon_api_key and self.polygon_api_key.get_secret_value().strip()
         ):
@@ -177,20 +195,90 @@ class Settings(BaseSettings):
             )
         return self
 
+
+#: Read-only, and a variable with no field in its group fails the first load instead of going missing.
+_GROUP = ConfigDict(frozen=True, extra="forbid")
+
+
+class PolygonSettings(BaseModel):
+    """``POLYGON_*`` (and ``SMELT_POLYGON_MAX_CONCURRENCY``): the vendor's address, key and pace."""
+
+    model_config = _GROUP
+
+    api_key: SecretStr | None
+    base_url: str
+    rate_per_minute: int | None  # the plan's rate as set; Settings.rate_per_minute is the pace actually kept
+    max_concurrency: int
+
+
+class SnowflakeSettings(BaseModel):
+    """``SNOWFLAKE_*``: the account and its key-pair login, used when ``SMELT_WAREHOUSE=snowflake``."""
+
+    model_config = _GROUP
+
+    account: str | None
+    user: str | None
+    private_key_path: Path | None
+    private_key_passphrase: SecretStr | None
+    role: str | None
+    warehouse: str | None
+    database: str | None
+    host: str | None
+    port: int | None
+    protocol: Literal["https", "http"]
+
+
+class SimulatorSettings(BaseModel):
+    """``SMELT_SIM_*``: the built-in market, served (``url``) or in-process, and its clock and faults."""
+
+    model_config = _GROUP
+
+    url: str | None
+    seed: int
+    market_size: int
+    now: dt.date | None
+    snapshot_history: bool
+    faults: str | None
+
+
+class DuckDBSettings(BaseModel):
+    """The embedded warehouse: its file under ``SMELT_HOME`` and ``SMELT_DUCKDB_MEMORY_LIMIT``."""
+
+    model_config = _GROUP
+
+    path: Path
+    memory_limit: str
+
+
+class Settings(BaseModel):
+    """Everything a step needs to know about where it runs. Build with :func:`load_settings`."""
+
+    model_config = _GROUP
+
+    home: Path
+    source: Literal["simulator", "polygon"]
+    lake_url: str | None
+    s3_endpoint_url: str | None
+    warehouse: Literal["duckdb", "snowflake"]
+    underlyings: tuple[str, ...]
+    dbt_project_dir: Path
+    log_format: Literal["auto", "json", "console"]
+    log_level: Literal["debug", "info", "warning", "error"]
+    polygon: PolygonSettings
+    snowflake: SnowflakeSettings
+    simulator: SimulatorSettings
+    duckdb: DuckDBSettings
+
     @cached_property
     def lake(self) -> str:
         """The lake URL, defaulting to a folder under ``SMELT_HOME``."""
         return self.lake_url or (self.home.resolve() / "lake").as_uri()
 
     @cached_property
-    def duckdb_path(self) -> Path:
-        return self.home / "warehouse.duckdb"
-
-    @cached_property
     def rate_per_minute(self) -> int | None:
         """Pacing for the source: the plan's rate for Polygon (free plan if unset), none for the simulator."""
-        if self.polygon_rate_per_minute is not None:
-            return self.polygon_rate_per_minute
+        if self.polygon.rate_per_minute is not None:
+            return self.polygon.rate_per_minute
         return FREE_PLAN_RATE_PER_MINUTE if self.source == "polygon" else None
 
     def dbt_project(self) -> Path:
@@ -206,7 +294,7 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Values that must never be printed, for the log redactor."""
         secrets = [
-            s.get_secret_value() for s in (self.polygon_api_key, self.snowflake_private_key_passphrase) if s
+            s.get_secret_value() for s in (self.polygon.api_key, self.snowflake.private_key_passphrase) if s
         ]
         return [s for s in secrets if len(s) >= 4]
 
@@ -217,7 +305,7 @@ _ENV_NAMES = {
         if isinstance(field.validation_alias, AliasChoices)
         else f"SMELT_{name.upper()}"
     )
-    for name, field in Settings.model_fields.items()
+    for name, field in _Environment.model_fields.items()
 }
 
 
@@ -234,9 +322,30 @@ def _describe(error: dict[str, Any]) -> str:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the environment (plus explicit overrides) or raise :class:`SettingsError` naming the variable."""
+    """Read the environment (plus explicit overrides) or raise :class:`SettingsError` naming the variable.
+
+    An override is keyed like the variable it stands in for, lower case without ``SMELT_``: ``sim_now``
+    for ``SMELT_SIM_NOW``, ``polygon_api_key`` for ``POLYGON_API_KEY``."""
     try:
-        return Settings(**overrides)
+        env = _Environment(**overrides)
     except ValidationError as exc:
         lines = [_describe(dict(err)) for err in exc.errors()]
         raise SettingsError("invalid settings: " + "; ".join(lines)) from None
+    return _grouped(env)
+
+
+#: A variable's group is its prefix: ``SMELT_SIM_SEED`` is ``settings.simulator.seed``.
+_GROUPS = {"polygon_": "polygon", "snowflake_": "snowflake", "sim_": "simulator", "duckdb_": "duckdb"}
+
+
+def _grouped(env: _Environment) -> Settings:
+    shared: dict[str, Any] = {}
+    groups: dict[str, dict[str, Any]] = {group: {} for group in _GROUPS.values()}
+    for name, value in env:
+        prefix = next((p for p in _GROUPS if name.startswith(p)), None)
+        if prefix is None:
+            shared[name] = value
+        else:
+            groups[_GROUPS[prefix]][name.removeprefix(prefix)] = value
+    groups["duckdb"]["path"] = env.home / "warehouse.duckdb"
+    return Settings(**shared, **groups)

@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import duckdb
@@ -160,7 +161,7 @@ def fingerprints(warehouse: Path) -> dict[str, tuple[int, str]]:
     with tempfile.TemporaryDirectory() as scratch:
         copy = Path(scratch) / "w.duckdb"
         shutil.copy(warehouse, copy)
-        settings = type("S", (), {"duckdb_path": copy})()
+        settings = SimpleNamespace(duckdb=SimpleNamespace(path=copy))
         return mart_fingerprints(settings)  # type: ignore[arg-type]
 
 

@@ -19,7 +19,7 @@ def test_a_snapshot_holds_every_mart_the_dashboard_reads(built_home) -> None:  #
     root = snapshot_root(built_home)
     version = current_version(root)
     folder = root / str(version)
-    with duckdb.connect(str(built_home.duckdb_path), read_only=True) as warehouse:
+    with duckdb.connect(str(built_home.duckdb.path), read_only=True) as warehouse:
         for spec in PUBLISHED_MARTS:
             parquet = folder / f"{spec.name}.parquet"
             rows = duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{parquet}')").fetchone()[0]
@@ -68,7 +68,7 @@ def test_a_failed_publish_changes_nothing(home_copy) -> None:  # type: ignore[no
     root = snapshot_root(home_copy)
     before = current_version(root)
     versions = sorted(p.name for p in root.iterdir())
-    with duckdb.connect(str(home_copy.duckdb_path)) as con:
+    with duckdb.connect(str(home_copy.duckdb.path)) as con:
         con.execute("DROP VIEW marts.mart_options_max_pain")
     with pytest.raises(PublishError, match="could not snapshot the marts"):
         publish(home_copy)

@@ -34,7 +34,7 @@ def make_settings(home: Path, **overrides: Any) -> Settings:
 def mart_fingerprints(settings: Settings) -> dict[str, tuple[int, str]]:
     """Row count and an order-independent checksum of every mart's full contents."""
     out = {}
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
         names = [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
         ).fetchall()]  # fmt: skip

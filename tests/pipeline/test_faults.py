@@ -30,7 +30,7 @@ def smelt(
 ) -> subprocess.CompletedProcess[str]:
     """The real command line, in its own process, as a container would run it (the simulator's clock pinned
     as in ``settings``: a child process does not see the test session's fixed clock)."""
-    pinned = {"SMELT_SIM_NOW": settings.sim_now.isoformat()} if settings.sim_now else {}
+    pinned = {"SMELT_SIM_NOW": settings.simulator.now.isoformat()} if settings.simulator.now else {}
     full_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SMELT_", "POLYGON_"))},
         "SMELT_HOME": str(settings.home), "SMELT_UNDERLYINGS": ",".join(settings.underlyings),
@@ -42,7 +42,7 @@ def smelt(
 
 
 def landing_rows(settings: Settings, table: str) -> int:
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
         return int(con.execute(f"select count(*) from raw.{table}").fetchone()[0])
 
 
@@ -138,7 +138,7 @@ def test_crash_between_parts_and_manifest_then_rerun_is_complete(
     steps.ingest_stocks(resources, DAY)
     steps.load(resources, DAY)
     steps.transform(resources)
-    with duckdb.connect(str(settings.duckdb_path)) as con:
+    with duckdb.connect(str(settings.duckdb.path)) as con:
         for table, key in [
             ("staging.stg_polygon__option_contracts", "option_ticker, as_of_date"),
             ("marts.mart_option_chain", "option_ticker, trade_date"),
@@ -167,7 +167,7 @@ def test_two_concurrent_loads_of_one_day_do_not_double_load(tmp_path: Path) -> N
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     manifests = Lake.open(settings.lake).manifests(day=None)
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
         ledger = con.execute("select manifest_key, count(*) from raw.smelt_loads group by 1").fetchall()
     assert sorted(k for k, _ in ledger) == sorted(m.key for m in manifests)
     assert all(n == 1 for _, n in ledger)
@@ -187,7 +187,7 @@ def test_a_truncated_part_is_rejected_and_nothing_of_its_manifest_loads(tmp_path
     result = smelt(settings, "load", "--date", DAY.isoformat())
     assert result.returncode == 3  # loading again cannot help: the day's ingest must be re-run
     assert victim.parts[0].key in result.stderr and "does not match its manifest" in result.stderr
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
         tsla = con.execute(
             "select count(*) from raw.polygon_option_snapshots where underlying = 'TSLA'"
         ).fetchone()[0]
@@ -277,7 +277,7 @@ def test_a_failed_dbt_test_fails_the_transform_naming_the_test_and_model(tmp_pat
     steps.ingest_stocks(resources, DAY)
     steps.ingest_options(resources, DAY)
     steps.load(resources, DAY)
-    with duckdb.connect(str(settings.duckdb_path)) as con:  # a contract type the API never sends
+    with duckdb.connect(str(settings.duckdb.path)) as con:  # a contract type the API never sends
         con.execute(
             """insert into raw.polygon_option_contracts
                select json_merge_patch(record, '{"contract_type": "banana", "ticker": "O:IWM261218X00100000"}'),

@@ -56,7 +56,7 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, steps.RunR
 
 
 def _query(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
         return con.execute(sql).fetchall()
 
 
@@ -199,7 +199,7 @@ def test_history_only_passes_freshness_and_a_stale_source_says_why(tmp_path: Pat
         select count(computed_implied_volatility), count(*) from marts.mart_option_chain""")  # fmt: skip
     assert total > 100 and solved > 0.8 * total
 
-    with duckdb.connect(str(settings.duckdb_path)) as con:
+    with duckdb.connect(str(settings.duckdb.path)) as con:
         # dbt judges freshness on the warehouse's clock (DuckDB's now(), the real one, not the test session's
         # fixed clock that stamped loaded_at): date the stale rows on that clock
         con.execute("update raw.polygon_stock_bars set loaded_at = now() - interval 10 days")

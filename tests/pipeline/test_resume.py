@@ -51,7 +51,7 @@ def test_a_retried_step_fetches_only_what_failed_and_duplicates_nothing(tmp_path
     assert len(keys) == 2 and all(RUN in k for k in keys)
     loaded = steps.load(resources, DAY)
     assert loaded.rows == sum(m.rows for m in lake.manifests(day=DAY))
-    with duckdb.connect(str(fixed.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(fixed.duckdb.path), read_only=True) as con:
         dupes = con.execute(
             "select count(*) from (select source_file, source_row from raw.polygon_option_snapshots "
             "group by all having count(*) > 1)"

@@ -22,7 +22,7 @@ def test_run_lands_loads_and_models_every_day(demo_run) -> None:  # type: ignore
     manifests = [m for m in lake.manifests() if m.run_id == report.run_id]
     # per day: stock_bars + stock_splits + treasury_yields + (contracts + snapshots + dividends) per underlying
     assert len(manifests) == len(days) * (3 + 3 * len(UNDERLYINGS))
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+    with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
         ledger = dict(con.execute("select manifest_key, rows from raw.smelt_loads").fetchall())
         assert {k: ledger[k] for k in (m.key for m in manifests)} == {m.key: m.rows for m in manifests}
         for mart in MARTS:

@@ -103,7 +103,7 @@ def built(
     conn = snowflake.connector.connect(**fakesnow.connect_args(key_pair[0], database="SMELT"))
     marts = {}
     try:
-        with duckdb.connect(str(duck.duckdb_path), read_only=True) as con:
+        with duckdb.connect(str(duck.duckdb.path), read_only=True) as con:
             for mart, grain in MARTS.items():
                 order = ", ".join(grain)
                 theirs = rows(conn.cursor(), f"select * from SMELT.MARTS.{mart} order by {order}")

@@ -26,6 +26,6 @@ def sim_serve(
         parsed: Any = simulator.Faults.parse(faults) if faults else None
     except simulator.FaultsError as exc:
         raise typer.BadParameter(str(exc), param_hint="--faults") from None
-    simulator.serve(host=host, port=port, seed=settings.sim_seed if seed is None else seed, faults=parsed,
-                    now=settings.sim_now, snapshot_history=settings.sim_snapshot_history,
-                    market_size=settings.sim_market_size)  # fmt: skip
+    simulator.serve(host=host, port=port, seed=settings.simulator.seed if seed is None else seed, faults=parsed,
+                    now=settings.simulator.now, snapshot_history=settings.simulator.snapshot_history,
+                    market_size=settings.simulator.market_size)  # fmt: skip

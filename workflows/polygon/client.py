@@ -196,10 +196,10 @@ class PolygonClient:
         """
         add_secrets(settings.secrets())
         options: dict[str, Any] = {
-            "base_url": settings.polygon_base_url,
-            "api_key": settings.polygon_api_key,
+            "base_url": settings.polygon.base_url,
+            "api_key": settings.polygon.api_key,
             "rate_per_minute": settings.rate_per_minute,
-            "max_concurrency": settings.polygon_max_concurrency,
+            "max_concurrency": settings.polygon.max_concurrency,
             "transport": transport,
             "headers": headers,
             **overrides,

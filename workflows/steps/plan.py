@@ -44,8 +44,8 @@ class Plan:
 def source_now(settings: Settings) -> dt.datetime:
     """The source's clock: the real time, or the simulator's own (``SMELT_SIM_NOW``: just after that day's
     close), which a served simulator must be started with too."""
-    if settings.source == "simulator" and settings.sim_now is not None:
-        return calendar.session_close(settings.sim_now) + dt.timedelta(minutes=1)
+    if settings.source == "simulator" and settings.simulator.now is not None:
+        return calendar.session_close(settings.simulator.now) + dt.timedelta(minutes=1)
     return dt.datetime.now(dt.UTC)
 
 
@@ -59,7 +59,7 @@ def snapshot_is_end_of_day(day: dt.date, now: dt.datetime) -> bool:
 def plan(settings: Settings, days: Sequence[dt.date], now: dt.datetime | None = None) -> Plan:
     """Decide every day's path at one clock (default: the source's, read once here)."""
     now = now or source_now(settings)
-    replays = settings.source == "simulator" and settings.sim_snapshot_history
+    replays = settings.source == "simulator" and settings.simulator.snapshot_history
     return Plan(now, tuple(_decide(day, now, replays) for day in days))
 
 

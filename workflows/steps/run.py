@@ -95,7 +95,7 @@ def run(
         report.warnings = [w for i in ingests for w in i.warnings]
         with _phase(report, "load"):
             report.loaded_rows = sum(load(resources, day, run_id=report.run_id).rows for day in days)
-        if settings.source == "simulator" and not settings.sim_url:
+        if settings.source == "simulator" and not settings.simulator.url:
             from workflows.simulator import release_models
 
             release_models()  # the transform does not need the simulated market's price history in memory

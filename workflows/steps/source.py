@@ -33,21 +33,21 @@ def open_client(settings: Settings, day: dt.date) -> PolygonClient:
     if settings.source == "polygon":
         return PolygonClient.from_settings(settings)
     headers = {NOW_HEADER: day.isoformat()}
-    if settings.sim_faults:
-        headers[FAULTS_HEADER] = settings.sim_faults
-    if settings.sim_url:
+    if settings.simulator.faults:
+        headers[FAULTS_HEADER] = settings.simulator.faults
+    if settings.simulator.url:
         return PolygonClient.from_settings(
-            settings, headers=headers, base_url=settings.sim_url, api_key=SIMULATOR_KEY
+            settings, headers=headers, base_url=settings.simulator.url, api_key=SIMULATOR_KEY
         )
     from workflows import simulator
 
     return PolygonClient.from_settings(
         settings,
         transport=simulator.transport(
-            seed=settings.sim_seed,
-            market_size=settings.sim_market_size,
-            now=settings.sim_now,
-            snapshot_history=settings.sim_snapshot_history,
+            seed=settings.simulator.seed,
+            market_size=settings.simulator.market_size,
+            now=settings.simulator.now,
+            snapshot_history=settings.simulator.snapshot_history,
         ),
         headers=headers,
         base_url=SIMULATOR_BASE_URL,

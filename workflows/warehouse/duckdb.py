@@ -162,7 +162,7 @@ class DuckDBWarehouse(Warehouse):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DuckDBWarehouse:
-        return cls(settings.duckdb_path, memory_limit=settings.duckdb_memory_limit)
+        return cls(settings.duckdb.path, memory_limit=settings.duckdb.memory_limit)
 
     def create_landing(self) -> None:
         # Two threads creating the same table race in the catalog; the loser's retry finds it created.

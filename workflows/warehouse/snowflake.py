@@ -455,9 +455,9 @@ def connect_args(settings: Settings) -> dict[str, Any]:
     """``snowflake.connector.connect`` arguments from ``SNOWFLAKE_*``: key-pair authentication only."""
     from cryptography.hazmat.primitives import serialization
 
-    path = settings.snowflake_private_key_path
-    assert path is not None and settings.snowflake_database  # the settings validate both for snowflake
-    passphrase = settings.snowflake_private_key_passphrase
+    path = settings.snowflake.private_key_path
+    assert path is not None and settings.snowflake.database  # the settings validate both for snowflake
+    passphrase = settings.snowflake.private_key_passphrase
     try:
         key = serialization.load_pem_private_key(
             path.read_bytes(), password=passphrase.get_secret_value().encode() if passphrase else None
@@ -472,23 +472,23 @@ def connect_args(settings: Settings) -> dict[str, Any]:
             f"SNOWFLAKE_PRIVATE_KEY_PASSPHRASE ({type(exc).__name__})"
         ) from None
     args: dict[str, Any] = {
-        "account": settings.snowflake_account,
-        "user": settings.snowflake_user,
+        "account": settings.snowflake.account,
+        "user": settings.snowflake.user,
         "authenticator": "SNOWFLAKE_JWT",
         "private_key": key,
-        "role": settings.snowflake_role,
-        "warehouse": settings.snowflake_warehouse,
-        "database": settings.snowflake_database,
+        "role": settings.snowflake.role,
+        "warehouse": settings.snowflake.warehouse,
+        "database": settings.snowflake.database,
         "schema": SCHEMA.upper(),
         "application": "smelt",
         "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
         "login_timeout": 60,
         "network_timeout": 600,
     }
-    if settings.snowflake_host:
-        args["host"] = settings.snowflake_host
-    if settings.snowflake_port:
-        args["port"] = settings.snowflake_port
-    if settings.snowflake_protocol != "https":
-        args["protocol"] = settings.snowflake_protocol
+    if settings.snowflake.host:
+        args["host"] = settings.snowflake.host
+    if settings.snowflake.port:
+        args["port"] = settings.snowflake.port
+    if settings.snowflake.protocol != "https":
+        args["protocol"] = settings.snowflake.protocol
     return {k: v for k, v in args.items() if v is not None}
