@@ -23,14 +23,16 @@ def test_daily_runs_ingests_then_load_then_transform_fanned_out_per_underlying(p
     (stocks,) = nodes_named(workflow, "ingest-stocks")
     (load,) = nodes_named(workflow, "load")
     (transform,) = nodes_named(workflow, "transform")
+    (publish,) = nodes_named(workflow, "publish")
     (report,) = [n for n in pod_nodes(workflow) if n["displayName"] == f"{name}.onExit"]
     ingests_done = max(when(n["finishedAt"]) for n in [stocks, *options])
     assert when(load["startedAt"]) >= ingests_done
     assert when(transform["startedAt"]) >= when(load["finishedAt"])
-    assert when(report["startedAt"]) >= when(transform["finishedAt"])
+    assert when(publish["startedAt"]) >= when(transform["finishedAt"])
+    assert when(report["startedAt"]) >= when(publish["finishedAt"])
     assert (
-        len(pod_nodes(workflow)) == 1 + 1 + len(UNDERLYINGS) + 1 + 1 + 1
-    )  # resolve, stocks, options, load, transform, report
+        len(pod_nodes(workflow)) == 1 + 1 + len(UNDERLYINGS) + 1 + 1 + 1 + 1
+    )  # resolve, stocks, options, load, transform, publish, report
 
     pods = json.loads(
         pipeline.kubectl("get", "pods", "-l", f"workflows.argoproj.io/workflow={name}", "-o", "json")

@@ -224,9 +224,9 @@ def test_smelt_daily_succeeds_on_real_pods_with_the_marts_of_smelt_run(
     name = first_run["metadata"]["name"]
     assert first_run["status"]["phase"] == "Succeeded", installed.argo("get", name)
     steps = sorted(n["displayName"] for n in pod_nodes(first_run))
-    assert len(steps) == 1 + 1 + len(UNDERLYINGS) + 1 + 1 + 1, (
+    assert len(steps) == 1 + 1 + len(UNDERLYINGS) + 1 + 1 + 1 + 1, (
         steps
-    )  # resolve, stocks, options, load, transform, report
+    )  # resolve, stocks, options, load, transform, publish, report
     # every pod really ran a container that exited 0 (kwok would have no exit codes)
     assert all(n["phase"] == "Succeeded" for n in pod_nodes(first_run))
     marts = fingerprints(installed.warehouse())
@@ -320,7 +320,7 @@ def test_argo_retry_of_a_real_failure_reruns_only_the_failed_nodes(
     before = {n["id"]: n for n in pod_nodes(failed)}
     broken = {i for i, n in before.items() if n["phase"] in ("Failed", "Error")}
     assert {step_of(before[i]) for i in broken} == {"underlying"}, installed.argo("get", name)
-    assert not [n for n in pod_nodes(failed) if step_of(n) in ("load", "transform")]
+    assert not [n for n in pod_nodes(failed) if step_of(n) in ("load", "transform", "publish")]
 
     installed.helm("upgrade", "smelt", PIPELINE, *installed.pipeline_values(), "--wait", "--timeout", "3m")
     _mark_external_secrets_ready(installed)

@@ -35,8 +35,8 @@ def test_the_semaphore_bounds_polygon_calls_across_workflows(pipeline: Cluster) 
              if p["metadata"]["labels"]["workflows.argoproj.io/workflow"] in runs]  # fmt: skip
     assert len(calls) == 2 + 5
     assert peak_overlap(calls) == limit  # reached, never exceeded
-    # resolve, stocks, the options fan-out, load, transform and the exit handler's report, per run
-    assert [len(pod_nodes(w)) for w in workflows] == [5 + 3, 5 + 2]
+    # resolve, stocks, the options fan-out, load, transform, publish and the exit handler's report, per run
+    assert [len(pod_nodes(w)) for w in workflows] == [6 + 3, 6 + 2]
 
 
 def test_two_runs_of_one_day_serialise_on_the_day_mutex(pipeline: Cluster) -> None:
