@@ -7,10 +7,11 @@ CLI loads the dashboard's commands when `smelt dashboard` runs, and those comman
 
 from __future__ import annotations
 
-import ast
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from tests.imports import imported_names, module_name
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What the dashboard may use of the pipeline: the contract, the ground floor, and the pure pricing math.
@@ -25,15 +26,7 @@ DASHBOARD_MAY_IMPORT = (
 
 
 def imports(path: Path) -> set[str]:
-    """The modules a file imports, absolute (``from x import y`` gives ``x`` and ``x.y``)."""
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
+    return imported_names(path, module_name(ROOT, path))
 
 
 def is_cli(path: Path) -> bool:
@@ -87,4 +80,4 @@ def test_the_scan_sees_lazy_imports(tmp_path: Path) -> None:
     """An import inside a function body is found too: the guard is not fooled by deferring the arrow."""
     module = tmp_path / "lazy.py"
     module.write_text("def serve():\n    from dashboard import app\n    import workflows.publish\n")
-    assert {"dashboard", "dashboard.app", "workflows.publish"} <= imports(module)
+    assert {"dashboard", "dashboard.app", "workflows.publish"} <= imported_names(module, "lazy")

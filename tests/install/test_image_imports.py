@@ -9,14 +9,14 @@ lane: the imports a module makes when it is loaded (its body, not its functions'
 
 from __future__ import annotations
 
-import ast
 import importlib.metadata
-import importlib.util
 import re
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.imports import imported_names
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = ("workflows", "dashboard")
@@ -40,32 +40,7 @@ def module_file(name: str) -> Path:
 
 
 def load_time_imports(name: str) -> set[str]:
-    """Absolute names a module imports while it loads: top-level statements and the blocks under them
-    (try, if, with), not function or class bodies' lazy imports, and not ``if TYPE_CHECKING`` blocks."""
-    path, package = (
-        module_file(name),
-        name if module_file(name).name == "__init__.py" else name.rpartition(".")[0],
-    )
-    found: set[str] = set()
-
-    def visit(statements: list[ast.stmt]) -> None:
-        for node in statements:
-            if isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level \
-                    else node.module or ""  # fmt: skip
-                found.add(base)
-                found.update(f"{base}.{alias.name}" for alias in node.names)
-            elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                visit(node.orelse)
-            elif isinstance(node, (ast.If, ast.Try, ast.With)):
-                for block in ("body", "orelse", "finalbody", "handlers"):
-                    for child in getattr(node, block, []):
-                        visit(child.body if isinstance(child, ast.ExceptHandler) else [child])
-
-    visit(ast.parse(path.read_text(), str(path)).body)
-    return found
+    return imported_names(module_file(name), name, at_load=True)
 
 
 def third_party_at_start(entry_points: list[str]) -> set[str]:
