@@ -28,14 +28,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workflows import logs
-
-# The contract's names stay importable from here (``as``: re-exported) for code written before it moved.
-from workflows.marts_contract import BUILD_FILE as BUILD_FILE
-from workflows.marts_contract import CURRENT as CURRENT
-from workflows.marts_contract import LAKE_BUILDS_PREFIX as LAKE_BUILDS_PREFIX
-from workflows.marts_contract import PUBLISHED_MARTS as PUBLISHED_MARTS
-from workflows.marts_contract import MartSpec, snapshot_folder
-from workflows.marts_contract import current_version as current_version
+from workflows.marts_contract import (
+    BUILD_FILE,
+    CURRENT,
+    LAKE_BUILDS_PREFIX,
+    PUBLISHED_MARTS,
+    MartSpec,
+    current_version,
+    snapshot_folder,
+)
 from workflows.settings import Settings
 
 if TYPE_CHECKING:  # the dashboard imports this module for its contract: it loads no warehouse code

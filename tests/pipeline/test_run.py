@@ -11,7 +11,8 @@ from tests.pipeline.support import END, MARTS, START, UNDERLYINGS, mart_fingerpr
 from workflows import calendar, steps
 from workflows.cli import app
 from workflows.lake import Lake
-from workflows.publish import current_version, snapshot_root
+from workflows.marts_contract import current_version
+from workflows.publish import snapshot_root
 
 
 def test_run_lands_loads_and_models_every_day(demo_run) -> None:  # type: ignore[no-untyped-def]

@@ -21,7 +21,8 @@ from tests.marks import builds_a_warehouse
 from tests.snowflake.conftest import FakeSnowflake, prepare_database
 from workflows import dbt_runner, steps
 from workflows.lake import open_storage
-from workflows.publish import BUILD_FILE, CURRENT, LAKE_BUILDS_PREFIX, PublishReport
+from workflows.marts_contract import BUILD_FILE, CURRENT, LAKE_BUILDS_PREFIX
+from workflows.publish import PublishReport
 from workflows.settings import Settings, load_settings
 from workflows.steps.run import run_days
 
