@@ -11,6 +11,7 @@ One job per module: ``keys`` (layout, run ids), ``manifest``, ``storage`` (folde
 from workflows.lake.errors import KeyMissingError, LakeError, ManifestExistsError, PartCorruptError
 from workflows.lake.keys import (
     DATASETS,
+    FLATFILE_DATASETS,
     MANIFEST_PREFIX,
     RAW_PREFIX,
     manifest_key,
@@ -26,6 +27,7 @@ from workflows.lake.zone import Lake
 __all__ = [
     "DATASETS",
     "DEFAULT_ROWS_PER_PART",
+    "FLATFILE_DATASETS",
     "MANIFEST_PREFIX",
     "MANIFEST_VERSION",
     "RAW_PREFIX",

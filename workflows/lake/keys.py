@@ -2,6 +2,7 @@
 
 ``raw/polygon/<dataset>/dt=YYYY-MM-DD/[underlying=U/]part-NNNNN-<run_id>.ndjson.gz`` and
 ``raw/_manifests/<dataset>/dt=YYYY-MM-DD/[underlying=U/]<run_id>.json`` (docs/architecture.md, "Lake keys").
+A flat-file dataset's one part is the vendor's object verbatim, so it keeps the vendor's suffix (``.csv.gz``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ DATASETS: tuple[str, ...] = (
     "stock_dividends",
     "treasury_yields",
     "option_greeks",
+    "stock_day_aggs",
+    "option_day_aggs",
 )
+#: Datasets landed as the vendor's flat files (one gzip CSV object per day, stored verbatim), not as API items.
+FLATFILE_DATASETS: frozenset[str] = frozenset({"stock_day_aggs", "option_day_aggs"})
 RAW_PREFIX = "raw/polygon"
 MANIFEST_PREFIX = "raw/_manifests"
 
@@ -42,7 +47,8 @@ def _partition(dataset: str, day: dt.date, underlying: str | None) -> str:
 
 
 def part_key(dataset: str, day: dt.date, underlying: str | None, run_id: str, index: int) -> str:
-    return f"{RAW_PREFIX}/{_partition(dataset, day, underlying)}/part-{index:05d}-{run_id}.ndjson.gz"
+    suffix = "csv.gz" if dataset in FLATFILE_DATASETS else "ndjson.gz"
+    return f"{RAW_PREFIX}/{_partition(dataset, day, underlying)}/part-{index:05d}-{run_id}.{suffix}"
 
 
 def manifest_key(dataset: str, day: dt.date, underlying: str | None, run_id: str) -> str:
