@@ -65,10 +65,16 @@ V = TypeVar("V")
 
 
 class LRU(Generic[K, V]):
-    """A small least-recently-used cache: memory stays bounded however many days a client replays."""
+    """A small least-recently-used cache: memory stays bounded however many days a client replays.
 
-    def __init__(self, size: int) -> None:
+    ``size`` counts entries, or with ``weigh`` the sum of the entries' weights (e.g. priced cells), for
+    values whose size varies by orders of magnitude (an ETF's chain against a small cap's).
+    """
+
+    def __init__(self, size: int, weigh: Callable[[V], int] | None = None) -> None:
         self.size = size
+        self._weigh = weigh
+        self._weight = 0
         self._data: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()  # steps may share one model across threads
 
@@ -79,10 +85,18 @@ class LRU(Generic[K, V]):
                 return self._data[key]
         value = make()
         with self._lock:
-            self._data[key] = value
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+            if key not in self._data:
+                self._data[key] = value
+                self._weight += self._weigh(value) if self._weigh else 1
+            while self._weight > self.size and len(self._data) > 1:
+                _, dropped = self._data.popitem(last=False)
+                self._weight -= self._weigh(dropped) if self._weigh else 1
         return value
+
+    @property
+    def weight(self) -> int:
+        """Entries held, or with ``weigh`` their total weight."""
+        return self._weight
 
 
 def to_days(values: Sequence[dt.date] | Days) -> Days:

@@ -54,6 +54,8 @@ WEEKLY_WINDOW = 49  # days before expiry a weekly (or a monthly's dense batch) i
 MONTHLY_WINDOW = 364
 S_OPT, S_OI, S_IV = 31, 32, 33
 _NICE_STEPS = (0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0)
+#: Priced cells (contract-sessions) the range cache holds: about 60 bytes each, so about 120 MB at most.
+RANGE_CACHE_CELLS = 2_000_000
 OPTION_TICKER = re.compile(r"^O:([A-Z]{1,6})(\d{6})([CP])(\d{8})$")
 B = NDArray[np.bool_]
 _EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
@@ -141,6 +143,46 @@ class Quotes:
     trade_ns: I64
     day_ns: I64  # 00:00 New York of the day, in ns (the bar's start, like the API's day.last_updated)
     close_ns: I64
+
+
+@dataclass(frozen=True)
+class DayBars:
+    """The day aggregates of contract-days (what a range request serves), arrays of one length."""
+
+    open: F64
+    high: F64
+    low: F64
+    close: F64
+    vwap: F64
+    volume: I64
+    trades: I64
+
+    def take(self, index: I64) -> DayBars:
+        return DayBars(*(getattr(self, f)[index] for f in DAY_BAR_FIELDS))
+
+
+DAY_BAR_FIELDS = ("open", "high", "low", "close", "vwap", "volume", "trades")
+
+
+@dataclass(frozen=True)
+class RangeBlock:
+    """Every contract of one (underlying, expiry) on the sessions ``[lo, lo + columns)``, priced in one call.
+
+    A backfill asks for every contract of an underlying over the same window, one request each; pricing the
+    expiry's whole strike grid at once and answering the rest from here turns ~80 small pricings into one
+    large vectorised one. Only listed cells are priced: ``cell`` maps (strike row, session) to the cell's
+    call in ``bars`` (its put is ``count`` further), -1 where the row was not yet listed.
+    """
+
+    lo: int
+    quoted: F64  # (rows, sessions): each strike row as quoted on each session (split-adjusted)
+    cell: I64  # (rows, sessions)
+    count: int
+    bars: DayBars  # 2 * count cells: every listed call, then every listed put
+
+    @property
+    def weight(self) -> int:
+        return 2 * self.count + self.cell.size
 
 
 @dataclass(frozen=True)
@@ -242,6 +284,9 @@ class OptionMarket:
         self._contracts: LRU[tuple[str, dt.date, bool], Contracts] = LRU(128)
         self._chains: LRU[tuple[str, dt.date], Chain] = LRU(128)
         self._slow: LRU[str, F64] = LRU(256)
+        self._ranges: LRU[tuple[str, dt.date, int, int], RangeBlock] = LRU(
+            RANGE_CACHE_CELLS, lambda block: block.weight
+        )
         self.roots = {r: t for t in market.tickers if (r := option_root(t))}
 
     # -- listing ------------------------------------------------------------------------------------------
@@ -376,8 +421,12 @@ class OptionMarket:
 
     # -- pricing ------------------------------------------------------------------------------------------
 
-    def quotes(self, contracts: Contracts, sessions: I64, strike: F64) -> Quotes:
-        """Price contracts on sessions (index arrays of one length, or broadcastable scalars)."""
+    def quotes(self, contracts: Contracts, sessions: I64, strike: F64, *, greeks: bool = True) -> Quotes:
+        """Price contracts on sessions (index arrays of one length, or broadcastable scalars).
+
+        ``greeks=False`` skips the Greeks (most of the cost) for callers that want the day's bars only: the
+        bars are the same numbers, while IV and the Greeks come back NaN.
+        """
         m = self.market
         u = contracts.underlying
         spec = m.specs[u]
@@ -417,11 +466,14 @@ class OptionMarket:
         intrinsic = np.maximum(np.where(contracts.call, spot - strike, strike - spot), 0.0)
         price, delta, gamma, theta, vega = (np.full(n, np.nan) for _ in range(5))
         price[~live] = intrinsic[~live]
-        if live.any():
+        if live.any() and greeks:
             v = pricing.valuation(True, contracts.call[live], spot[live], strike[live], years[live], rate[live],
                                   q[live], iv[live])  # fmt: skip
             price[live], delta[live], gamma[live], theta[live], vega[live] = (v.price, v.delta, v.gamma, v.theta,
                                                                               v.vega)  # fmt: skip
+        elif live.any():
+            price[live] = pricing.price(True, contracts.call[live], spot[live], strike[live], years[live],
+                                        rate[live], q[live], iv[live])  # fmt: skip
         # the vendor leaves out what it cannot price: no time left, a price that no vol moves, or one at its
         # exercise value (within half a tick), which any vol up to some level explains
         unpriced = ~live | ~(vega >= VEGA_FLOOR) | (price - intrinsic <= HALF_TICK)
@@ -562,8 +614,12 @@ class OptionMarket:
             return None
         return underlying, expiry, cp == "C", int(strike) / 1000.0
 
-    def history(self, ticker: str, start: dt.date, end: dt.date) -> tuple[I64, Quotes] | None:
-        """Session indexes and quotes of one contract for every day it was listed in [start, end]."""
+    def history(self, ticker: str, start: dt.date, end: dt.date) -> tuple[I64, DayBars] | None:
+        """Session indexes and day bars of one contract for every day it was listed in [start, end].
+
+        Served from the :class:`RangeBlock` of its (underlying, expiry, window): the first request of a
+        window prices every strike of the expiry, the others only look up their cells.
+        """
         parsed = self.parse(ticker)
         if parsed is None:
             return None
@@ -571,36 +627,54 @@ class OptionMarket:
         strikes = self.strikes(underlying, expiry)
         if strikes is None:
             return None
-        m = self.market
-        lo, hi = m.sessions_between(max(start, EPOCH), min(end, expiry.expiration))
-        sessions = np.arange(lo, hi)
-        if len(sessions) == 0:
+        lo, hi = self.market.sessions_between(max(start, EPOCH), min(end, expiry.expiration))
+        if lo >= hi:
             return None
-        factor = m.factor(underlying, m.sessions[sessions])
-        quoted = np.round(strikes.grid[:, None] * (factor[None, :] / strikes.factor[:, None]), 3)
-        day_num = ordinals(m.sessions[sessions]) + _EPOCH_ORDINAL
-        valid = (quoted == strike) & (strikes.listed[:, None] <= day_num[None, :])
-        rows, cols = np.nonzero(valid)
+        block = self._ranges.get(
+            (underlying, expiry.friday, lo, hi),
+            lambda: self._price_range(underlying, expiry, strikes, lo, hi),
+        )
+        rows, cols = np.nonzero((block.quoted == strike) & (block.cell >= 0))
         if len(cols) == 0:
             return None
         # Across a split one OCC ticker can name two contracts (the old strike 200 becomes 100 while the old
         # 400 becomes 200): the ticker means the contract that carries it on the last day asked for.
         j = int(rows[np.argmax(cols)])
-        sessions = sessions[cols[rows == j]]
-        n = len(sessions)
-        adj = round(strikes.grid[j] / strikes.factor[j] * 1e6)
-        key = rng.hash64(
-            self.seed, S_OPT, rng.text_key(underlying), expiry.expiration.toordinal(), int(call), adj
-        )
-        one = Contracts(
+        cols = cols[rows == j]
+        cells = block.cell[j, cols] + (0 if call else block.count)
+        return block.lo + cols, block.bars.take(cells)
+
+    def _price_range(self, underlying: str, expiry: Expiry, strikes: Strikes, lo: int, hi: int) -> RangeBlock:
+        """Price every listed (strike, side, session) of one expiry on sessions ``[lo, hi)`` at once."""
+        m = self.market
+        sessions = np.arange(lo, hi)
+        factor = m.factor(underlying, m.sessions[sessions])
+        quoted = np.round(strikes.grid[:, None] * (factor[None, :] / strikes.factor[:, None]), 3)
+        day_num = ordinals(m.sessions[sessions]) + _EPOCH_ORDINAL
+        listed = strikes.listed[:, None] <= day_num[None, :]
+        row, col = np.nonzero(listed)
+        count = len(row)
+        cell = np.full(listed.shape, -1, dtype=np.int64)
+        cell[row, col] = np.arange(count)
+        both_rows, both_cols = np.tile(row, 2), np.tile(col, 2)
+        call = np.repeat([True, False], count)
+        adj = np.round(strikes.grid / strikes.factor * 1e6).astype(np.int64)[both_rows]
+        exp_ord = expiry.expiration.toordinal()
+        keys = rng.hash64(self.seed, S_OPT, rng.text_key(underlying), exp_ord, call.astype(np.int64), adj)
+        n = 2 * count
+        contracts = Contracts(
             underlying,
             expiry.expiration,
-            [ticker] * n,
-            np.full(n, expiry.expiration.toordinal(), dtype=np.int64),
-            np.full(n, int(strikes.listed[j]), dtype=np.int64),
+            [],
+            np.full(n, exp_ord, dtype=np.int64),
+            strikes.listed[both_rows],
             np.full(n, expiry.monthly),
-            np.full(n, call),
-            np.full(n, strike),
-            np.full(n, int(key), dtype=np.uint64),
+            call,
+            quoted[both_rows, both_cols],
+            np.atleast_1d(keys),
         )
-        return sessions, self.quotes(one, sessions, one.strike)
+        if not count:
+            none, no = np.zeros(0), np.zeros(0, dtype=np.int64)
+            return RangeBlock(lo, quoted, cell, 0, DayBars(none, none, none, none, none, no, no))
+        q = self.quotes(contracts, lo + both_cols, contracts.strike, greeks=False)
+        return RangeBlock(lo, quoted, cell, count, DayBars(*(getattr(q, f) for f in DAY_BAR_FIELDS)))

@@ -16,7 +16,7 @@ import orjson
 from workflows.calendar import NEW_YORK
 from workflows.simulator.carry import MATURITY_NAMES, Dividends, iso
 from workflows.simulator.market import Bars, Days, ordinals
-from workflows.simulator.options import Chain, Contracts, Quotes
+from workflows.simulator.options import Chain, Contracts, DayBars
 from workflows.simulator.universe import Split
 
 _EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
@@ -60,7 +60,7 @@ def stock_bars(bars: Bars, grouped: bool) -> list[dict[str, Any]]:
     ]
 
 
-def option_bars(days: Days, quotes: Quotes) -> list[dict[str, Any]]:
+def option_bars(days: Days, quotes: DayBars) -> list[dict[str, Any]]:
     """Range items of one option contract (same keys and units as stock bars)."""
     return [
         {"v": float(v), "vw": vw, "o": o, "c": c, "h": h, "l": lo, "t": local_ms(d, 0), "n": n}

@@ -1,0 +1,71 @@
+"""Option range requests are priced once per (underlying, expiry, window) and served from that work.
+
+The answers must be the bytes the simulator served when it priced one contract per request: the digests in
+``golden_ranges.json`` were taken from main before the range cache (see ``range_sample``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.simulator.range_sample import digest, sample
+from tests.simulator.support import Client
+from workflows.simulator import create_app
+from workflows.simulator.market import LRU, Market
+from workflows.simulator.options import OptionMarket
+
+GOLDEN = json.loads((Path(__file__).parent / "golden_ranges.json").read_text())
+
+
+def test_range_answers_are_the_bytes_served_before_the_cache() -> None:
+    app = create_app(seed=7)
+    client = Client(app)
+    requests = sample(app.state.options)
+    assert len(requests) == len(GOLDEN)
+    served = []
+    for ticker, start, end in requests:
+        body = client.json(f"/v2/aggs/ticker/{ticker}/range/1/day/{start}/{end}")
+        served.append(
+            {"ticker": ticker, "start": start.isoformat(), "end": end.isoformat(),
+             "bars": len(body.get("results", [])), "sha256": digest(body.get("results", []))}
+        )  # fmt: skip
+    wrong = [(s["ticker"], s["start"], s["end"]) for s, g in zip(served, GOLDEN, strict=True) if s != g]
+    assert not wrong, f"{len(wrong)} of {len(served)} range answers changed, e.g. {wrong[:3]}"
+
+
+def test_one_expiry_is_priced_once_per_window() -> None:
+    options = OptionMarket(Market(seed=7, market_size=25))
+    day = dt.date(2026, 11, 24)
+    tickers = options.contracts("AAPL", day).tickers
+    expiration = tickers[0][6:12]
+    same = [t for t in tickers if t[6:12] == expiration]
+    start = day - dt.timedelta(days=30)
+    options.history(same[0], start, day)
+    assert len(options._ranges._data) == 1
+    weight = options._ranges.weight
+    for ticker in same[1:]:
+        found = options.history(ticker, start, day)
+        assert found is not None and len(found[0]) > 0
+    assert len(options._ranges._data) == 1 and options._ranges.weight == weight
+
+
+def test_the_range_cache_stays_within_its_cells() -> None:
+    options = OptionMarket(Market(seed=7, market_size=25))
+    options._ranges = LRU(5_000, lambda block: block.weight)
+    day = dt.date(2026, 11, 24)
+    for ticker in options.contracts("SPY", day).tickers[::25]:
+        options.history(ticker, day - dt.timedelta(days=60), day)
+    assert 0 < options._ranges.weight <= 5_000 or len(options._ranges._data) == 1
+
+
+@pytest.mark.parametrize(
+    "ticker", ["O:AAPL261218C00230000", "O:ZZZZ261218C00230000", "O:AAPL991318C00230000"]
+)
+def test_unknown_contracts_have_no_bars(ticker: str) -> None:
+    options = OptionMarket(Market(seed=7, market_size=25))
+    found = options.history(ticker, dt.date(2026, 12, 19), dt.date(2026, 12, 31))
+    assert found is None
