@@ -39,6 +39,9 @@ DEFAULT_UNDERLYINGS: tuple[str, ...] = (
     "UNH", "XOM", "LLY", "COST", "NFLX", "AMD", "BAC", "SPY", "QQQ", "IWM",
 )  # fmt: skip
 
+#: ``SMELT_UNDERLYINGS=*``: every optionable underlying of the simulated universe (``ALL`` is Allstate).
+EVERY_UNDERLYING = "*"
+
 #: The free Polygon plan allows 5 requests a minute; paid plans are unmetered but should stay polite.
 FREE_PLAN_RATE_PER_MINUTE = 5
 
@@ -74,6 +77,11 @@ class _Environment(BaseSettings):
         ge=25,
         le=20000,
         description="Tickers in the simulated market (grouped daily bars); fewer make tests and demos cheaper.",
+    )
+    sim_universe: Literal["default", "market"] = Field(
+        default="default",
+        description="The simulated market: `default` (every ticker lists the same full chain) or `market`, the "
+        "whole optionable US market (about 5,000 underlyings, 1.2-1.6 M contracts a day, 10,000 tickers).",
     )
     sim_now: dt.date | None = Field(
         default=None,
@@ -132,6 +140,8 @@ class _Environment(BaseSettings):
     @field_validator("underlyings", mode="before")
     @classmethod
     def _split_underlyings(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() == EVERY_UNDERLYING:
+            return (EVERY_UNDERLYING,)
         if isinstance(value, str):
             value = [part for part in value.replace(" ", "").split(",") if part]
         if isinstance(value, list | tuple):
@@ -181,6 +191,15 @@ class _Environment(BaseSettings):
         if self.sim_url and self.source != "simulator":
             raise ValueError(
                 "SMELT_SIM_URL is set but SMELT_SOURCE=polygon: unset SMELT_SIM_URL, or use SMELT_SOURCE=simulator"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _every_underlying_needs_the_simulator(self) -> _Environment:
+        if self.underlyings == (EVERY_UNDERLYING,) and self.source != "simulator":
+            raise ValueError(
+                "SMELT_UNDERLYINGS=* (every optionable underlying) needs SMELT_SOURCE=simulator: smelt does not "
+                "read the vendor's list of optionable names; list the tickers, e.g. SMELT_UNDERLYINGS=AAPL,SPY"
             )
         return self
 
@@ -236,6 +255,7 @@ class SimulatorSettings(BaseModel):
     url: str | None
     seed: int
     market_size: int
+    universe: Literal["default", "market"]
     now: dt.date | None
     snapshot_history: bool
     faults: str | None
@@ -348,4 +368,16 @@ def _grouped(env: _Environment) -> Settings:
         else:
             groups[_GROUPS[prefix]][name.removeprefix(prefix)] = value
     groups["duckdb"]["path"] = env.home / "warehouse.duckdb"
+    if env.underlyings == (EVERY_UNDERLYING,):
+        shared["underlyings"] = _every_underlying(env.sim_seed, env.sim_universe)
     return Settings(**shared, **groups)
+
+
+def _every_underlying(seed: int, universe: str) -> tuple[str, ...]:
+    """``SMELT_UNDERLYINGS=*``: the default 20, or the whole-market universe's optionable underlyings (read
+    from the simulator's universe only then: it needs numpy, which most settings readers never load)."""
+    if universe == "default":
+        return DEFAULT_UNDERLYINGS
+    from workflows.simulator.universe import market_underlyings
+
+    return market_underlyings(seed)

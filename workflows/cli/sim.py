@@ -28,4 +28,4 @@ def sim_serve(
         raise typer.BadParameter(str(exc), param_hint="--faults") from None
     simulator.serve(host=host, port=port, seed=settings.simulator.seed if seed is None else seed, faults=parsed,
                     now=settings.simulator.now, snapshot_history=settings.simulator.snapshot_history,
-                    market_size=settings.simulator.market_size)  # fmt: skip
+                    market_size=settings.simulator.market_size, universe=settings.simulator.universe)  # fmt: skip

@@ -33,15 +33,17 @@ def create_app(
     api_key: str | None = None,
     now: str | dt.date | dt.datetime | None = None,
     snapshot_history: bool = False,
+    universe: str = "default",
 ) -> Starlette:
     """A Polygon-compatible ASGI app over a deterministic market (see the package docstring).
 
     ``now`` is the server's own clock (default: the real time): the chain snapshot shows the latest session
     at that clock only, like the vendor's; ``snapshot_history=True`` lets ``X-Sim-Now`` replay any day's.
+    ``universe="market"`` serves the whole optionable market (``SMELT_SIM_UNIVERSE``, see ``universe.py``).
     """
     if isinstance(faults, str):
         faults = Faults.parse(faults)
-    sim = Simulator(seed, underlyings, market_size, faults or Faults(), api_key, snapshot_history)
+    sim = Simulator(seed, underlyings, market_size, faults or Faults(), api_key, snapshot_history, universe)
     routes = [
         Route("/_sim/stats", stats, methods=["GET"], name="stats"),
         route("/v2/aggs/grouped/locale/us/market/stocks/{date}", grouped_daily, "grouped_daily"),

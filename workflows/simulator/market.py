@@ -38,9 +38,12 @@ from workflows.settings import DEFAULT_UNDERLYINGS
 from workflows.simulator import rng
 from workflows.simulator.universe import (
     DEFAULT_SPECS,
+    MARKET_TICKERS,
+    UNIVERSES,
     Split,
     TickerSpec,
     make_splits,
+    market_underlyings,
     synthetic_names,
     synthetic_specs,
 )
@@ -59,6 +62,8 @@ PATH_FIRST_YEAR = EPOCH.year - 1
 #: Time step of the path: one weekday (holidays accumulate into the next session's move).
 DT = 1.0 / 261.0
 S_DAY, S_YEAR, S_BAR = 21, 22, 23
+#: Series kept (about 0.2 MB each) and computed together by :meth:`Market.prefetch`.
+SERIES_CACHE, SERIES_BATCH = 64, 32
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -83,7 +88,10 @@ class LRU(Generic[K, V]):
             if key in self._data:
                 self._data.move_to_end(key)
                 return self._data[key]
-        value = make()
+        return self.put(key, make())
+
+    def put(self, key: K, value: V) -> V:
+        """Keep ``value`` (unless the key is already held), dropping the least recently used beyond size."""
         with self._lock:
             if key not in self._data:
                 self._data[key] = value
@@ -91,7 +99,7 @@ class LRU(Generic[K, V]):
             while self._weight > self.size and len(self._data) > 1:
                 _, dropped = self._data.popitem(last=False)
                 self._weight -= self._weigh(dropped) if self._weigh else 1
-        return value
+            return self._data[key] if key in self._data else value
 
     @property
     def weight(self) -> int:
@@ -181,13 +189,26 @@ class Market:
         seed: int = 7,
         underlyings: Sequence[str] = DEFAULT_UNDERLYINGS,
         market_size: int = 3000,
+        universe: str = "default",
     ) -> None:
+        if universe not in UNIVERSES:
+            raise ValueError(f"unknown universe {universe!r}: expected one of {', '.join(UNIVERSES)}")
         self.seed = int(seed)
+        self.universe = universe
         self.underlyings = tuple(dict.fromkeys(t.upper() for t in underlyings))
         named = list(dict.fromkeys([*self.underlyings, *DEFAULT_SPECS]))
+        if universe == "market":  # every optionable name, among the US market's ~10,000 tickers
+            market_size = max(market_size, MARKET_TICKERS)
         extra = synthetic_names(self.seed, max(0, market_size - len(named)), named)
         self.tickers: tuple[str, ...] = (*named, *extra)
         self.index = {t: i for i, t in enumerate(self.tickers)}
+        #: Tickers that list options: every one in the default universe, the market's optionable ones (and
+        #: any underlying asked for by name) in the whole-market universe.
+        self.optionable: tuple[str, ...] = (
+            self.tickers
+            if universe == "default"
+            else tuple(dict.fromkeys([*market_underlyings(self.seed), *self.underlyings]))
+        )
         others = [t for t in self.tickers if t not in DEFAULT_SPECS]
         by_name = {s.ticker: s for s in synthetic_specs(self.seed, others)}
         self.specs: dict[str, TickerSpec] = {t: DEFAULT_SPECS.get(t) or by_name[t] for t in self.tickers}
@@ -221,7 +242,7 @@ class Market:
         self._all = np.arange(len(self.tickers))
         self._x_cache: LRU[int, F64] = LRU(3)
         self._w_anchor: F64 | None = None
-        self._series_cache: LRU[str, Series] = LRU(64)
+        self._series_cache: LRU[str, Series] = LRU(SERIES_CACHE)
         self._cross_cache: LRU[int, Bars] = LRU(32)
 
     # -- calendar helpers -------------------------------------------------------------------------------
@@ -334,14 +355,30 @@ class Market:
         return self._series_cache.get(ticker, lambda: self._make_series(ticker))
 
     def _make_series(self, ticker: str) -> Series:
-        i = self.index[ticker]
+        return self._make_many([ticker])[0]
+
+    def _make_many(self, tickers: Sequence[str]) -> list[Series]:
+        """Series of several tickers in one vectorised pass (every number is elementwise per ticker, so the
+        same as one at a time: ``tests/simulator/test_sim_universe.py`` holds them equal)."""
+        idx = np.array([self.index[t] for t in tickers])
         before = np.busday_offset(np.datetime64(EPOCH, "D"), -1, roll="backward")
         days = np.concatenate([[before], self.sessions]).astype("datetime64[D]")
-        level = self._level(np.array([i]), days)[0]
-        factor = self.factor(ticker, self.sessions)
-        idx = np.full(len(self.sessions), i)
-        bars = self._bars(idx, self.sessions, level[1:], level[:-1], factor)
-        return Series(ticker, bars, level[1:], factor)
+        levels = self._level(idx, days)
+        out = []
+        for row, (i, ticker) in enumerate(zip(idx.tolist(), tickers, strict=True)):
+            level = levels[row]
+            factor = self.factor(ticker, self.sessions)
+            bars = self._bars(np.full(len(self.sessions), i), self.sessions, level[1:], level[:-1], factor)
+            out.append(Series(ticker, bars, level[1:], factor))
+        return out
+
+    def prefetch(self, tickers: Sequence[str]) -> None:
+        """Compute the series of many tickers at once (a whole-market day's chains need every one): the
+        per-ticker cost is mostly fixed overhead, which a batch pays once. Keep batches within the cache."""
+        todo = [t for t in dict.fromkeys(tickers) if t in self.index]
+        for first in range(0, len(todo), SERIES_BATCH):
+            for series in self._make_many(todo[first : first + SERIES_BATCH]):
+                self._series_cache.put(series.ticker, series)
 
     def cross_section(self, day: dt.date) -> Bars | None:
         """Raw bars of the whole universe on one session (cached), or None on a non-trading day."""

@@ -38,6 +38,7 @@ from workflows import calendar, pricing
 from workflows.pricing.implied import HALF_TICK, VEGA_FLOOR
 from workflows.simulator import rng
 from workflows.simulator.carry import Carry
+from workflows.simulator.universe import Breadth, breadth
 from workflows.simulator.market import (
     EPOCH,
     F64,
@@ -276,6 +277,7 @@ class OptionMarket:
         self.market = market
         self.seed = market.seed
         self.carry = Carry(market)
+        self._rolled: dict[tuple[dt.date, bool], dt.date] = {}  # a few thousand dates at most
         self.expiries = self._schedule()
         self._exp_ord = np.array([e.expiration.toordinal() for e in self.expiries])
         self._list_ord = np.array([e.listed.toordinal() for e in self.expiries])
@@ -287,12 +289,20 @@ class OptionMarket:
         self._ranges: LRU[tuple[str, dt.date, int, int], RangeBlock] = LRU(
             RANGE_CACHE_CELLS, lambda block: block.weight
         )
-        self.roots = {r: t for t in market.tickers if (r := option_root(t))}
+        self.roots = {r: t for t in market.optionable if (r := option_root(t))}
+        self._optionable = frozenset(market.optionable)
+        self._breadth: dict[str, Breadth] = {}
 
     # -- listing ------------------------------------------------------------------------------------------
 
     def _roll(self, day: dt.date, forward: bool) -> dt.date:
         """The session on/after (or on/before) ``day``; beyond the sessions, by the holiday rules."""
+        key = (day, forward)
+        if key not in self._rolled:
+            self._rolled[key] = self._roll_uncached(day, forward)
+        return self._rolled[key]
+
+    def _roll_uncached(self, day: dt.date, forward: bool) -> dt.date:
         m = self.market
         if EPOCH <= day <= m.last_day:
             i = m.last_session_on_or_before(day)
@@ -319,17 +329,26 @@ class OptionMarket:
             friday += dt.timedelta(days=7)
         return out
 
+    def breadth(self, underlying: str) -> Breadth:
+        """How much of a chain the underlying lists (every underlying lists the full one by default)."""
+        found = self._breadth.get(underlying)
+        if found is None:
+            found = self._breadth[underlying] = breadth(self.market.specs[underlying], self.market.universe)
+        return found
+
     def _grid(self, series: Series, expiry: Expiry, listed: dt.date, n_target: int) -> tuple[F64, float]:
-        """Strikes listed on ``listed``: about +-1.5 standard deviations around the previous close."""
+        """Strikes listed on ``listed``: about +-1.5 standard deviations around the previous close (the
+        underlying's :class:`Breadth` sets the reach and the density)."""
         m = self.market
+        b = self.breadth(series.ticker)
         ref = m.last_session_on_or_before(listed - dt.timedelta(days=1))
         ref = 0 if ref is None else ref
         factor = float(m.factor(series.ticker, to_days([listed]))[0])
         spot = float(series.level[ref]) * factor
         years = max((expiry.expiration - listed).days, 1) / 365.0
-        half = 1.5 * m.specs[series.ticker].vol * math.sqrt(years) * spot
-        step = nice_step(spot, half / n_target)
-        n_side = int(np.clip(math.ceil(half / step), 3, 12))
+        half = b.width * m.specs[series.ticker].vol * math.sqrt(years) * spot
+        step = nice_step(spot, half / (n_target * b.density))
+        n_side = min(max(math.ceil(half / step), b.min_side), b.max_side)
         center = round(spot / step) * step
         grid = center + step * np.arange(-n_side, n_side + 1)
         return np.round(grid[grid > 0], 3), factor
@@ -339,11 +358,17 @@ class OptionMarket:
 
     def _make_strikes(self, underlying: str, expiry: Expiry) -> Strikes | None:
         series = self.market.series(underlying)
-        if series is None or expiry.listed > self.market.last_day:
+        b = self.breadth(underlying)
+        if series is None or not (expiry.monthly or b.weeklies):
             return None
-        batches = [(expiry.listed, 8 if not expiry.monthly else 10)]
+        listed = expiry.listed
+        if expiry.monthly and b.monthly_window < MONTHLY_WINDOW:
+            listed = self._roll(expiry.friday - dt.timedelta(days=b.monthly_window), forward=True)
+        if listed > self.market.last_day:
+            return None
+        batches = [(listed, 8 if not expiry.monthly else 10)]
         dense = self._roll(expiry.friday - dt.timedelta(days=WEEKLY_WINDOW), forward=True)
-        if expiry.monthly and dense <= self.market.last_day:
+        if expiry.monthly and b.dense and dense <= self.market.last_day:
             batches.append((dense, 8))
         seen: dict[int, tuple[float, int, float]] = {}
         for listed, n_target in batches:
@@ -371,7 +396,7 @@ class OptionMarket:
         else:
             chosen = np.nonzero((self._exp_ord >= day) & (self._list_ord <= day))[0]
         parts: list[tuple[Expiry, Strikes, B]] = []
-        if root is not None and underlying in self.market.index:
+        if root is not None and underlying in self._optionable:
             for i in chosen.tolist():
                 expiry = self.expiries[i]
                 strikes = self.strikes(underlying, expiry)
@@ -560,10 +585,10 @@ class OptionMarket:
             series = self.market.series(underlying)
             assert series is not None
             alpha = 1.0 - 0.5 ** (1.0 / 10.0)
-            out = series.level.copy()
+            out = series.level.tolist()  # Python floats: the same IEEE arithmetic, a tenth of numpy's per-item cost
             for i in range(1, len(out)):
                 out[i] = out[i - 1] + alpha * (out[i] - out[i - 1])
-            return out
+            return np.array(out)
 
         return self._slow.get(underlying, make)
 
@@ -583,7 +608,7 @@ class OptionMarket:
         m = self.market
         f_day, f_prev = m.factor(underlying, m.sessions[[i, prev]])
         before = self._strike_on(contracts, m.sessions[prev].astype(dt.date))
-        prev_close = self.quotes(contracts, np.array([prev]), before).close
+        prev_close = self.quotes(contracts, np.array([prev]), before, greeks=False).close
         previous = np.round(prev_close * (f_day / f_prev), 2) if f_day != f_prev else prev_close
         if prev == i:
             previous = quotes.open

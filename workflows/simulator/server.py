@@ -17,7 +17,7 @@ from workflows.simulator.faults import Faults
 def transport(seed: int = 7, faults: Faults | str | None = None, **kwargs: Any) -> httpx.ASGITransport:
     """An httpx transport that answers in-process (``httpx.AsyncClient(transport=..., base_url=...)``).
 
-    ``kwargs`` go to :func:`create_app` (underlyings, market_size, api_key, now); the app is
+    ``kwargs`` go to :func:`create_app` (underlyings, market_size, api_key, now, universe); the app is
     ``transport.app`` (its stats at ``transport.app.state.stats``).
     """
     return httpx.ASGITransport(app=create_app(seed=seed, faults=faults, **kwargs))
@@ -35,11 +35,12 @@ def serve(
     now: str | dt.date | dt.datetime | None = None,
     log_level: str = "info",
     snapshot_history: bool = False,
+    universe: str = "default",
 ) -> None:
     """Serve the simulator over HTTP until interrupted (what ``smelt sim serve`` runs)."""
     import uvicorn
 
-    app = create_app(seed, underlyings, market_size, faults, api_key, now, snapshot_history)
+    app = create_app(seed, underlyings, market_size, faults, api_key, now, snapshot_history, universe)
     fault_text = app.state.sim.faults.to_header()
     get_logger("smelt.simulator").info(
         "simulator listening",

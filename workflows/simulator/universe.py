@@ -196,3 +196,65 @@ def make_splits(
                 out.append(Split(t, day, float(REVERSE_RATIOS[h[1] % len(REVERSE_RATIOS)]), 1.0))
     out.sort(key=lambda s: (s.execution_date, s.ticker))
     return out
+
+
+#: ``SMELT_SIM_UNIVERSE``: the 20 default underlyings' market, or the whole optionable US market.
+UNIVERSES = ("default", "market")
+#: The whole-market universe: tickers with daily bars, and how many of them list options.
+MARKET_TICKERS = 10_000
+MARKET_OPTIONABLE = 5_000
+
+
+@dataclass(frozen=True)
+class Breadth:
+    """How much of a chain an underlying lists: which expiries, and how many strikes around the money.
+
+    ``monthly_window`` is how far ahead monthlies are listed (days), ``width`` the strikes' reach in standard
+    deviations of the spot to expiry, ``density`` a multiple of the default number of strikes per side and
+    ``max_side`` its cap. :data:`FULL` is the chain every underlying of the default universe lists.
+    """
+
+    weeklies: bool
+    monthly_window: int
+    width: float
+    density: float
+    max_side: int
+    min_side: int = 3
+    dense: bool = True  # a monthly gets a second, denser batch of strikes when it comes within 7 weeks
+
+
+FULL = Breadth(weeklies=True, monthly_window=364, width=1.5, density=1.0, max_side=12)
+#: The whole-market tiers, by a name's dollar volume (the market's real spread: SPY lists thousands of
+#: contracts, a large cap about a thousand, a thinly traded small cap tens).
+INDEX = Breadth(weeklies=True, monthly_window=364, width=3.0, density=6.0, max_side=90)
+LARGE = Breadth(weeklies=True, monthly_window=364, width=2.0, density=2.0, max_side=24)
+MID = Breadth(weeklies=False, monthly_window=364, width=2.0, density=1.3, max_side=16)
+SMALL = Breadth(weeklies=False, monthly_window=100, width=1.0, density=0.5, max_side=4, min_side=2, dense=False)
+#: Daily dollar volume above which a synthetic name is a large cap, resp. a mid cap.
+LARGE_DOLLARS, MID_DOLLARS = 2.5e8, 3e7
+
+
+def breadth(spec: TickerSpec, universe: str) -> Breadth:
+    """A ticker's chain breadth: a function of its own parameters only, so of (seed, ticker)."""
+    if universe != "market":
+        return FULL
+    if spec.etf:
+        return INDEX
+    dollars = spec.price * spec.volume
+    if spec.ticker in DEFAULT_SPECS or dollars >= LARGE_DOLLARS:
+        return LARGE
+    return MID if dollars >= MID_DOLLARS else SMALL
+
+
+def market_underlyings(seed: int) -> tuple[str, ...]:
+    """The whole-market universe's optionable underlyings: the default ones, then the first synthetic
+    names with an OCC root (no share classes, no preferreds), :data:`MARKET_OPTIONABLE` in all.
+
+    The synthetic names are a prefix of the market's (see :func:`synthetic_names`), so every one of them is
+    among the market's :data:`MARKET_TICKERS`.
+    """
+    named = list(DEFAULT_SPECS)
+    want = MARKET_OPTIONABLE - len(named)
+    names = synthetic_names(seed, MARKET_TICKERS - len(named), named)
+    optionable = [t for t in names if t.isalpha() and t.isupper()][:want]
+    return (*named, *optionable)

@@ -46,6 +46,7 @@ def open_client(settings: Settings, day: dt.date) -> PolygonClient:
         transport=simulator.transport(
             seed=settings.simulator.seed,
             market_size=settings.simulator.market_size,
+            universe=settings.simulator.universe,
             now=settings.simulator.now,
             snapshot_history=settings.simulator.snapshot_history,
         ),

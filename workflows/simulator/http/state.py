@@ -58,8 +58,8 @@ class Listing:
 class Models:
     """The market, its option chains and rendered-item caches; shared by apps with the same parameters."""
 
-    def __init__(self, seed: int, underlyings: tuple[str, ...], market_size: int) -> None:
-        self.market = Market(seed, underlyings, market_size)
+    def __init__(self, seed: int, underlyings: tuple[str, ...], market_size: int, universe: str) -> None:
+        self.market = Market(seed, underlyings, market_size, universe)
         self.options = OptionMarket(self.market)
         self.chain_items: LRU[tuple[str, dt.date], tuple[Raw, dict[str, int]]] = LRU(32)
         self.grouped_items: LRU[tuple[dt.date, bool, dt.date], Raw] = LRU(16)
@@ -67,8 +67,8 @@ class Models:
 
 
 @lru_cache(maxsize=3)
-def models(seed: int, underlyings: tuple[str, ...], market_size: int) -> Models:
-    return Models(seed, underlyings, market_size)
+def models(seed: int, underlyings: tuple[str, ...], market_size: int, universe: str = "default") -> Models:
+    return Models(seed, underlyings, market_size, universe)
 
 
 def release_models() -> None:
@@ -87,10 +87,13 @@ class Simulator:
         faults: Faults,
         api_key: str | None,
         snapshot_history: bool = False,
+        universe: str = "default",
     ) -> None:
         self.seed = seed
         self.snapshot_history = snapshot_history
-        self.models = models(seed, tuple(dict.fromkeys(t.upper() for t in underlyings)), market_size)
+        self.models = models(
+            seed, tuple(dict.fromkeys(t.upper() for t in underlyings)), market_size, universe
+        )
         self.market = self.models.market
         self.options = self.models.options
         self.faults = faults
