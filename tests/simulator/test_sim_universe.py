@@ -3,6 +3,7 @@ determinism, and ``SMELT_UNDERLYINGS=*``."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -65,17 +66,33 @@ def test_chain_sizes_spread_like_the_real_market(options: OptionMarket, sampled:
 
 def test_a_ticker_lists_the_same_chain_whatever_else_is_in_the_market(options: OptionMarket) -> None:
     small_cap = next(u for u in market_underlyings(7)[20:] if options.breadth(u) == SMALL)
-    other = OptionMarket(Market(seed=7, underlyings=(small_cap, "SPY"), market_size=12_000, universe="market"))
+    other = OptionMarket(
+        Market(seed=7, underlyings=(small_cap, "SPY"), market_size=12_000, universe="market")
+    )
     for u in (small_cap, "SPY"):
         a, b = options.chain(u, DAY), other.chain(u, DAY)
         assert a is not None and b is not None
         assert a.contracts.tickers == b.contracts.tickers
-        assert np.array_equal(a.quotes.close, b.quotes.close) and np.array_equal(a.quotes.iv, b.quotes.iv, equal_nan=True)
+        assert np.array_equal(a.quotes.close, b.quotes.close) and np.array_equal(
+            a.quotes.iv, b.quotes.iv, equal_nan=True
+        )
     assert market_underlyings(8) != market_underlyings(7)
 
 
+def test_chains_priced_together_are_the_chains_priced_alone(options: OptionMarket) -> None:
+    tickers = ["SPY", "V", *market_underlyings(7)[300:330]]
+    alone = OptionMarket(Market(seed=7, universe="market"))
+    for together in options.chains(tickers, DAY):
+        single = alone.chain(together.underlying, DAY)
+        assert single is not None and together.contracts.tickers == single.contracts.tickers
+        for field in dataclasses.fields(together.quotes):
+            a, b = getattr(together.quotes, field.name), getattr(single.quotes, field.name)
+            assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), (together.underlying, field.name)
+        assert np.array_equal(together.previous_close, single.previous_close)
+
+
 def test_a_batch_of_series_is_the_same_as_one_at_a_time() -> None:
-    tickers = list(market_underlyings(7)[100:140]) + ["V"]  # V splits in 2026
+    tickers = [*market_underlyings(7)[100:140], "V"]  # V splits in 2026
     batched, single = Market(seed=7, universe="market"), Market(seed=7, universe="market")
     batched.prefetch(tickers)
     for t in tickers:

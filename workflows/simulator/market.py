@@ -99,7 +99,7 @@ class LRU(Generic[K, V]):
             while self._weight > self.size and len(self._data) > 1:
                 _, dropped = self._data.popitem(last=False)
                 self._weight -= self._weigh(dropped) if self._weigh else 1
-            return self._data[key] if key in self._data else value
+            return self._data.get(key, value)
 
     @property
     def weight(self) -> int:

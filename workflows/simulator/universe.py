@@ -229,7 +229,9 @@ FULL = Breadth(weeklies=True, monthly_window=364, width=1.5, density=1.0, max_si
 INDEX = Breadth(weeklies=True, monthly_window=364, width=3.0, density=6.0, max_side=90)
 LARGE = Breadth(weeklies=True, monthly_window=364, width=2.0, density=2.0, max_side=24)
 MID = Breadth(weeklies=False, monthly_window=364, width=2.0, density=1.3, max_side=16)
-SMALL = Breadth(weeklies=False, monthly_window=100, width=1.0, density=0.5, max_side=4, min_side=2, dense=False)
+SMALL = Breadth(
+    weeklies=False, monthly_window=100, width=1.0, density=0.5, max_side=4, min_side=2, dense=False
+)
 #: Daily dollar volume above which a synthetic name is a large cap, resp. a mid cap.
 LARGE_DOLLARS, MID_DOLLARS = 2.5e8, 3e7
 
