@@ -4,7 +4,8 @@ pure math in :mod:`workflows.pricing`; this module is its IO.
 
 It reads ``intermediate.int_options__pricing_inputs`` (every input already chosen and traceable in dbt) for
 the rows whose ``inputs_hash`` the staged answers lack, solves them with :func:`workflows.pricing.solve` in
-day batches, and writes one manifest per (day, underlying). The warehouse can then be rebuilt from the lake
+chunks of whole (day, underlying) units bounded in rows (a whole-market day holds 1.4 million contract-days,
+more than a step should hold in Python at once), and writes one manifest per (day, underlying). The warehouse can then be rebuilt from the lake
 alone, and a second run finds nothing to do: answers are a pure function of their inputs. It reads with
 portable SQL through the warehouse's ``fetch``, so the same code reads Snowflake.
 """
@@ -29,8 +30,10 @@ DATASET = "option_greeks"
 ENDPOINT = "smelt:workflows.pricing"
 #: Which model answered, per exercise style (stored per row).
 MODELS = {"american": "bjerksund_stensland_1993", "european": "black_scholes_merton"}
-#: Days solved per batch: bounds memory (about 12,000 rows a day for the default universe).
-DAYS_PER_BATCH = 20
+#: Rows solved per chunk: bounds Python memory (about 1 KB a row read and written) whatever a day holds, 12,000
+#: contract-days for the default universe or 1.4 million for the whole market. A chunk is whole (day, underlying)
+#: units, so each lands as one manifest; a unit larger than this (no underlying lists that many) is one chunk.
+ROWS_PER_CHUNK = 200_000
 
 PENDING_SQL = """
 select i.option_ticker, i.trade_date, i.underlying, i.contract_type, i.exercise_model, i.strike_price,
@@ -70,19 +73,54 @@ def compute_greeks(warehouse: Warehouse, lake: Lake, run_id: str) -> GreeksRepor
         return report
     answered = ANSWERED if _exists(warehouse, "staging", "stg_smelt__option_greeks") else ""
     pending = PENDING_SQL.format(answered=answered, days="")
-    days = [
-        _as_date(r[0])
-        for r in warehouse.fetch(f"select distinct trade_date from ({pending}) as p order by 1")
-    ]
-    for first in range(0, len(days), DAYS_PER_BATCH):
-        batch = days[first : first + DAYS_PER_BATCH]
-        where = f"and i.trade_date between cast('{batch[0]}' as date) and cast('{batch[-1]}' as date)"
-        rows = warehouse.fetch(PENDING_SQL.format(answered=answered, days=where))
+    units = warehouse.fetch(
+        f"select trade_date, underlying, count(*) from ({pending}) as p group by 1, 2 order by 1, 2"
+    )
+    for first, last in chunks([(_as_date(d), str(u), int(n)) for d, u, n in units], ROWS_PER_CHUNK):
+        rows = warehouse.fetch(PENDING_SQL.format(answered=answered, days=_between(first, last)))
         _solve_and_land(lake, run_id, _columns(rows), report)
     report.seconds = round(time.perf_counter() - started, 3)
     log.info("greeks computed", rows=report.rows, solved=report.solved, reasons=report.reasons,
              days=len(report.days), seconds=report.seconds, solve_seconds=round(report.solve_seconds, 3))  # fmt: skip
     return report
+
+
+Unit = tuple[dt.date, str]
+
+
+def chunks(units: list[tuple[dt.date, str, int]], limit: int) -> list[tuple[Unit, Unit]]:
+    """Runs of consecutive (day, underlying) units (in that order) of at most ``limit`` rows each, as their
+    first and last unit: a chunk's rows are then one range of the pending query's order."""
+    out: list[tuple[Unit, Unit]] = []
+    start: Unit | None = None
+    rows = 0
+    previous: Unit | None = None
+    for day, underlying, n in units:
+        if start is not None and previous is not None and rows + n > limit:
+            out.append((start, previous))
+            start, rows = None, 0
+        if start is None:
+            start = (day, underlying)
+        rows += n
+        previous = (day, underlying)
+    if start is not None and previous is not None:
+        out.append((start, previous))
+    return out
+
+
+def _between(first: Unit, last: Unit) -> str:
+    """The rows from unit ``first`` to unit ``last`` (both included), in portable SQL."""
+    (d1, u1), (d2, u2) = first, last
+    day1, day2 = f"cast('{d1}' as date)", f"cast('{d2}' as date)"
+    q1, q2 = _quoted(u1), _quoted(u2)
+    return (
+        f"and (i.trade_date > {day1} or (i.trade_date = {day1} and i.underlying >= {q1})) "
+        f"and (i.trade_date < {day2} or (i.trade_date = {day2} and i.underlying <= {q2}))"
+    )
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _exists(warehouse: Warehouse, schema: str, table: str) -> bool:
