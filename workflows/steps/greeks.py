@@ -13,6 +13,7 @@ portable SQL through the warehouse's ``fetch``, so the same code reads Snowflake
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -200,7 +201,7 @@ def _solve_and_land(lake: Lake, run_id: str, t: dict[str, Any], report: GreeksRe
 
 def _json_floats(values: np.ndarray) -> list[float | None]:
     """NaN and infinities never reach the lake: they become JSON null."""
-    return [v if np.isfinite(v) else None for v in values.tolist()]
+    return [v if math.isfinite(v) else None for v in values.tolist()]  # math: 10x numpy's cost per scalar
 
 
 def _as_date(value: Any) -> dt.date:
