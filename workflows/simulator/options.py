@@ -116,38 +116,6 @@ class Contracts:
 
 
 @dataclass(frozen=True)
-class Quotes:
-    """Everything the snapshot and the aggregates say about contracts on days (arrays of one length)."""
-
-    years: F64
-    spot: F64
-    iv: F64
-    fmv: F64
-    delta: F64
-    gamma: F64
-    theta: F64
-    vega: F64
-    open_interest: I64
-    open: F64
-    high: F64
-    low: F64
-    close: F64
-    vwap: F64
-    volume: I64
-    trades: I64
-    bid: F64
-    ask: F64
-    bid_size: I64
-    ask_size: I64
-    trade_size: I64
-    exchange: I64
-    quote_ns: I64
-    trade_ns: I64
-    day_ns: I64  # 00:00 New York of the day, in ns (the bar's start, like the API's day.last_updated)
-    close_ns: I64
-
-
-@dataclass(frozen=True)
 class DayBars:
     """The day aggregates of contract-days (what a range request serves), arrays of one length."""
 
@@ -164,6 +132,32 @@ class DayBars:
 
 
 DAY_BAR_FIELDS = ("open", "high", "low", "close", "vwap", "volume", "trades")
+
+
+@dataclass(frozen=True)
+class Quotes(DayBars):
+    """Everything the snapshot and the aggregates say about contracts on days (arrays of one length): the
+    day's bars, and the model's values, quotes and times."""
+
+    years: F64
+    spot: F64
+    iv: F64
+    fmv: F64
+    delta: F64
+    gamma: F64
+    theta: F64
+    vega: F64
+    open_interest: I64
+    bid: F64
+    ask: F64
+    bid_size: I64
+    ask_size: I64
+    trade_size: I64
+    exchange: I64
+    quote_ns: I64
+    trade_ns: I64
+    day_ns: I64  # 00:00 New York of the day, in ns (the bar's start, like the API's day.last_updated)
+    close_ns: I64
 
 
 @dataclass(frozen=True)
