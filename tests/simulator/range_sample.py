@@ -4,7 +4,8 @@ The sample mixes what can go wrong when one underlying's range is priced at once
 split (V on 2026-04-23, TSLA on 2026-07-17: one OCC ticker names two contracts across it), contracts that
 expire inside the window, weeklies and monthlies, calls and puts, ETFs, a synthetic ticker, one-day and
 year-long windows. ``tests/simulator/golden_ranges.json`` holds the digests the simulator served before
-the range cache (taken from main at cb26cea): the cache must serve the same bytes.
+the range cache (taken from main at cb26cea): the cache must serve the same bytes. ``golden_chains.json``
+holds whole chain snapshots (SPY, V, TSLA, AAPL on split days and the default now) from the same commit.
 """
 
 from __future__ import annotations

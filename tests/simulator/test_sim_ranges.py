@@ -19,6 +19,8 @@ from workflows.simulator.market import LRU, Market
 from workflows.simulator.options import OptionMarket
 
 GOLDEN = json.loads((Path(__file__).parent / "golden_ranges.json").read_text())
+#: "underlying|day" -> [items, sha256] of the whole chain snapshot, from main before the batched pricing.
+GOLDEN_CHAINS = json.loads((Path(__file__).parent / "golden_chains.json").read_text())
 
 
 def test_range_answers_are_the_bytes_served_before_the_cache() -> None:
@@ -35,6 +37,15 @@ def test_range_answers_are_the_bytes_served_before_the_cache() -> None:
         )  # fmt: skip
     wrong = [(s["ticker"], s["start"], s["end"]) for s, g in zip(served, GOLDEN, strict=True) if s != g]
     assert not wrong, f"{len(wrong)} of {len(served)} range answers changed, e.g. {wrong[:3]}"
+
+
+def test_chain_snapshots_are_the_bytes_served_before() -> None:
+    client = Client(create_app(seed=7, snapshot_history=True))
+    for key, (count, sha256) in GOLDEN_CHAINS.items():
+        underlying, day = key.split("|")
+        url = f"/v3/snapshot/options/{underlying}?limit=250"
+        items = [r for page in client.pages(url, {"X-Sim-Now": day}) for r in page["results"]]
+        assert [len(items), digest(items)] == [count, sha256], key
 
 
 def test_one_expiry_is_priced_once_per_window() -> None:
