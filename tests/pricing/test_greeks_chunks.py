@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from workflows.lake import Lake
@@ -31,17 +32,14 @@ def _inputs(warehouse: DuckDBWarehouse) -> int:
                      underlying, "call" if call else "put", "american", strike, 100.0, 0.25, 4.0 + j % 7,
                      0.04, 0.01, f"h{day}{underlying}{j}", "simulator")
                 )  # fmt: skip
+    columns = ("option_ticker", "trade_date", "underlying", "contract_type", "exercise_model", "strike_price",
+               "underlying_price", "years_to_expiry", "option_price", "risk_free_rate", "dividend_yield",
+               "inputs_hash", "source")  # fmt: skip
+    inputs = pd.DataFrame(rows, columns=list(columns))
     with warehouse._cursor() as cur:
         cur.execute("create schema if not exists intermediate")
-        cur.execute(
-            "create table intermediate.int_options__pricing_inputs (option_ticker varchar, trade_date date, "
-            "underlying varchar, contract_type varchar, exercise_model varchar, strike_price double, "
-            "underlying_price double, years_to_expiry double, option_price double, risk_free_rate double, "
-            "dividend_yield double, inputs_hash varchar, source varchar)"
-        )
-        cur.executemany(
-            "insert into intermediate.int_options__pricing_inputs values (?" + ", ?" * 12 + ")", rows
-        )
+        cur.register("inputs", inputs)
+        cur.execute("create table intermediate.int_options__pricing_inputs as select * from inputs")
     return len(rows)
 
 

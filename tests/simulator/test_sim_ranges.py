@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.simulator.range_sample import digest, sample
-from tests.simulator.support import Client
-from workflows.simulator import create_app
+from tests.simulator.support import DAY, Client
+from workflows.simulator import create_app, render
 from workflows.simulator.market import LRU, Market
 from workflows.simulator.options import OptionMarket
 
@@ -25,18 +25,22 @@ GOLDEN_CHAINS = json.loads((Path(__file__).parent / "golden_chains.json").read_t
 
 def test_range_answers_are_the_bytes_served_before_the_cache() -> None:
     app = create_app(seed=7)
-    client = Client(app)
-    requests = sample(app.state.options)
+    options = app.state.options
+    requests = sample(options)
     assert len(requests) == len(GOLDEN)
     served = []
-    for ticker, start, end in requests:
-        body = client.json(f"/v2/aggs/ticker/{ticker}/range/1/day/{start}/{end}")
+    for ticker, start, end in requests:  # what the handler renders (the first one through HTTP below)
+        found = options.history(ticker, start, min(end, DAY))
+        items = [] if found is None else render.option_bars(options.market.sessions[found[0]], found[1])
         served.append(
-            {"ticker": ticker, "start": start.isoformat(), "end": end.isoformat(),
-             "bars": len(body.get("results", [])), "sha256": digest(body.get("results", []))}
+            {"ticker": ticker, "start": start.isoformat(), "end": end.isoformat(), "bars": len(items),
+             "sha256": digest(items)}
         )  # fmt: skip
     wrong = [(s["ticker"], s["start"], s["end"]) for s, g in zip(served, GOLDEN, strict=True) if s != g]
     assert not wrong, f"{len(wrong)} of {len(served)} range answers changed, e.g. {wrong[:3]}"
+    ticker, start, end = requests[0]
+    body = Client(app).json(f"/v2/aggs/ticker/{ticker}/range/1/day/{start}/{end}")
+    assert digest(body["results"]) == GOLDEN[0]["sha256"]
 
 
 def test_chain_snapshots_are_the_bytes_served_before() -> None:
@@ -50,7 +54,7 @@ def test_chain_snapshots_are_the_bytes_served_before() -> None:
 
 def test_one_expiry_is_priced_once_per_window() -> None:
     options = OptionMarket(Market(seed=7, market_size=25))
-    day = dt.date(2026, 11, 24)
+    day = DAY
     tickers = options.contracts("AAPL", day).tickers
     expiration = tickers[0][6:12]
     same = [t for t in tickers if t[6:12] == expiration]
