@@ -194,3 +194,33 @@ def test_the_weekly_validation_takes_its_schedule_from_its_values() -> None:
         d for d in documents(off) if (d["kind"], d["metadata"]["name"]) == ("CronWorkflow", "smelt-validate")
     ]
     assert _doc(off, "WorkflowTemplate", "smelt-validate")  # still there to run by hand
+
+
+def test_scheduling_places_every_step_pod_and_a_step_on_its_own_nodes() -> None:
+    """Workflow-level nodeSelector and tolerations reach every run (templateRef'd steps run under the calling
+    workflow's spec, and every WorkflowTemplate carries the same); a step's own selector only its template."""
+    rendered = helm_template(
+        None, "--set", "scheduling.nodeSelector.pool=pipeline", "--set", "scheduling.tolerations[0].key=pool",
+        "--set", "scheduling.tolerations[0].operator=Exists", "--set", "scheduling.stepNodeSelectors.transform.size=big",
+    )  # fmt: skip
+    templates = [d for d in documents(rendered) if d["kind"] == "WorkflowTemplate"]
+    assert len(templates) == 9
+    for doc in templates:
+        assert doc["spec"]["nodeSelector"] == {"pool": "pipeline"}, doc["metadata"]["name"]
+        assert doc["spec"]["tolerations"] == [{"key": "pool", "operator": "Exists"}]
+    selected = {
+        t["name"]
+        for doc in templates
+        for t in doc["spec"]["templates"]
+        if "container" in t and "nodeSelector" in t
+    }
+    assert selected == {"transform"}
+    plain = [d for d in documents(helm_template(None)) if d["kind"] == "WorkflowTemplate"]
+    assert not [d for d in plain if {"nodeSelector", "tolerations"} & set(d["spec"])]
+    done = run(
+        [tool("helm"), "lint", CHART, "--set", "scheduling.stepNodeSelectors.no-such-step.a=b"], check=False
+    )
+    assert (
+        done.returncode != 0
+        and "values don't meet the specifications of the schema" in done.stdout + done.stderr
+    )

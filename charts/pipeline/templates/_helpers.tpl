@@ -41,7 +41,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{/*
 One Argo manifest rendered by Hera (files/argo/<warehouse>/<name>.yaml), with this release's values applied:
-the object names, the image, pull policy and resources of every step container, the universe, the chart's
+the object names, the image, pull policy, resources and node selector of every step container, the
+workflows' node selector and tolerations (`scheduling`), the universe, the chart's
 labels, the schedule of a CronWorkflow (.schedule, default the daily `schedule`), the backfill's `bars`
 default and fan-out parallelism (`flatfiles`), and the run_results artifact only where an artifact
 repository exists. Hera names every object `smelt-…` (its own, and those it refers to: templateRef, ServiceAccount,
@@ -67,6 +68,9 @@ then parsed as data (fromYaml), so Argo's {{workflow.…}} expressions pass thro
 {{- $_ := set $spec "successfulJobsHistoryLimit" $schedule.successfulJobsHistoryLimit -}}
 {{- $_ := set $spec "failedJobsHistoryLimit" $schedule.failedJobsHistoryLimit -}}
 {{- $spec = $spec.workflowSpec -}}
+{{- else -}}
+{{- with $root.Values.scheduling.nodeSelector -}}{{- $_ := set $spec "nodeSelector" . -}}{{- end -}}
+{{- with $root.Values.scheduling.tolerations -}}{{- $_ := set $spec "tolerations" . -}}{{- end -}}
 {{- end -}}
 {{- range $param := (($spec.arguments | default dict).parameters | default list) -}}
 {{- if eq $param.name "underlyings" -}}{{- $_ := set $param "value" (toJson $root.Values.universe) -}}{{- end -}}
@@ -78,6 +82,7 @@ then parsed as data (fromYaml), so Argo's {{workflow.…}} expressions pass thro
 {{- $_ := set . "image" (include "pipeline.image" $root) -}}
 {{- $_ := set . "imagePullPolicy" $root.Values.image.pullPolicy -}}
 {{- with (get $root.Values.resources $template.name) -}}{{- $_ := set $template.container "resources" . -}}{{- end -}}
+{{- with (get $root.Values.scheduling.stepNodeSelectors $template.name) -}}{{- $_ := set $template "nodeSelector" . -}}{{- end -}}
 {{- end -}}
 {{- if and $template.outputs (not $root.Values.artifacts.runResults) -}}
 {{- $_ := unset $template.outputs "artifacts" -}}
