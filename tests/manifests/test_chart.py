@@ -165,7 +165,8 @@ def test_flat_files_on_bring_their_keys_through_external_secrets_and_set_the_bac
 
 def test_the_fan_out_defaults_suit_a_cluster_and_the_two_core_profiles() -> None:
     assert _flatfile_days_parallelism(helm_template(None)) == 8
-    assert _flatfile_days_parallelism(helm_template(CHART / "ci" / "duckdb-polygon.yaml")) == 2
+    for two_cores in ("duckdb-polygon.yaml", "local.yaml"):
+        assert _flatfile_days_parallelism(helm_template(CHART / "ci" / two_cores)) == 2
 
 
 def test_values_schema_refuses_a_key_in_the_flat_file_endpoint() -> None:
