@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 import typer
@@ -29,3 +30,48 @@ def sim_serve(
     simulator.serve(host=host, port=port, seed=settings.simulator.seed if seed is None else seed, faults=parsed,
                     now=settings.simulator.now, snapshot_history=settings.simulator.snapshot_history,
                     market_size=settings.simulator.market_size)  # fmt: skip
+
+
+@sim_app.command("publish-flatfiles")
+def sim_publish_flatfiles(
+    start: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")],
+    end: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day.")],
+    datasets: Annotated[
+        str | None, typer.Option(help="Comma-separated flat-file datasets: stocks, options (default both).")
+    ] = None,
+) -> None:
+    """Publish the simulator's day-aggregate flat files to POLYGON_FLATFILES_ENDPOINT_URL (bucket and keys
+    from POLYGON_FLATFILES_*); days not yet published at the simulator's clock are left out."""
+    from workflows import calendar
+    from workflows.cli.shared import bad_arguments, run_step
+    from workflows.flatfiles import FlatFileError, FlatFilesClient, dataset_names
+    from workflows.simulator import create_app
+    from workflows.simulator import flatfiles as published
+    from workflows.steps import StepError
+    from workflows.steps.plan import source_now
+    from workflows.steps.source import embedded_simulator
+
+    settings = settings_or_exit()
+    if start > end:
+        raise typer.BadParameter(
+            f"{start:%Y-%m-%d} is after --end {end:%Y-%m-%d}; swap them", param_hint="--start"
+        )
+    try:
+        chosen = dataset_names(datasets)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--datasets") from None
+    days = calendar.trading_days(start.date(), end.date())
+    if not days:
+        raise bad_arguments(f"no trading days between {start:%Y-%m-%d} and {end:%Y-%m-%d}")
+
+    def publish() -> list[published.Published]:
+        try:
+            client = FlatFilesClient.from_settings(settings.flatfiles)
+            options = create_app(**embedded_simulator(settings)).state.options
+            files, _ = published.publish(client, options, days, chosen, source_now(settings))
+        except FlatFileError as exc:
+            raise StepError(f"publish-flatfiles: {exc}", retryable=exc.retryable) from exc
+        return files
+
+    run_step("publish-flatfiles", publish, None, files=len, rows=lambda f: sum(p.rows for p in f),
+             bytes=lambda f: sum(p.bytes for p in f))  # fmt: skip

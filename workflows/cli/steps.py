@@ -29,6 +29,7 @@ class Mode(StrEnum):
     auto = "auto"
     snapshot = "snapshot"
     backfill = "backfill"
+    flatfiles = "flatfiles"
 
 
 Dataset = StrEnum("Dataset", {name: name for name in DATASETS})  # type: ignore[misc]
@@ -138,6 +139,42 @@ def ingest_options_backfill(
     run_step(
         "backfill-options",
         lambda: steps.backfill_options(resources, first, last, underlyings=tickers, run_id=run_id),
+        run_id,
+        **_INGESTED,
+    )
+
+
+DatasetsOpt = Annotated[
+    str | None, typer.Option(help="Comma-separated flat-file datasets: stocks, options (default both).")
+]
+
+
+def _flatfile_datasets(value: str | None) -> tuple[str, ...]:
+    from workflows.flatfiles import dataset_names
+
+    try:
+        return dataset_names(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--datasets") from None
+
+
+@ingest_app.command("flatfiles")
+def ingest_flatfiles(
+    start: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")],
+    end: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day.")],
+    datasets: DatasetsOpt = None,
+    run_id: RunIdOpt = None,
+) -> None:
+    """The vendor's day-aggregate flat files (every stock, every contract), each object landed verbatim."""
+    from workflows import steps
+
+    first, last = _range(start, end)
+    assert first is not None and last is not None
+    chosen = _flatfile_datasets(datasets)
+    resources = _resources()
+    run_step(
+        "ingest-flatfiles",
+        lambda: steps.ingest_flatfiles(resources, first, last, datasets=chosen, run_id=run_id),
         run_id,
         **_INGESTED,
     )
