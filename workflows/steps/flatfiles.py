@@ -9,7 +9,6 @@ version beside the old one (downstream the newest ``origin.last_modified`` wins)
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import tempfile
@@ -26,11 +25,10 @@ from workflows.flatfiles import FlatFileError, FlatFilesClient, ObjectInfo, publ
 from workflows.flatfiles.objects import DATASETS_BY_NAME, HEADER
 from workflows.lake import Lake, Manifest, PartInfo, Source, new_run_id, part_key
 from workflows.steps.errors import StepError
-from workflows.steps.ingest import lander_for, log_client, reference_units, warn_unknown_underlyings
 from workflows.steps.plan import source_now, uses_embedded_flatfiles
 from workflows.steps.resources import Resources
 from workflows.steps.source import embedded_simulator
-from workflows.steps.units import IngestReport, Lander, UnitReport
+from workflows.steps.units import IngestReport, UnitReport
 
 log = logs.get_logger("smelt.steps")
 
@@ -235,41 +233,6 @@ def _step_error(
         "POLYGON_FLATFILES_BUCKET and your flat-file plan's coverage of that date",
         retryable=False,
     )
-
-
-def backfill_flatfiles(
-    resources: Resources,
-    start: dt.date,
-    end: dt.date,
-    *,
-    underlyings: Sequence[str] | None = None,
-    run_id: str | None = None,
-) -> IngestReport:
-    """Past days from the flat files: each day's two objects (bars of every stock and contract), plus per
-    underlying what bars do not carry (contracts as of each day, dividends once; decision 68)."""
-    run_id = run_id or new_run_id()
-    days = calendar.trading_days(start, end)
-    if not days:
-        raise StepError(f"backfill-flatfiles {start}..{end}: no trading days in the range", retryable=False)
-    tickers = tuple(underlyings or resources.settings.underlyings)
-    with embedded_flatfiles(resources, days) as resources:
-        report = ingest_flatfiles(resources, days[0], days[-1], run_id=run_id)
-        report.step = "backfill-flatfiles"
-        with logs.bound(run_id=run_id, step="backfill-flatfiles", trade_date=f"{days[0]}..{days[-1]}"):
-            report.units += asyncio.run(_references(resources, days, tickers, lander_for(resources, run_id)))
-        report.warnings += warn_unknown_underlyings(report.units)
-    return report
-
-
-async def _references(
-    resources: Resources, days: list[dt.date], tickers: Sequence[str], lander: Lander
-) -> list[UnitReport]:
-    units: list[UnitReport] = []
-    async with resources.client(days[-1]) as client:
-        for u in tickers:
-            units += await reference_units("backfill-flatfiles", lander, client, days, u, set())
-        log_client(client)
-    return units
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 ``ingest_stocks`` lands the whole market's daily bars and the day's splits; ``ingest_options`` the option
 contracts and the end-of-day chain snapshot per underlying; ``backfill_options`` past days, which have no
-snapshot, with one range request per contract (``steps.flatfiles`` backfills them from the flat files).
+snapshot, with one range request per contract; ``backfill_flatfiles`` the same days from the flat files.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from workflows.lake import DatasetWriter, new_run_id
 from workflows.polygon import PolygonClient
 from workflows.progress import UnitProgress
 from workflows.steps.errors import StepError, describe, retryable
+from workflows.steps.flatfiles import embedded_flatfiles, ingest_flatfiles
 from workflows.steps.plan import OptionsPath, plan
 from workflows.steps.resources import Resources
 from workflows.steps.units import IngestReport, Lander, UnitReport, gather_units
@@ -82,8 +83,6 @@ def ingest_options(
     if mode == "backfill":
         return backfill_options(resources, day, day, underlyings=tickers, run_id=run_id)
     if mode == "flatfiles":
-        from workflows.steps.flatfiles import backfill_flatfiles
-
         return backfill_flatfiles(resources, day, day, underlyings=tickers, run_id=run_id)
     with logs.bound(run_id=run_id, step="ingest-options", trade_date=day.isoformat()):
         report = asyncio.run(_ingest_snapshots(resources, day, tickers, lander_for(resources, run_id)))
@@ -216,6 +215,41 @@ async def _fetch_bars(
             raise StepError(
                 f"backfill-options {what}: {describe(first)}", retryable=retryable(first)
             ) from first
+
+
+def backfill_flatfiles(
+    resources: Resources,
+    start: dt.date,
+    end: dt.date,
+    *,
+    underlyings: Sequence[str] | None = None,
+    run_id: str | None = None,
+) -> IngestReport:
+    """Past days from the flat files: each day's two objects (bars of every stock and contract), plus per
+    underlying what bars do not carry (contracts as of each day, dividends once; decision 68)."""
+    run_id = run_id or new_run_id()
+    days = calendar.trading_days(start, end)
+    if not days:
+        raise StepError(f"backfill-flatfiles {start}..{end}: no trading days in the range", retryable=False)
+    tickers = tuple(underlyings or resources.settings.underlyings)
+    with embedded_flatfiles(resources, days) as resources:
+        report = ingest_flatfiles(resources, days[0], days[-1], run_id=run_id)
+        report.step = "backfill-flatfiles"
+        with logs.bound(run_id=run_id, step="backfill-flatfiles", trade_date=f"{days[0]}..{days[-1]}"):
+            report.units += asyncio.run(_references(resources, days, tickers, lander_for(resources, run_id)))
+        report.warnings += warn_unknown_underlyings(report.units)
+    return report
+
+
+async def _references(
+    resources: Resources, days: list[dt.date], tickers: Sequence[str], lander: Lander
+) -> list[UnitReport]:
+    units: list[UnitReport] = []
+    async with resources.client(days[-1]) as client:
+        for u in tickers:
+            units += await reference_units("backfill-flatfiles", lander, client, days, u, set())
+        log_client(client)
+    return units
 
 
 #: Dividends fetched before a day: enough to find the latest regular one declared by then (a yearly payer).

@@ -17,8 +17,7 @@ from workflows import calendar, logs
 from workflows.lake import new_run_id
 from workflows.publish import PublishReport
 from workflows.steps.errors import StepError
-from workflows.steps.flatfiles import backfill_flatfiles
-from workflows.steps.ingest import backfill_options, ingest_options, ingest_stocks
+from workflows.steps.ingest import backfill_flatfiles, backfill_options, ingest_options, ingest_stocks
 from workflows.steps.load import load
 from workflows.steps.plan import plan, source_now
 from workflows.steps.publish import publish
