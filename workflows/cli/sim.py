@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 import typer
 
-from workflows.cli.shared import settings_or_exit
+from workflows.cli.shared import (
+    FirstDayOpt,
+    FlatFileDatasetsOpt,
+    LastDayOpt,
+    flatfile_datasets,
+    settings_or_exit,
+)
 
 sim_app = typer.Typer(help="The built-in Polygon-compatible market simulator.", no_args_is_help=True)
 
@@ -33,18 +38,12 @@ def sim_serve(
 
 
 @sim_app.command("publish-flatfiles")
-def sim_publish_flatfiles(
-    start: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")],
-    end: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day.")],
-    datasets: Annotated[
-        str | None, typer.Option(help="Comma-separated flat-file datasets: stocks, options (default both).")
-    ] = None,
-) -> None:
+def sim_publish_flatfiles(start: FirstDayOpt, end: LastDayOpt, datasets: FlatFileDatasetsOpt = None) -> None:
     """Publish the simulator's day-aggregate flat files to POLYGON_FLATFILES_ENDPOINT_URL (bucket and keys
     from POLYGON_FLATFILES_*); days not yet published at the simulator's clock are left out."""
     from workflows import calendar
     from workflows.cli.shared import bad_arguments, run_step
-    from workflows.flatfiles import FlatFileError, FlatFilesClient, dataset_names
+    from workflows.flatfiles import FlatFileError, FlatFilesClient
     from workflows.simulator import create_app
     from workflows.simulator import flatfiles as published
     from workflows.steps import StepError
@@ -56,10 +55,7 @@ def sim_publish_flatfiles(
         raise typer.BadParameter(
             f"{start:%Y-%m-%d} is after --end {end:%Y-%m-%d}; swap them", param_hint="--start"
         )
-    try:
-        chosen = dataset_names(datasets)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--datasets") from None
+    chosen = flatfile_datasets(datasets)
     days = calendar.trading_days(start.date(), end.date())
     if not days:
         raise bad_arguments(f"no trading days between {start:%Y-%m-%d} and {end:%Y-%m-%d}")

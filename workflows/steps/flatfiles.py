@@ -25,7 +25,7 @@ from workflows.flatfiles import FlatFileError, FlatFilesClient, ObjectInfo, publ
 from workflows.flatfiles.objects import DATASETS_BY_NAME, HEADER
 from workflows.lake import Lake, Manifest, PartInfo, Source, new_run_id, part_key
 from workflows.steps.errors import StepError
-from workflows.steps.plan import source_now, uses_embedded_flatfiles
+from workflows.steps.plan import source_now, trading_days_of, uses_embedded_flatfiles
 from workflows.steps.resources import Resources
 from workflows.steps.source import embedded_simulator
 from workflows.steps.units import IngestReport, UnitReport
@@ -47,9 +47,7 @@ def ingest_flatfiles(
 ) -> IngestReport:
     """Land each trading day's flat file of each dataset (default: stocks and options) from the endpoint."""
     run_id = run_id or new_run_id()
-    days = calendar.trading_days(start, end)
-    if not days:
-        raise StepError(f"ingest-flatfiles {start}..{end}: no trading days in the range", retryable=False)
+    days = trading_days_of("ingest-flatfiles", start, end)
     chosen = tuple(datasets or ALL_DATASETS)
     now = now or source_now(resources.settings)
     report = IngestReport("ingest-flatfiles", run_id)

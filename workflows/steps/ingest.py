@@ -20,7 +20,7 @@ from workflows.polygon import PolygonClient
 from workflows.progress import UnitProgress
 from workflows.steps.errors import StepError, describe, retryable
 from workflows.steps.flatfiles import embedded_flatfiles, ingest_flatfiles
-from workflows.steps.plan import OptionsPath, plan
+from workflows.steps.plan import OptionsPath, plan, trading_days_of
 from workflows.steps.resources import Resources
 from workflows.steps.units import IngestReport, Lander, UnitReport, gather_units
 
@@ -118,9 +118,7 @@ def backfill_options(
     never one request per contract per day.
     """
     run_id = run_id or new_run_id()
-    days = calendar.trading_days(start, end)
-    if not days:
-        raise StepError(f"backfill-options {start}..{end}: no trading days in the range", retryable=False)
+    days = trading_days_of("backfill-options", start, end)
     tickers = tuple(underlyings or resources.settings.underlyings)
     with logs.bound(run_id=run_id, step="backfill-options", trade_date=f"{start}..{end}"):
         report = asyncio.run(_backfill(resources, days, tickers, lander_for(resources, run_id)))
@@ -228,9 +226,7 @@ def backfill_flatfiles(
     """Past days from the flat files: each day's two objects (bars of every stock and contract), plus per
     underlying what bars do not carry (contracts as of each day, dividends once; decision 68)."""
     run_id = run_id or new_run_id()
-    days = calendar.trading_days(start, end)
-    if not days:
-        raise StepError(f"backfill-flatfiles {start}..{end}: no trading days in the range", retryable=False)
+    days = trading_days_of("backfill-flatfiles", start, end)
     tickers = tuple(underlyings or resources.settings.underlyings)
     with embedded_flatfiles(resources, days) as resources:
         report = ingest_flatfiles(resources, days[0], days[-1], run_id=run_id)

@@ -42,6 +42,16 @@ class Plan:
         return [p.day for p in self.days if p.path == path]
 
 
+def trading_days_of(step: str, start: dt.date, end: dt.date) -> list[dt.date]:
+    """The sessions from ``start`` to ``end``; none is a permanent error of ``step`` naming the range."""
+    from workflows.steps.errors import StepError
+
+    days = calendar.trading_days(start, end)
+    if not days:
+        raise StepError(f"{step} {start}..{end}: no trading days in the range", retryable=False)
+    return days
+
+
 def source_now(settings: Settings) -> dt.datetime:
     """The source's clock: the real time, or the simulator's own (``SMELT_SIM_NOW``: just after that day's
     close), which a served simulator must be started with too."""
