@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -49,21 +50,61 @@ def moto(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("moto did not start")
 
 
-def child(args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Seconds and peak RSS (MiB) of ``smelt ARGS`` in a fresh process."""
+def child(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Seconds, peak RSS (MiB) of ``smelt ARGS`` in a fresh process, and the seconds its units logged (the
+    landing itself, without the interpreter's start and imports)."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "workflows", *args], env=env, check=True)
+    proc = subprocess.Popen([sys.executable, "-m", "workflows", *args], env={**env, "SMELT_LOG_LEVEL": "info"},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    out = proc.stdout.read() if proc.stdout else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
-    return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if proc.returncode:
+        raise RuntimeError(out.decode()[-2000:])
+    units = [
+        orjson.loads(line)
+        for line in out.splitlines()
+        if line.startswith(b"{") and b'"unit finished"' in line
+    ]
+    return seconds, usage.ru_maxrss / 1024, sum(float(u["seconds"]) for u in units)
+
+
+def backfill_compare(days: list[dt.date], underlyings: tuple[str, ...], sim_now: dt.date) -> None:
+    """The run's backfill of the same past days both ways, in this process: REST (one range request per
+    contract) against flat files (the embedded endpoint: publish, then land, plus contracts and dividends)."""
+    from workflows.settings import load_settings
+    from workflows.steps import Resources, backfill_flatfiles, backfill_options
+
+    for name, flag in (("REST backfill", False), ("flat-file backfill (embedded)", True)):
+        with tempfile.TemporaryDirectory() as home:
+            settings = load_settings(home=Path(home), sim_now=sim_now, sim_flatfiles=flag, underlyings=underlyings,
+                                     log_level="warning", log_format="json")  # fmt: skip
+            step = backfill_flatfiles if flag else backfill_options
+            started = time.perf_counter()
+            report = step(Resources.from_settings(settings), days[0], days[-1])
+            print(f"{name}, {len(days)} days x {len(underlyings)} underlyings: {time.perf_counter() - started:.1f} s, "
+                  f"{report.requests:,} requests, {report.rows:,} rows")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--day", type=dt.date.fromisoformat, default=dt.date(2026, 11, 23))
     parser.add_argument("--underlyings", type=int, default=1000)
+    parser.add_argument(
+        "--backfill-days", type=int, default=4, help="Past days of the REST-vs-flat-file backfill."
+    )
+    parser.add_argument("--backfill-underlyings", default="AAPL,MSFT,TSLA,SPY,QQQ")
+    parser.add_argument("--only-backfill", action="store_true")
     args = parser.parse_args()
     day: dt.date = args.day
     sim_now = day + dt.timedelta(days=1 if day.weekday() < 4 else 3)
+    from workflows import calendar
+
+    past = calendar.previous_trading_days(day, args.backfill_days)
+    backfill_compare(past, tuple(args.backfill_underlyings.split(",")), sim_now)
+    if args.only_backfill:
+        return
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -88,7 +129,9 @@ def main() -> None:
                 env = {**os.environ, **KEYS, "SMELT_HOME": home, "SMELT_SIM_NOW": str(sim_now),
                        "SMELT_LOG_LEVEL": "warning", "SMELT_LOG_FORMAT": "json",
                        "POLYGON_FLATFILES_ENDPOINT_URL": endpoint, "POLYGON_FLATFILES_BUCKET": bucket}  # fmt: skip
-                land_s, land_rss = child(["ingest", "flatfiles", "--start", str(day), "--end", str(day)], env)
+                land_s, land_rss, units_s = child(
+                    ["ingest", "flatfiles", "--start", str(day), "--end", str(day)], env
+                )
                 lake = Lake.open(Path(home, "lake").resolve().as_uri())
                 landed = {
                     m.dataset: m
@@ -98,14 +141,15 @@ def main() -> None:
             for f in files:
                 assert landed[f.dataset].rows == f.rows and landed[f.dataset].bytes == f.bytes
             print(f"{name}: " + "; ".join(f"{f.dataset} {f.rows:,} rows {f.bytes / 2**20:.2f} MiB" for f in files)
-                  + f"; publish {publish_s:.1f} s (RSS {rss:.0f} MiB); land both {land_s:.1f} s (RSS {land_rss:.0f} MiB)")  # fmt: skip
+                  + f"; publish {publish_s:.1f} s (RSS {rss:.0f} MiB); land both {land_s:.1f} s in a new process, "
+                  f"{units_s:.2f} s of it landing (RSS {land_rss:.0f} MiB)")  # fmt: skip
             contract_days = next(f.rows for f in files if f.dataset == "option_day_aggs")
             print(f"  flat files: {(publish_s + land_s) / contract_days * 1e3:.3f} ms per contract-day published and "
-                  f"landed, {land_s / contract_days * 1e3:.4f} ms landed")  # fmt: skip
+                  f"landed, {units_s / contract_days * 1e3:.4f} ms landed")  # fmt: skip
         with tempfile.TemporaryDirectory() as home:
-            env = {**os.environ, "SMELT_HOME": home, "SMELT_SIM_NOW": str(sim_now), "SMELT_LOG_LEVEL": "warning",
+            env = {**os.environ, "SMELT_HOME": home, "SMELT_SIM_NOW": str(sim_now),
                    "SMELT_LOG_FORMAT": "json"}  # fmt: skip
-            rest_s, _ = child(["ingest", "options-backfill", "--start", str(day), "--end", str(day),
+            rest_s, _, _ = child(["ingest", "options-backfill", "--start", str(day), "--end", str(day),
                                "--underlyings", "AAPL,SPY"], env)  # fmt: skip
             lake = Lake.open(Path(home, "lake").resolve().as_uri())
             bars = sum(m.rows for m in lake.manifests("option_bars", day))

@@ -196,3 +196,21 @@ def test_days_outside_the_calendar_or_range_are_refused(
     assert not calendar.is_trading_day(saturday)
     with pytest.raises(StepError, match="no trading days"):
         ingest_flatfiles(resources, saturday, saturday, run_id="r1", now=AFTER)
+
+
+def test_a_pod_of_the_same_run_that_loses_the_race_takes_the_winners_manifest(
+    tmp_path: Path, flatfile_endpoint: Endpoint, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _put(flatfile_endpoint, bucket, _object())
+    resources = _resources(tmp_path, flatfile_endpoint, bucket)
+    _stocks(resources, "r1")  # the winner
+    # the loser looked before the winner stored its manifest: it sees neither this run's nor the ETag's
+    monkeypatch.setattr(Lake, "landed", lambda *_: None)
+    monkeypatch.setattr(Lake, "manifests", lambda *_: [])
+    report = ingest_flatfiles(resources, DAY, DAY, datasets=["stock_day_aggs"], run_id="r1", now=AFTER)
+    [unit] = report.units
+    assert (
+        unit.resumed
+        and unit.rows == 2
+        and unit.manifest_key == f"raw/_manifests/stock_day_aggs/dt={DAY}/r1.json"
+    )

@@ -23,7 +23,16 @@ from typing import Any
 from workflows import calendar, logs
 from workflows.flatfiles import FlatFileError, FlatFilesClient, ObjectInfo, published_at, vendor_key
 from workflows.flatfiles.objects import DATASETS_BY_NAME, HEADER
-from workflows.lake import Lake, Manifest, PartInfo, Source, new_run_id, part_key
+from workflows.lake import (
+    Lake,
+    Manifest,
+    ManifestExistsError,
+    PartInfo,
+    Source,
+    manifest_key,
+    new_run_id,
+    part_key,
+)
 from workflows.steps.errors import StepError
 from workflows.steps.plan import source_now, trading_days_of, uses_embedded_flatfiles
 from workflows.steps.resources import Resources
@@ -92,7 +101,11 @@ def land_flatfile(
                 with tempfile.TemporaryDirectory(prefix="smelt-flatfile-") as tmp:
                     local = Path(tmp) / "object.csv.gz"
                     part = _receive(body, local, info, client.where(key))
-                    manifest = _store(lake, local, dataset, day, run_id, source, part, info)
+                    try:
+                        manifest = _store(lake, local, dataset, day, run_id, source, part, info)
+                    except ManifestExistsError:  # another pod of this run (a per-underlying fan-out) won
+                        manifest = lake.read_manifest(manifest_key(dataset, day, None, run_id))
+                        unit.resumed = True
         except FlatFileError as exc:
             raise _step_error(exc, dataset, day, key, client, now) from exc
         return unit.finish(manifest, started)
