@@ -54,27 +54,26 @@ def child(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     """Seconds, peak RSS (MiB) of ``smelt ARGS`` in a fresh process, and the seconds its units logged (the
     landing itself, without the interpreter's start and imports)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "workflows", *args], env={**env, "SMELT_LOG_LEVEL": "info"},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    out = proc.stdout.read() if proc.stdout else b""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    # GNU time reports the child's own peak (a forked child's rusage counts the parent's pages too)
+    argv = ["/usr/bin/time", "-f", "maxrss_kib=%M", sys.executable, "-m", "workflows", *args]
+    done = subprocess.run(argv, env={**env, "SMELT_LOG_LEVEL": "info"}, capture_output=True, check=False)
     seconds = time.perf_counter() - started
-    if proc.returncode:
-        raise RuntimeError(out.decode()[-2000:])
-    units = [
-        orjson.loads(line)
-        for line in out.splitlines()
-        if line.startswith(b"{") and b'"unit finished"' in line
-    ]
-    return seconds, usage.ru_maxrss / 1024, sum(float(u["seconds"]) for u in units)
+    if done.returncode:
+        raise RuntimeError(done.stderr.decode()[-2000:])
+    lines = (done.stdout + done.stderr).splitlines()
+    peak = next(int(line.split(b"=")[1]) for line in lines if line.startswith(b"maxrss_kib="))
+    units = [orjson.loads(line) for line in lines if line.startswith(b"{") and b'"unit finished"' in line]
+    return seconds, peak / 1024, sum(float(u["seconds"]) for u in units)
 
 
 def backfill_compare(days: list[dt.date], underlyings: tuple[str, ...], sim_now: dt.date) -> None:
     """The run's backfill of the same past days both ways, in this process: REST (one range request per
     contract) against flat files (the embedded endpoint: publish, then land, plus contracts and dividends)."""
+    from workflows import logs
     from workflows.settings import load_settings
     from workflows.steps import Resources, backfill_flatfiles, backfill_options
+
+    logs.configure("json", "warning")
 
     for name, flag in (("REST backfill", False), ("flat-file backfill (embedded)", True)):
         with tempfile.TemporaryDirectory() as home:
@@ -101,8 +100,9 @@ def main() -> None:
     sim_now = day + dt.timedelta(days=1 if day.weekday() < 4 else 3)
     from workflows import calendar
 
-    past = calendar.previous_trading_days(day, args.backfill_days)
-    backfill_compare(past, tuple(args.backfill_underlyings.split(",")), sim_now)
+    if args.backfill_days:
+        past = calendar.previous_trading_days(day, args.backfill_days)
+        backfill_compare(past, tuple(args.backfill_underlyings.split(",")), sim_now)
     if args.only_backfill:
         return
     with socket.socket() as s:
