@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from tests.flatfiles.support import Endpoint, flatfile_settings, s3
+from tests.flatfiles.support import SIM_NOW, Endpoint, flatfile_settings, s3
+from workflows.cli import app
 from workflows.flatfiles import COLUMNS, FlatFilesClient, published_at, vendor_key
 from workflows.flatfiles.objects import window_start_ns
 from workflows.settings import Settings
@@ -88,3 +90,18 @@ def test_option_rows_are_the_range_aggregates_and_the_snapshots_day_bar(
             [bar] = asyncio.run(_items(settings, "aggregates", ticker, DAY, DAY))
             assert _numbers(row) == _bar(bar)
             assert int(row["window_start"]) == bar["t"] * 1_000_000
+
+
+def test_publish_flatfiles_leaves_out_the_days_not_published_at_the_simulators_clock(
+    tmp_path: Path, flatfile_endpoint: Endpoint, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {"SMELT_HOME": str(tmp_path / "home"), "SMELT_SIM_NOW": str(SIM_NOW), "SMELT_LOG_FORMAT": "json",
+                        "POLYGON_FLATFILES_ENDPOINT_URL": flatfile_endpoint.url, "POLYGON_FLATFILES_BUCKET": bucket,
+                        "POLYGON_FLATFILES_ACCESS_KEY_ID": flatfile_endpoint.key_id,
+                        "POLYGON_FLATFILES_SECRET_ACCESS_KEY": flatfile_endpoint.secret}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    done = CliRunner().invoke(app, ["sim", "publish-flatfiles", "--start", str(DAY), "--end", str(SIM_NOW),
+                                    "--datasets", "stocks"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    keys = [o["Key"] for o in s3(flatfile_endpoint).list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert keys == [vendor_key("stock_day_aggs", DAY)]  # SIM_NOW's own files come the next morning
