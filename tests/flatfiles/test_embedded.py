@@ -53,3 +53,14 @@ def test_the_local_endpoint_lives_only_as_long_as_the_block(tmp_path: Path) -> N
         httpx.get(endpoint, timeout=5)
     with pytest.raises(httpx.TransportError):
         httpx.get(endpoint, timeout=2)
+
+
+def test_ingest_options_on_the_flat_file_path_lands_the_days_files_and_references(tmp_path: Path) -> None:
+    from workflows.steps import ingest_options
+
+    settings = load_settings(home=tmp_path / "home", sim_now=dt.date(2026, 11, 24), sim_flatfiles=True,
+                             log_format="json")  # fmt: skip
+    report = ingest_options(Resources.from_settings(settings), DAYS[-1], underlyings=["SPY"], run_id="r1")
+    assert report.step == "backfill-flatfiles"  # auto: the plan sends a past day to the flat files
+    assert sorted(u.dataset for u in report.units) == [
+        "option_contracts", "option_day_aggs", "stock_day_aggs", "stock_dividends"]  # fmt: skip

@@ -54,13 +54,17 @@ def ingest_flatfiles(
     run_id: str | None = None,
     now: dt.datetime | None = None,
 ) -> IngestReport:
-    """Land each trading day's flat file of each dataset (default: stocks and options) from the endpoint."""
+    """Land each trading day's flat file of each dataset (default: stocks and options) from the endpoint (in
+    the embedded mode, from the local one the simulator has just published the days to)."""
     run_id = run_id or new_run_id()
     days = trading_days_of("ingest-flatfiles", start, end)
     chosen = tuple(datasets or ALL_DATASETS)
     now = now or source_now(resources.settings)
     report = IngestReport("ingest-flatfiles", run_id)
-    with logs.bound(run_id=run_id, step="ingest-flatfiles", trade_date=f"{days[0]}..{days[-1]}"):
+    with (
+        logs.bound(run_id=run_id, step="ingest-flatfiles", trade_date=f"{days[0]}..{days[-1]}"),
+        embedded_flatfiles(resources, days, chosen) as resources,
+    ):
         try:
             client = FlatFilesClient.from_settings(resources.settings.flatfiles)
         except FlatFileError as exc:
@@ -247,7 +251,9 @@ def _step_error(
 
 
 @contextmanager
-def embedded_flatfiles(resources: Resources, days: Sequence[dt.date]) -> Iterator[Resources]:
+def embedded_flatfiles(
+    resources: Resources, days: Sequence[dt.date], datasets: Sequence[str] = ALL_DATASETS
+) -> Iterator[Resources]:
     """The resources to read flat files with: as given when keys are set; in the embedded mode, pointed at
     a local endpoint the in-process simulator has just published ``days`` to, for the block's duration."""
     settings = resources.settings
@@ -262,7 +268,7 @@ def embedded_flatfiles(resources: Resources, days: Sequence[dt.date]) -> Iterato
     with embedded.local_endpoint() as endpoint:
         options = create_app(**embedded_simulator(settings)).state.options
         client = FlatFilesClient.from_settings(endpoint)
-        files, _ = published.publish(client, options, days, ALL_DATASETS, source_now(settings))
+        files, _ = published.publish(client, options, days, datasets, source_now(settings))
         log.info("embedded flat files published", endpoint=endpoint.endpoint_url, files=len(files),
                  bytes=sum(f.bytes for f in files), seconds=round(time.perf_counter() - started, 1))  # fmt: skip
         yield replace(resources, settings=settings.model_copy(update={"flatfiles": endpoint}))

@@ -19,7 +19,7 @@ from workflows.lake import DatasetWriter, new_run_id
 from workflows.polygon import PolygonClient
 from workflows.progress import UnitProgress
 from workflows.steps.errors import StepError, describe, retryable
-from workflows.steps.flatfiles import embedded_flatfiles, ingest_flatfiles
+from workflows.steps.flatfiles import ingest_flatfiles
 from workflows.steps.plan import OptionsPath, plan, trading_days_of
 from workflows.steps.resources import Resources
 from workflows.steps.units import IngestReport, Lander, UnitReport, gather_units
@@ -228,12 +228,11 @@ def backfill_flatfiles(
     run_id = run_id or new_run_id()
     days = trading_days_of("backfill-flatfiles", start, end)
     tickers = tuple(underlyings or resources.settings.underlyings)
-    with embedded_flatfiles(resources, days) as resources:
-        report = ingest_flatfiles(resources, days[0], days[-1], run_id=run_id)
-        report.step = "backfill-flatfiles"
-        with logs.bound(run_id=run_id, step="backfill-flatfiles", trade_date=f"{days[0]}..{days[-1]}"):
-            report.units += asyncio.run(_references(resources, days, tickers, lander_for(resources, run_id)))
-        report.warnings += warn_unknown_underlyings(report.units)
+    report = ingest_flatfiles(resources, days[0], days[-1], run_id=run_id)
+    report.step = "backfill-flatfiles"
+    with logs.bound(run_id=run_id, step="backfill-flatfiles", trade_date=f"{days[0]}..{days[-1]}"):
+        report.units += asyncio.run(_references(resources, days, tickers, lander_for(resources, run_id)))
+    report.warnings += warn_unknown_underlyings(report.units)
     return report
 
 
