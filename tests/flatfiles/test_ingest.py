@@ -214,3 +214,17 @@ def test_a_pod_of_the_same_run_that_loses_the_race_takes_the_winners_manifest(
         and unit.rows == 2
         and unit.manifest_key == f"raw/_manifests/stock_day_aggs/dt={DAY}/r1.json"
     )
+
+
+@pytest.mark.parametrize(("code", "status"), [("AccessDenied", 403), ("403", 403), ("NoSuchKey", 404)])
+def test_a_403_that_says_nothing_else_counts_as_a_missing_object(code: str, status: int) -> None:
+    from botocore.exceptions import ClientError
+
+    from workflows.flatfiles import FlatFilesClient
+
+    client = FlatFilesClient("http://127.0.0.1:9", "flatfiles", "id", "secret")
+    refused = ClientError(
+        {"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject"
+    )
+    error = client._classify(refused, "us_stocks_sip/day_aggs_v1/2026/11/2026-11-23.csv.gz")
+    assert error.problem == "missing"  # the step then judges it by the publication time
