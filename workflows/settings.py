@@ -91,6 +91,11 @@ class _Environment(BaseSettings):
         default=False,
         description="Let the simulator's chain snapshot replay any past day (tests); the vendor only knows today.",
     )
+    sim_flatfiles: bool = Field(
+        default=False,
+        description="The embedded run publishes the simulator's flat files to a local endpoint (moto) and backfills "
+        "past days from them instead of one range request per contract (decision 67).",
+    )
     sim_faults: str | None = Field(
         default=None,
         description="Faults the simulator injects, e.g. rate_429=0.3,retry_after=1 (tests, drills).",
@@ -114,6 +119,20 @@ class _Environment(BaseSettings):
         default=None, ge=1, validation_alias=AliasChoices("POLYGON_RATE_PER_MINUTE")
     )
     polygon_max_concurrency: int = Field(default=8, ge=1, le=64)
+
+    # The vendor's flat files: an S3-compatible endpoint with its own keys (not the REST key).
+    polygon_flatfiles_endpoint_url: str = Field(
+        default="https://files.polygon.io", validation_alias=AliasChoices("POLYGON_FLATFILES_ENDPOINT_URL")
+    )
+    polygon_flatfiles_bucket: str = Field(
+        default="flatfiles", min_length=3, validation_alias=AliasChoices("POLYGON_FLATFILES_BUCKET")
+    )
+    polygon_flatfiles_access_key_id: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("POLYGON_FLATFILES_ACCESS_KEY_ID")
+    )
+    polygon_flatfiles_secret_access_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("POLYGON_FLATFILES_SECRET_ACCESS_KEY")
+    )
 
     snowflake_account: str | None = Field(default=None, validation_alias=AliasChoices("SNOWFLAKE_ACCOUNT"))
     snowflake_user: str | None = Field(default=None, validation_alias=AliasChoices("SNOWFLAKE_USER"))
@@ -158,6 +177,13 @@ class _Environment(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("expected the served simulator's http(s) URL, e.g. http://127.0.0.1:8700")
         return value
+
+    @field_validator("polygon_flatfiles_endpoint_url")
+    @classmethod
+    def _check_flatfiles_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected the flat-file endpoint's http(s) URL, e.g. https://files.polygon.io")
+        return value.rstrip("/")
 
     @field_validator("lake_url")
     @classmethod
@@ -230,6 +256,25 @@ class PolygonSettings(BaseModel):
     max_concurrency: int
 
 
+class FlatFilesSettings(BaseModel):
+    """``POLYGON_FLATFILES_*``: the vendor's S3-compatible flat-file endpoint, bucket and its own keys."""
+
+    model_config = _GROUP
+
+    endpoint_url: str
+    bucket: str
+    access_key_id: SecretStr | None
+    secret_access_key: SecretStr | None
+
+    @property
+    def credentials_set(self) -> bool:
+        """Both keys set: the backfill path may take flat files (decision 67)."""
+        return all(
+            k is not None and k.get_secret_value().strip()
+            for k in (self.access_key_id, self.secret_access_key)
+        )
+
+
 class SnowflakeSettings(BaseModel):
     """``SNOWFLAKE_*``: the account and its key-pair login, used when ``SMELT_WAREHOUSE=snowflake``."""
 
@@ -258,6 +303,7 @@ class SimulatorSettings(BaseModel):
     universe: Literal["default", "market"]
     now: dt.date | None
     snapshot_history: bool
+    flatfiles: bool
     faults: str | None
 
 
@@ -285,6 +331,7 @@ class Settings(BaseModel):
     log_format: Literal["auto", "json", "console"]
     log_level: Literal["debug", "info", "warning", "error"]
     polygon: PolygonSettings
+    flatfiles: FlatFilesSettings
     snowflake: SnowflakeSettings
     simulator: SimulatorSettings
     duckdb: DuckDBSettings
@@ -313,9 +360,13 @@ class Settings(BaseModel):
 
     def secrets(self) -> list[str]:
         """Values that must never be printed, for the log redactor."""
-        secrets = [
-            s.get_secret_value() for s in (self.polygon.api_key, self.snowflake.private_key_passphrase) if s
-        ]
+        values = (
+            self.polygon.api_key,
+            self.snowflake.private_key_passphrase,
+            self.flatfiles.access_key_id,
+            self.flatfiles.secret_access_key,
+        )
+        secrets = [s.get_secret_value() for s in values if s]
         return [s for s in secrets if len(s) >= 4]
 
 
@@ -355,7 +406,13 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 #: A variable's group is its prefix: ``SMELT_SIM_SEED`` is ``settings.simulator.seed``.
-_GROUPS = {"polygon_": "polygon", "snowflake_": "snowflake", "sim_": "simulator", "duckdb_": "duckdb"}
+_GROUPS = {
+    "polygon_flatfiles_": "flatfiles",  # before "polygon_": the first matching prefix decides
+    "polygon_": "polygon",
+    "snowflake_": "snowflake",
+    "sim_": "simulator",
+    "duckdb_": "duckdb",
+}
 
 
 def _grouped(env: _Environment) -> Settings:

@@ -36,15 +36,17 @@ def test_render_twice_changes_nothing(tmp_path: Path) -> None:
 @pytest.mark.tools
 @pytest.mark.parametrize("warehouse", render.WAREHOUSES)
 def test_argo_lint_offline_accepts_every_file_in_one_call(warehouse: str, tmp_path: Path) -> None:
-    """The WorkflowTemplates as rendered; the CronWorkflow as the chart installs it (the rendered file has no
-    schedule: the chart's values own it, and Argo refuses a CronWorkflow without one)."""
+    """The WorkflowTemplates as rendered; the CronWorkflows as the chart installs them (the rendered files have
+    no schedule: the chart's values own it, and Argo refuses a CronWorkflow without one)."""
     files = sorted((RENDERED / warehouse).glob("workflowtemplate-*.yaml"))
-    assert len(files) == 7
-    cron = tmp_path / "cronworkflow-smelt-daily.yaml"
+    assert len(files) == 9
     # The chart's default warehouse is Snowflake; ci/local.yaml installs the DuckDB templates.
     values = None if warehouse == "snowflake" else CHART / "ci" / "local.yaml"
-    cron.write_text(helm_template(values, "--show-only", "templates/cronworkflow-smelt-daily.yaml"))
-    done = run([tool("argo"), "lint", "--offline", "-o", "simple", *files, cron])
+    crons = []
+    for name in ("cronworkflow-smelt-daily.yaml", "cronworkflow-smelt-validate.yaml"):
+        crons.append(tmp_path / name)
+        crons[-1].write_text(helm_template(values, "--show-only", f"templates/{name}"))
+    done = run([tool("argo"), "lint", "--offline", "-o", "simple", *files, *crons])
     assert "no linting errors" in done.stdout + done.stderr
 
 

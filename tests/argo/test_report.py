@@ -66,3 +66,31 @@ def test_failed_nodes_are_named_and_an_unresolved_day_counts_nothing(tmp_path: P
                                     "--failures", failures, "--start", "?", "--end", "?", "--out-dir", str(out)])  # fmt: skip
     assert done.exit_code == 0, done.output
     assert (out / "rows").read_text() == "0"
+
+
+def test_a_flat_file_backfill_counts_the_csv_rows_of_its_days() -> None:
+    """The backfill's exit handler over its range: a flat-file day's manifests count their CSV data lines,
+    those of another run do not, and a day outside the range is not read."""
+    from workflows.lake.keys import manifest_key, part_key
+    from workflows.lake.manifest import Manifest, PartInfo
+
+    lake = Lake.open(load_settings().lake)
+    run = "smelt-backfill-f1at"
+
+    def land(dataset: str, day: str, run_id: str, rows: int) -> None:
+        date = dt.date.fromisoformat(day)
+        part = PartInfo(part_key(dataset, date, None, run_id, 0), rows, 100, "0" * 64)
+        manifest = Manifest(dataset, date, None, run_id, "simulator", "2026-11-26T16:00:00Z", (part,),
+                            {"format": "csv.gz"})  # fmt: skip
+        assert manifest.key == manifest_key(dataset, date, None, run_id)
+        lake.storage.put_exclusive(manifest.key, manifest.to_json())
+
+    land("stock_day_aggs", "2026-11-23", run, 3000)
+    land("option_day_aggs", "2026-11-23", run, 1_400_000)
+    land("option_day_aggs", "2026-11-24", run, 1_350_000)
+    land("option_day_aggs", "2026-11-24", "smelt-backfill-other", 7)
+    land("option_day_aggs", "2026-11-25", run, 5)  # after the range
+
+    result = report.outcome(lake, run, "Succeeded", "null", "2026-11-23", "2026-11-24")
+    assert result.rows_by_dataset == {"stock_day_aggs": 3000, "option_day_aggs": 2_750_000}
+    assert result.rows == 2_753_000

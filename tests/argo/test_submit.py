@@ -95,9 +95,9 @@ def argo_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeArgoServer
 
 
 TEMPLATES = {("workflow-templates", name) for name in (
-    "smelt-ingest-stocks", "smelt-ingest-options", "smelt-load", "smelt-transform", "smelt-publish",
-    "smelt-daily", "smelt-backfill",
-)}  # not the CronWorkflow: the chart owns its schedule  # fmt: skip
+    "smelt-ingest-stocks", "smelt-ingest-options", "smelt-ingest-flatfiles", "smelt-load", "smelt-transform",
+    "smelt-publish", "smelt-daily", "smelt-backfill", "smelt-validate",
+)}  # not the CronWorkflows: the chart owns their schedules  # fmt: skip
 
 
 def _submit(*args: str) -> Any:

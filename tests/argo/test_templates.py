@@ -52,7 +52,10 @@ def test_polygon_steps_share_the_semaphore_and_nothing_else_takes_it() -> None:
 
 
 def test_warehouse_mutex_and_shared_volume_only_for_duckdb() -> None:
-    for warehouse, expected in (("duckdb", {"load", "transform", "publish"}), ("snowflake", set())):
+    for warehouse, expected in (
+        ("duckdb", {"load", "transform", "publish", "validate"}),
+        ("snowflake", set()),
+    ):
         locked = {
             t["name"] for t in _containers(warehouse)
             if {"name": pod.WAREHOUSE_MUTEX} in t.get("synchronization", {}).get("mutexes", [])
@@ -129,8 +132,9 @@ DEPLOY_TIME_CRON_FIELDS = {
 def test_the_render_leaves_deploy_time_settings_to_the_chart(warehouse: str) -> None:
     """Hera renders structure: no schedule, time zone, history limit or universe of its own, which the chart
     would overwrite (one owner: the chart's values)."""
-    cron = _by_name(warehouse)["smelt-daily/CronWorkflow"]["spec"]
-    assert not DEPLOY_TIME_CRON_FIELDS & set(cron) and cron["schedules"] == []
+    for name in ("smelt-daily", "smelt-validate"):
+        cron = _by_name(warehouse)[f"{name}/CronWorkflow"]["spec"]
+        assert not DEPLOY_TIME_CRON_FIELDS & set(cron) and cron["schedules"] == []
     for manifest in render.manifests(warehouse):  # type: ignore[arg-type]
         spec = manifest["spec"].get("workflowSpec", manifest["spec"])
         parameters = [*spec.get("arguments", {}).get("parameters", [])]
@@ -142,13 +146,123 @@ def test_the_render_leaves_deploy_time_settings_to_the_chart(warehouse: str) -> 
                 assert "value" not in parameter and "default" not in parameter, manifest["metadata"]["name"]
 
 
-def test_backfill_runs_the_daily_day_template_per_trading_day() -> None:
-    backfill = _by_name("duckdb")["smelt-backfill/WorkflowTemplate"]
-    dag = next(t for t in backfill["spec"]["templates"] if t["name"] == "backfill")
+def _template(manifest: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(t for t in manifest["spec"]["templates"] if t["name"] == name)
+
+
+def _tasks(dag: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for t in dag["dag"]["tasks"]}
+
+
+@pytest.mark.parametrize("warehouse", render.WAREHOUSES)
+def test_backfill_takes_one_path_by_its_bars_parameter(warehouse: str) -> None:
+    """REST (the default where no chart says otherwise): a whole `smelt-daily` day per trading day. Flat
+    files: the fan-out. Each branch runs only when `bars` names it, so a run never takes both."""
+    backfill = _by_name(warehouse)["smelt-backfill/WorkflowTemplate"]
+    (bars,) = [p for p in backfill["spec"]["arguments"]["parameters"] if p["name"] == "bars"]
+    assert (bars["value"], bars["enum"]) == ("rest", ["rest", "flatfiles"])
+    dag = _template(backfill, "backfill")
     assert dag["parallelism"] == templates.BACKFILL_PARALLELISM
-    run_day = next(t for t in dag["dag"]["tasks"] if t["name"] == "run-day")
+    tasks = _tasks(dag)
+    assert set(tasks) == {"trading-days", "run-day", "flatfiles"}
+    run_day, files = tasks["run-day"], tasks["flatfiles"]
     assert run_day["templateRef"] == {"name": "smelt-daily", "template": "day"}
     assert run_day["withParam"] == "{{tasks.trading-days.outputs.parameters.days}}"
+    assert run_day["when"] == "{{workflow.parameters.bars}} == rest"
+    assert files["when"] == "{{workflow.parameters.bars}} == flatfiles"
+    assert files["template"] == templates.FLATFILE_DAYS and "withParam" not in files  # fans out inside
+    assert files["arguments"]["parameters"] == [
+        {"name": "days", "value": "{{tasks.trading-days.outputs.parameters.days}}"}
+    ]
+    assert run_day["depends"] == files["depends"] == "trading-days"
+
+
+@pytest.mark.parametrize("warehouse", render.WAREHOUSES)
+def test_flat_file_backfill_fans_out_one_day_each_then_transforms_and_publishes_once(warehouse: str) -> None:
+    backfill = _by_name(warehouse)["smelt-backfill/WorkflowTemplate"]
+    fan_out = _template(backfill, templates.FLATFILE_DAYS)
+    assert fan_out["parallelism"] == templates.FLATFILE_PARALLELISM == 2  # two cores, where no chart sets it
+    tasks = _tasks(fan_out)
+    assert set(tasks) == {"day", "transform", "publish"}
+    assert tasks["day"]["withParam"] == "{{inputs.parameters.days}}"
+    assert tasks["day"]["template"] == "flatfile-day"
+    assert tasks["day"]["arguments"]["parameters"] == [{"name": "trade-date", "value": "{{item}}"}]
+    # One transform after every day (a fanned-out task's name in `depends` waits for all its children).
+    assert "withParam" not in tasks["transform"] and tasks["transform"]["depends"] == "day"
+    assert tasks["transform"]["templateRef"] == {"name": "smelt-transform", "template": "transform"}
+    assert tasks["publish"]["depends"] == "transform"
+    assert tasks["publish"]["templateRef"] == {"name": "smelt-publish", "template": "publish"}
+
+    day = _template(backfill, "flatfile-day")
+    steps = _tasks(day)
+    assert set(steps) == {"ingest-flatfiles", "ingest-stocks", "load"}  # no transform per day
+    assert "depends" not in steps["ingest-flatfiles"] and "depends" not in steps["ingest-stocks"]
+    assert steps["load"]["depends"] == "ingest-flatfiles && ingest-stocks"
+    assert steps["ingest-flatfiles"]["templateRef"] == {
+        "name": "smelt-ingest-flatfiles",
+        "template": "ingest-flatfiles",
+    }
+    # The same day mutex as a `smelt-daily` day: a backfill and a daily run of one day never overlap.
+    assert (
+        day["synchronization"]
+        == _template(_by_name(warehouse)["smelt-daily/WorkflowTemplate"], "day")["synchronization"]
+    )
+
+
+@pytest.mark.parametrize("warehouse", render.WAREHOUSES)
+def test_the_flat_file_step_runs_the_documented_command_and_alone_sees_their_keys(warehouse: str) -> None:
+    (step,) = _by_name(warehouse)["smelt-ingest-flatfiles/WorkflowTemplate"]["spec"]["templates"]
+    day = "{{inputs.parameters.trade-date}}"
+    assert step["container"]["args"] == [
+        "ingest", "flatfiles", "--start", day, "--end", day, "--run-id", "{{workflow.name}}",
+    ]  # fmt: skip
+    assert "synchronization" not in step  # not the REST API's semaphore, nor a warehouse writer
+    assert (
+        step["retryStrategy"]
+        == _template(_by_name(warehouse)["smelt-load/WorkflowTemplate"], "load")["retryStrategy"]
+    )
+    for template in _containers(warehouse):
+        keys = {
+            e["name"]: e["valueFrom"]["secretKeyRef"]
+            for e in template["container"]["env"]
+            if e["name"].startswith("POLYGON_FLATFILES_")
+        }
+        if template["name"] != "ingest-flatfiles":
+            assert not keys, template["name"]
+            continue
+        assert keys == {
+            key: {"name": pod.FLATFILES_SECRET, "key": key, "optional": True} for key in pod.FLATFILES_KEYS
+        }
+
+
+@pytest.mark.parametrize("warehouse", render.WAREHOUSES)
+def test_validation_runs_the_whole_table_tests_under_the_transform_mutex(warehouse: str) -> None:
+    """`smelt-validate` and every transform share one mutex on both warehouses: never two dbt runs at once."""
+    by_name = _by_name(warehouse)
+    validate = by_name["smelt-validate/WorkflowTemplate"]
+    (step,) = validate["spec"]["templates"]
+    assert step["container"]["args"] == ["transform", "--full-validation", "--run-id", "{{workflow.name}}"]
+    assert validate["spec"]["entrypoint"] == "validate"
+    assert (
+        validate["spec"]["synchronization"]
+        == by_name["smelt-daily/WorkflowTemplate"]["spec"]["synchronization"]
+    )
+    transform = _template(by_name["smelt-transform/WorkflowTemplate"], "transform")
+    for template in (step, transform):
+        assert {"name": pod.TRANSFORM_MUTEX} in template["synchronization"]["mutexes"], template["name"]
+    holders = {
+        t["name"] for t in _containers(warehouse)
+        if {"name": pod.TRANSFORM_MUTEX} in t.get("synchronization", {}).get("mutexes", [])
+    }  # fmt: skip
+    assert holders == {"transform", "validate"}
+    assert step["retryStrategy"] == transform["retryStrategy"]
+
+
+def test_validation_cron_runs_the_template_and_leaves_its_schedule_to_the_chart() -> None:
+    cron = _by_name("duckdb")["smelt-validate/CronWorkflow"]["spec"]
+    assert cron["concurrencyPolicy"] == "Forbid"
+    assert cron["workflowSpec"] == {"workflowTemplateRef": {"name": "smelt-validate"}}
+    assert not DEPLOY_TIME_CRON_FIELDS & set(cron) and cron["schedules"] == []
 
 
 def test_no_parameter_carries_a_secret() -> None:

@@ -65,6 +65,12 @@ def test_rendered_chart_holds_no_secret(values: Path | None) -> None:
     env = [e for doc in docs for e in _env_entries(doc)]
     polygon = [e for e in env if e["name"] == "POLYGON_API_KEY"]
     assert polygon and all(e["valueFrom"]["secretKeyRef"]["name"] == "smelt-polygon" for e in polygon)
+    flatfiles = [e for e in env if e["name"].startswith("POLYGON_FLATFILES_")]
+    assert flatfiles and all(e["valueFrom"]["secretKeyRef"]["name"] == "smelt-flatfiles" for e in flatfiles)
+    configured = [
+        d["data"] for d in docs if d["kind"] == "ConfigMap" and "SMELT_LAKE_URL" in d.get("data", {})
+    ]
+    assert not [k for data in configured for k in data if k.endswith(("ACCESS_KEY_ID", "SECRET_ACCESS_KEY"))]
 
 
 def test_rendered_argo_files_hold_no_secret() -> None:

@@ -35,3 +35,37 @@ def test_a_replaying_simulator_serves_every_day_from_the_snapshot() -> None:
     decided = plan(load_settings(sim_now=END, sim_snapshot_history=True), days)
     assert decided.days_on("snapshot") == days
     assert all("SMELT_SIM_SNAPSHOT_HISTORY" in p.reason for p in decided.days)
+
+
+_FLATFILE_KEYS = {
+    "polygon_flatfiles_access_key_id": "id-for-the-plan",
+    "polygon_flatfiles_secret_access_key": "s3cr3t",
+}
+
+
+def test_past_days_take_flat_files_when_their_keys_are_set_and_the_files_are_published() -> None:
+    days = calendar.trading_days(START, END)
+    decided = plan(load_settings(sim_now=END, **_FLATFILE_KEYS), days)
+    assert decided.days_on("snapshot") == [END] and decided.days_on("flatfiles") == days[:-1]
+    assert all("flat-file keys are set" in p.reason for p in decided.days if p.path == "flatfiles")
+
+
+def test_a_day_whose_flat_files_are_not_published_yet_takes_the_rest_backfill() -> None:
+    from workflows.flatfiles import published_at
+
+    monday = dt.date(
+        2026, 11, 23
+    )  # Tuesday 10:30 New York: the snapshot moved on at 9:30, the files come at 11
+    between = published_at(monday) - dt.timedelta(minutes=30)
+    [decided] = plan(load_settings(**_FLATFILE_KEYS), [monday], now=between).days
+    assert decided.path == "backfill" and "not published before" in decided.reason
+    assert (
+        plan(load_settings(**_FLATFILE_KEYS), [monday], now=published_at(monday)).path(monday) == "flatfiles"
+    )
+
+
+def test_without_keys_or_the_embedded_endpoint_past_days_take_the_rest_backfill() -> None:
+    [decided] = plan(load_settings(sim_now=END), [START]).days
+    assert decided.path == "backfill" and "no flat-file keys are set" in decided.reason
+    embedded = plan(load_settings(sim_now=END, sim_flatfiles=True), [START]).days[0]
+    assert embedded.path == "flatfiles" and "SMELT_SIM_FLATFILES" in embedded.reason

@@ -25,8 +25,7 @@ INSTALL = {
     "Argo Workflows": "install Argo Workflows (scripts/kind/create-cluster.sh, or helm install argo-workflows argo/argo-workflows)",
     "External Secrets": "install External Secrets (scripts/kind/create-cluster.sh, or helm install external-secrets external-secrets/external-secrets)",
 }
-TEMPLATE_NAMES = [templates.INGEST_STOCKS, templates.INGEST_OPTIONS, templates.LOAD, templates.TRANSFORM,
-                  templates.PUBLISH, templates.DAILY, templates.BACKFILL]  # fmt: skip
+TEMPLATE_NAMES = list(templates.TEMPLATE_NAMES)
 #: What the Argo v4 executor does with the workflow's service account, and what it must not be able to do.
 NEEDED = [("create", "argoproj.io", "workflowtaskresults"), ("patch", "argoproj.io", "workflowtaskresults")]
 NOT_NEEDED = [("get", "", "secrets"), ("create", "", "pods"), ("delete", "argoproj.io", "workflows")]

@@ -38,10 +38,16 @@ RUNS_SEMAPHORE_KEY = "runs"
 POLYGON_SECRET, POLYGON_SECRET_KEY = "smelt-polygon", "api-key"
 SNOWFLAKE_SECRET, SNOWFLAKE_SECRET_KEY = "smelt-snowflake", "private-key"
 SNOWFLAKE_PASSPHRASE_KEY = "private-key-passphrase"  # noqa: S105 - a key name; only an encrypted key has one
+#: The vendor's flat-file keys (charts/pipeline externalsecret-flatfiles.yaml): the Secret's keys are the
+#: settings' own names, so a pod takes them as they are.
+FLATFILES_SECRET = "smelt-flatfiles"  # noqa: S105 - the Secret's name
+FLATFILES_KEYS = ("POLYGON_FLATFILES_ACCESS_KEY_ID", "POLYGON_FLATFILES_SECRET_ACCESS_KEY")
 #: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for an in-cluster S3 server (local profile); IRSA needs none.
 S3_SECRET = "smelt-s3"  # noqa: S105 - the Secret's name
 HOME_CLAIM = "smelt-home"  # DuckDB only: the warehouse file and dbt's target, shared by every step
 WAREHOUSE_MUTEX = "smelt-warehouse-write"
+#: One dbt build at a time on either warehouse: the daily or backfill transform and the weekly validation.
+TRANSFORM_MUTEX = "smelt-transform"
 
 HOME = "/var/lib/smelt"
 OUTPUTS = "/tmp/outputs"  # noqa: S108 - an emptyDir volume, the one writable place besides HOME
@@ -153,7 +159,7 @@ def _volumes(warehouse: Warehouse) -> list[m.Volume | ExistingVolume | EmptyDirV
     return volumes
 
 
-def _env(warehouse: Warehouse) -> list[Env | SecretEnv]:
+def _env(warehouse: Warehouse, flatfiles: bool) -> list[Env | SecretEnv]:
     env: list[Env | SecretEnv] = [
         Env(name="SMELT_HOME", value=HOME),
         Env(name="SMELT_WAREHOUSE", value=warehouse),
@@ -171,6 +177,11 @@ def _env(warehouse: Warehouse) -> list[Env | SecretEnv]:
             optional=True,
         )
         env += [Env(name="SNOWFLAKE_PRIVATE_KEY_PATH", value=key_file), passphrase]
+    if flatfiles:  # optional: without the chart's flatfiles.enabled the step fails with exit 2, naming them
+        env += [
+            SecretEnv(name=key, secret_name=FLATFILES_SECRET, secret_key=key, optional=True)
+            for key in FLATFILES_KEYS
+        ]
     return env
 
 
@@ -185,6 +196,8 @@ def step(
     artifacts: list[Artifact] | None = None,
     calls_polygon: bool = False,
     writes_warehouse: bool = False,
+    transforms: bool = False,
+    reads_flatfiles: bool = False,
     labels: dict[str, str] | None = None,
     metrics: list[m.Prometheus] | None = None,
     retries: bool = True,
@@ -192,7 +205,9 @@ def step(
     """A container template running ``smelt <args>`` with the pipeline's conventions.
 
     ``calls_polygon`` puts the step under the Polygon semaphore; ``writes_warehouse`` under the
-    warehouse-write mutex where the warehouse needs one (DuckDB: one writer per file; Snowflake: none).
+    warehouse-write mutex where the warehouse needs one (DuckDB: one writer per file; Snowflake: none);
+    ``transforms`` under the transform mutex on both (two dbt builds of one warehouse would race);
+    ``reads_flatfiles`` gives it the flat-file keys, which no other step sees.
     """
     resources = SIZES[size]
     semaphores = (
@@ -204,7 +219,10 @@ def step(
         if calls_polygon
         else None
     )
-    mutexes = [m.Mutex(name=WAREHOUSE_MUTEX)] if writes_warehouse and warehouse == "duckdb" else None
+    mutexes = [
+        *([m.Mutex(name=WAREHOUSE_MUTEX)] if writes_warehouse and warehouse == "duckdb" else []),
+        *([m.Mutex(name=TRANSFORM_MUTEX)] if transforms else []),
+    ] or None
     return Container(
         name=name,
         image=IMAGE,
@@ -213,7 +231,7 @@ def step(
         args=args,
         inputs=inputs or [],
         outputs=[*(outputs or []), *(artifacts or [])],
-        env=_env(warehouse),
+        env=_env(warehouse, reads_flatfiles),
         env_from=[
             ConfigMapEnvFrom(name=ENV_CONFIGMAP, optional=False),
             SecretEnvFrom(name=S3_SECRET, optional=True),

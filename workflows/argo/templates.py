@@ -28,15 +28,21 @@ from hera.workflows import models as m
 from workflows.argo import pod
 from workflows.argo.pod import Warehouse
 
-DAILY, BACKFILL = "smelt-daily", "smelt-backfill"
-INGEST_STOCKS, INGEST_OPTIONS, LOAD, TRANSFORM, PUBLISH = (
-    "smelt-ingest-stocks", "smelt-ingest-options", "smelt-load", "smelt-transform", "smelt-publish",
+DAILY, BACKFILL, VALIDATE = "smelt-daily", "smelt-backfill", "smelt-validate"
+INGEST_STOCKS, INGEST_OPTIONS, INGEST_FLATFILES, LOAD, TRANSFORM, PUBLISH = (
+    "smelt-ingest-stocks", "smelt-ingest-options", "smelt-ingest-flatfiles", "smelt-load", "smelt-transform",
+    "smelt-publish",
 )  # fmt: skip
 VERSION_LABEL = "smelt.dev/version"
 #: Underlyings ingested at once inside one run; the Polygon semaphore bounds all runs together.
 OPTIONS_PARALLELISM = 5
-#: Trading days a backfill runs at once.
+#: Trading days a REST backfill runs at once (each a whole `smelt-daily` day).
 BACKFILL_PARALLELISM = 3
+#: Trading days a flat-file backfill ingests at once: where no chart sets `flatfiles.parallelism`, a value
+#: two cores carry (the loads queue on DuckDB's write mutex anyway). The chart's template name for it:
+FLATFILE_PARALLELISM, FLATFILE_DAYS = 2, "flatfile-days"
+#: How a backfill gets its bars (`bars` parameter): a whole REST day each, or the vendor's flat files.
+REST, FLATFILES = "rest", "flatfiles"
 
 TRADE_DATE = "{{inputs.parameters.trade-date}}"
 #: Every step of a run writes its manifests under the workflow's name: a retried step (or `argo retry`)
@@ -113,6 +119,25 @@ def ingest_options(warehouse: Warehouse) -> WorkflowTemplate:
     return template
 
 
+def ingest_flatfiles(warehouse: Warehouse) -> WorkflowTemplate:
+    """One day's two flat-file objects (stocks and options day aggregates) into the lake, verbatim.
+
+    Not under the Polygon semaphore: the objects come from the flat-file endpoint, not the rate-limited API;
+    a backfill's fan-out parallelism bounds how many download at once.
+    """
+    with WorkflowTemplate(
+        **_metadata(INGEST_FLATFILES, "ingest"),
+        **_workflow_defaults("ingest-flatfiles", 2),
+        arguments=[_trade_date_input()],
+    ) as template:
+        pod.step(
+            "ingest-flatfiles",
+            ["ingest", "flatfiles", "--start", TRADE_DATE, "--end", TRADE_DATE, "--run-id", RUN_ID],
+            warehouse=warehouse, size="ingest", inputs=[_trade_date_input()], reads_flatfiles=True,
+        )  # fmt: skip
+    return template
+
+
 def load(warehouse: Warehouse) -> WorkflowTemplate:
     with WorkflowTemplate(
         **_metadata(LOAD, "load"), **_workflow_defaults("load", 2), arguments=[_trade_date_input()]
@@ -134,8 +159,29 @@ def transform(warehouse: Warehouse) -> WorkflowTemplate:
     ) as template:
         pod.step(
             "transform", ["transform", "--run-id", RUN_ID],
-            warehouse=warehouse, size="transform", writes_warehouse=True,
-            artifacts=[Artifact(name="run-results", path=pod.RUN_RESULTS, optional=True, archive=NoneArchiveStrategy())],
+            warehouse=warehouse, size="transform", writes_warehouse=True, transforms=True, artifacts=[_run_results()],
+        )  # fmt: skip
+    return template
+
+
+def _run_results() -> Artifact:
+    return Artifact(name="run-results", path=pod.RUN_RESULTS, optional=True, archive=NoneArchiveStrategy())
+
+
+def validate(warehouse: Warehouse) -> WorkflowTemplate:
+    """`smelt-validate`: the whole-table dbt tests the daily build leaves out (it tests only its increment).
+
+    It takes the transform mutex, so it never runs beside a daily or backfill transform, and the `runs`
+    semaphore like every run (decision 37).
+    """
+    with WorkflowTemplate(
+        **_metadata(VALIDATE, "validate"),
+        **_workflow_defaults("validate", 6),
+        synchronization=pod.run_limit(),
+    ) as template:
+        pod.step(
+            "validate", ["transform", "--full-validation", "--run-id", RUN_ID],
+            warehouse=warehouse, size="transform", writes_warehouse=True, transforms=True, artifacts=[_run_results()],
         )  # fmt: skip
     return template
 
@@ -255,9 +301,50 @@ def daily(warehouse: Warehouse) -> WorkflowTemplate:
     return template
 
 
-def backfill(warehouse: Warehouse) -> WorkflowTemplate:
-    """`smelt-backfill`: a date range expanded to trading days, one `smelt-daily` day each, a few at a time.
+def _flatfile_day() -> DAG:
+    """One day over flat files: its two objects, and the day's splits and Treasury curve (which the flat files
+    do not carry) through `smelt-ingest-stocks`, then the load. No transform: the backfill runs one at the end.
+    The day mutex keeps it apart from a `smelt-daily` run of the same day."""
+    with DAG(
+        name="flatfile-day",
+        inputs=[_trade_date_input()],
+        synchronization=m.Synchronization(mutexes=[m.Mutex(name=f"smelt-day-{TRADE_DATE}")]),
+    ) as day:
+        files = Task(name="ingest-flatfiles", template_ref=_ref(INGEST_FLATFILES, "ingest-flatfiles"),
+                     arguments={"trade-date": TRADE_DATE})  # fmt: skip
+        stocks = Task(name="ingest-stocks", template_ref=_ref(INGEST_STOCKS, "ingest-stocks"),
+                      arguments={"trade-date": TRADE_DATE})  # fmt: skip
+        loaded = Task(name="load", template_ref=_ref(LOAD, "load"), arguments={"trade-date": TRADE_DATE})
+        files >> loaded
+        stocks >> loaded
+    return day
 
+
+def _flatfile_days() -> DAG:
+    """The fan-out: one `flatfile-day` per trading day, a bounded number at once, then one transform and one
+    publish over everything landed (a transform per day would rebuild what the next day's rebuilds)."""
+    day = _flatfile_day()
+    days = Parameter(name="days", description="Trading days as a JSON list.")
+    with DAG(name=FLATFILE_DAYS, inputs=[days], parallelism=FLATFILE_PARALLELISM) as fan_out:
+        landed = Task(
+            name="day",
+            template=day,
+            with_param="{{inputs.parameters.days}}",
+            arguments={"trade-date": "{{item}}"},
+        )
+        transformed = Task(name="transform", template_ref=_ref(TRANSFORM, "transform"))
+        published = Task(name="publish", template_ref=_ref(PUBLISH, "publish"))
+        landed >> transformed
+        transformed >> published
+    return fan_out
+
+
+def backfill(warehouse: Warehouse) -> WorkflowTemplate:
+    """`smelt-backfill`: a date range expanded to trading days, then either path by the `bars` parameter.
+
+    `rest`: one whole `smelt-daily` day each, a few at a time (every request through the Polygon API).
+    `flatfiles`: one pod per day fetching the day's two flat-file objects, then one transform and publish.
+    The chart sets the default from `flatfiles.enabled`; a submitter may choose per run (`-p bars=rest`).
     `argo cron backfill smelt-daily --start … --end … --argname scheduled-time` is the alternative that
     creates one whole `smelt-daily` workflow per schedule time (docs/kubernetes.md).
     """
@@ -267,7 +354,9 @@ def backfill(warehouse: Warehouse) -> WorkflowTemplate:
         on_exit="report",
         synchronization=pod.run_limit(),
         arguments=[Parameter(name="start", description="First day, YYYY-MM-DD."),
-                   Parameter(name="end", description="Last day, YYYY-MM-DD."), _underlyings()],
+                   Parameter(name="end", description="Last day, YYYY-MM-DD."), _underlyings(),
+                   Parameter(name="bars", value=REST, enum=[REST, FLATFILES],
+                             description="Where the bars come from: rest (the API, per underlying) or flatfiles.")],
     ) as template:  # fmt: skip
         expand = pod.step(
             "trading-days",
@@ -276,16 +365,24 @@ def backfill(warehouse: Warehouse) -> WorkflowTemplate:
             warehouse=warehouse, size="calendar",
             outputs=[Parameter(name="days", value_from=m.ValueFrom(path=f"{pod.OUTPUTS}/days"))],
         )  # fmt: skip
+        flatfile_days = _flatfile_days()
         _report(warehouse, "backfill", "{{workflow.parameters.start}}", "{{workflow.parameters.end}}")
         with DAG(name="backfill", parallelism=BACKFILL_PARALLELISM):
             days = Task(name="trading-days", template=expand)
-            run = Task(
+            rest = Task(
                 name="run-day",
                 template_ref=_ref(DAILY, "day"),
                 with_param="{{tasks.trading-days.outputs.parameters.days}}",
+                when=f"{{{{workflow.parameters.bars}}}} == {REST}",
                 arguments={"trade-date": "{{item}}", "underlyings": "{{workflow.parameters.underlyings}}"},
             )
-            days >> run
+            files = Task(
+                name="flatfiles",
+                template=flatfile_days,
+                when=f"{{{{workflow.parameters.bars}}}} == {FLATFILES}",
+                arguments={"days": "{{tasks.trading-days.outputs.parameters.days}}"},
+            )
+            days >> [rest, files]
     return template
 
 
@@ -303,7 +400,32 @@ def cron() -> CronWorkflow:
     )
 
 
+def validation_cron() -> CronWorkflow:
+    """`smelt-validate` on a schedule (weekly, the chart's `validation` values): Forbid, like the daily one."""
+    return CronWorkflow(
+        **_metadata(VALIDATE, "validate"),
+        concurrency_policy="Forbid",
+        workflow_template_ref=m.WorkflowTemplateRef(name=VALIDATE),
+    )
+
+
+#: Every WorkflowTemplate, in install order (the ones referenced before those that reference them).
+TEMPLATE_NAMES = (
+    INGEST_STOCKS, INGEST_OPTIONS, INGEST_FLATFILES, LOAD, TRANSFORM, PUBLISH, DAILY, BACKFILL, VALIDATE,
+)  # fmt: skip
+
+
 def all_manifests(warehouse: Warehouse) -> list[WorkflowTemplate | CronWorkflow]:
     """Every object `smelt argo render` writes for one warehouse, in install order."""
-    builders = (ingest_stocks, ingest_options, load, transform, publish, daily, backfill)
-    return [*(build(warehouse) for build in builders), cron()]
+    builders = (
+        ingest_stocks,
+        ingest_options,
+        ingest_flatfiles,
+        load,
+        transform,
+        publish,
+        daily,
+        backfill,
+        validate,
+    )
+    return [*(build(warehouse) for build in builders), cron(), validation_cron()]

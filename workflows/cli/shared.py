@@ -3,6 +3,7 @@ turns a failure into its exit code, and the options more than one command takes.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -26,6 +27,11 @@ RunIdOpt = Annotated[
 UnderlyingsOpt = Annotated[
     str | None, typer.Option(help="Comma-separated underlyings; default SMELT_UNDERLYINGS.")
 ]
+FirstDayOpt = Annotated[dt.datetime, typer.Option("--start", formats=["%Y-%m-%d"], help="First day.")]
+LastDayOpt = Annotated[dt.datetime, typer.Option("--end", formats=["%Y-%m-%d"], help="Last day.")]
+FlatFileDatasetsOpt = Annotated[
+    str | None, typer.Option(help="Comma-separated flat-file datasets: stocks, options (default both).")
+]
 OutDir = Annotated[Path, typer.Option(help="Folder for Argo output parameters (one file each).")]
 
 
@@ -39,6 +45,16 @@ def settings_or_exit() -> Settings:
         raise typer.Exit(EXIT_USAGE) from None
     logs.configure(settings.log_format, settings.log_level, secrets=settings.secrets())
     return settings
+
+
+def flatfile_datasets(value: str | None) -> tuple[str, ...]:
+    """The lake datasets of a ``--datasets`` value, or a usage error naming the option."""
+    from workflows.flatfiles import dataset_names
+
+    try:
+        return dataset_names(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--datasets") from None
 
 
 def bad_arguments(message: str) -> typer.Exit:

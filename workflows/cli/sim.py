@@ -6,7 +6,13 @@ from typing import Annotated, Any
 
 import typer
 
-from workflows.cli.shared import settings_or_exit
+from workflows.cli.shared import (
+    FirstDayOpt,
+    FlatFileDatasetsOpt,
+    LastDayOpt,
+    flatfile_datasets,
+    settings_or_exit,
+)
 
 sim_app = typer.Typer(help="The built-in Polygon-compatible market simulator.", no_args_is_help=True)
 
@@ -29,3 +35,39 @@ def sim_serve(
     simulator.serve(host=host, port=port, seed=settings.simulator.seed if seed is None else seed, faults=parsed,
                     now=settings.simulator.now, snapshot_history=settings.simulator.snapshot_history,
                     market_size=settings.simulator.market_size, universe=settings.simulator.universe)  # fmt: skip
+
+
+@sim_app.command("publish-flatfiles")
+def sim_publish_flatfiles(start: FirstDayOpt, end: LastDayOpt, datasets: FlatFileDatasetsOpt = None) -> None:
+    """Publish the simulator's day-aggregate flat files to POLYGON_FLATFILES_ENDPOINT_URL (bucket and keys
+    from POLYGON_FLATFILES_*); days not yet published at the simulator's clock are left out."""
+    from workflows import calendar
+    from workflows.cli.shared import bad_arguments, run_step
+    from workflows.flatfiles import FlatFileError, FlatFilesClient
+    from workflows.simulator import create_app
+    from workflows.simulator import flatfiles as published
+    from workflows.steps import StepError
+    from workflows.steps.plan import source_now
+    from workflows.steps.source import embedded_simulator
+
+    settings = settings_or_exit()
+    if start > end:
+        raise typer.BadParameter(
+            f"{start:%Y-%m-%d} is after --end {end:%Y-%m-%d}; swap them", param_hint="--start"
+        )
+    chosen = flatfile_datasets(datasets)
+    days = calendar.trading_days(start.date(), end.date())
+    if not days:
+        raise bad_arguments(f"no trading days between {start:%Y-%m-%d} and {end:%Y-%m-%d}")
+
+    def publish() -> list[published.Published]:
+        try:
+            client = FlatFilesClient.from_settings(settings.flatfiles)
+            options = create_app(**embedded_simulator(settings)).state.options
+            files, _ = published.publish(client, options, days, chosen, source_now(settings))
+        except FlatFileError as exc:
+            raise StepError(f"publish-flatfiles: {exc}", retryable=exc.retryable) from exc
+        return files
+
+    run_step("publish-flatfiles", publish, None, files=len, rows=lambda f: sum(p.rows for p in f),
+             bytes=lambda f: sum(p.bytes for p in f))  # fmt: skip

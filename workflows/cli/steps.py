@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from workflows import calendar
-from workflows.cli.shared import RunIdOpt, UnderlyingsOpt, run_step, settings_or_exit
+from workflows.cli.shared import (
+    FirstDayOpt,
+    FlatFileDatasetsOpt,
+    LastDayOpt,
+    RunIdOpt,
+    UnderlyingsOpt,
+    flatfile_datasets,
+    run_step,
+    settings_or_exit,
+)
 from workflows.lake import DATASETS
 from workflows.settings import SettingsError, load_settings
 
@@ -29,6 +38,7 @@ class Mode(StrEnum):
     auto = "auto"
     snapshot = "snapshot"
     backfill = "backfill"
+    flatfiles = "flatfiles"
 
 
 Dataset = StrEnum("Dataset", {name: name for name in DATASETS})  # type: ignore[misc]
@@ -80,6 +90,12 @@ def _range(start: dt.datetime | None, end: dt.datetime | None) -> tuple[dt.date 
     return first, last
 
 
+def _closed_range(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
+    first, last = _range(start, end)
+    assert first is not None and last is not None
+    return first, last
+
+
 def _tickers(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -123,21 +139,35 @@ def ingest_options(
 
 @ingest_app.command("options-backfill")
 def ingest_options_backfill(
-    start: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="First day.")],
-    end: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Last day.")],
-    underlyings: UnderlyingsOpt = None,
-    run_id: RunIdOpt = None,
+    start: FirstDayOpt, end: LastDayOpt, underlyings: UnderlyingsOpt = None, run_id: RunIdOpt = None
 ) -> None:
     """Past days: contracts as of each day, one range-aggs request per contract for the whole range."""
     from workflows import steps
 
-    first, last = _range(start, end)
-    assert first is not None and last is not None
+    first, last = _closed_range(start, end)
     tickers = _tickers(underlyings)
     resources = _resources()
     run_step(
         "backfill-options",
         lambda: steps.backfill_options(resources, first, last, underlyings=tickers, run_id=run_id),
+        run_id,
+        **_INGESTED,
+    )
+
+
+@ingest_app.command("flatfiles")
+def ingest_flatfiles(
+    start: FirstDayOpt, end: LastDayOpt, datasets: FlatFileDatasetsOpt = None, run_id: RunIdOpt = None
+) -> None:
+    """The vendor's day-aggregate flat files (every stock, every contract), each object landed verbatim."""
+    from workflows import steps
+
+    first, last = _closed_range(start, end)
+    chosen = flatfile_datasets(datasets)
+    resources = _resources()
+    run_step(
+        "ingest-flatfiles",
+        lambda: steps.ingest_flatfiles(resources, first, last, datasets=chosen, run_id=run_id),
         run_id,
         **_INGESTED,
     )

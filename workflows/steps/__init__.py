@@ -5,7 +5,8 @@ schedules, retries a whole step or fans out across machines: that is the orchest
 
 * ``resources``: what every step uses (lake, warehouse, client, dbt), built once per run from settings
 * ``plan``: which path each day's option chains take, decided once per run
-* ``ingest``: ``ingest_stocks``, ``ingest_options``, ``backfill_options`` (API pages into the lake)
+* ``ingest``: ``ingest_stocks``, ``ingest_options``, ``backfill_options``, ``backfill_flatfiles``
+* ``flatfiles``: ``ingest_flatfiles`` (the vendor's day files into the lake), the embedded endpoint
 * ``load``: the day's manifests into the warehouse
 * ``transform``: the computed Greeks (``greeks``), dbt build and source freshness
 * ``publish``: the marts the dashboard reads, as a new snapshot
@@ -14,7 +15,8 @@ schedules, retries a whole step or fans out across machines: that is the orchest
 """
 
 from workflows.steps.errors import StepError
-from workflows.steps.ingest import backfill_options, ingest_options, ingest_stocks
+from workflows.steps.flatfiles import ingest_flatfiles
+from workflows.steps.ingest import backfill_flatfiles, backfill_options, ingest_options, ingest_stocks
 from workflows.steps.load import load
 from workflows.steps.publish import publish
 from workflows.steps.resources import Resources
@@ -29,7 +31,9 @@ __all__ = [
     "StepError",
     "TransformReport",
     "UnitReport",
+    "backfill_flatfiles",
     "backfill_options",
+    "ingest_flatfiles",
     "ingest_options",
     "ingest_stocks",
     "load",

@@ -2,7 +2,7 @@
 
 ``ingest_stocks`` lands the whole market's daily bars and the day's splits; ``ingest_options`` the option
 contracts and the end-of-day chain snapshot per underlying; ``backfill_options`` past days, which have no
-snapshot, with one range request per contract.
+snapshot, with one range request per contract; ``backfill_flatfiles`` the same days from the flat files.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from workflows.lake import DatasetWriter, new_run_id
 from workflows.polygon import PolygonClient
 from workflows.progress import UnitProgress
 from workflows.steps.errors import StepError, describe, retryable
-from workflows.steps.plan import OptionsPath, plan
+from workflows.steps.flatfiles import ingest_flatfiles
+from workflows.steps.plan import OptionsPath, plan, trading_days_of
 from workflows.steps.resources import Resources
 from workflows.steps.units import IngestReport, Lander, UnitReport, gather_units
 
@@ -29,7 +30,7 @@ log = logs.get_logger("smelt.steps")
 MODES = ("auto", *get_args(OptionsPath))
 
 
-def _lander(resources: Resources, run_id: str) -> Lander:
+def lander_for(resources: Resources, run_id: str) -> Lander:
     return Lander(resources.lake, run_id, resources.source)
 
 
@@ -45,7 +46,7 @@ def ingest_stocks(resources: Resources, day: dt.date, *, run_id: str | None = No
     run_id = run_id or new_run_id()
     _require_trading_day(day, "ingest-stocks")
     with logs.bound(run_id=run_id, step="ingest-stocks", trade_date=day.isoformat()):
-        return asyncio.run(_ingest_stocks(resources, day, _lander(resources, run_id)))
+        return asyncio.run(_ingest_stocks(resources, day, lander_for(resources, run_id)))
 
 
 async def _ingest_stocks(resources: Resources, day: dt.date, lander: Lander) -> IngestReport:
@@ -56,7 +57,7 @@ async def _ingest_stocks(resources: Resources, day: dt.date, lander: Lander) -> 
                         client.splits(execution_date_gte=day, execution_date_lte=day)),
             lander.land("treasury_yields", day, None, client.treasury_yields(date=day)),
         ])  # fmt: skip
-        _log_client(client)
+        log_client(client)
     return IngestReport("ingest-stocks", lander.run_id, units)
 
 
@@ -81,9 +82,11 @@ def ingest_options(
         mode = decided.path
     if mode == "backfill":
         return backfill_options(resources, day, day, underlyings=tickers, run_id=run_id)
+    if mode == "flatfiles":
+        return backfill_flatfiles(resources, day, day, underlyings=tickers, run_id=run_id)
     with logs.bound(run_id=run_id, step="ingest-options", trade_date=day.isoformat()):
-        report = asyncio.run(_ingest_snapshots(resources, day, tickers, _lander(resources, run_id)))
-        report.warnings += _warn_unknown_underlyings(report.units)
+        report = asyncio.run(_ingest_snapshots(resources, day, tickers, lander_for(resources, run_id)))
+        report.warnings += warn_unknown_underlyings(report.units)
         return report
 
 
@@ -97,7 +100,7 @@ async def _ingest_snapshots(
             coros.append(lander.land("option_snapshots", day, u, client.option_chain_snapshot(u)))
             coros.append(_land_dividends(lander, client, day, u))
         units = await gather_units("ingest-options", day, coros)
-        _log_client(client)
+        log_client(client)
     return IngestReport("ingest-options", lander.run_id, units)
 
 
@@ -115,13 +118,11 @@ def backfill_options(
     never one request per contract per day.
     """
     run_id = run_id or new_run_id()
-    days = calendar.trading_days(start, end)
-    if not days:
-        raise StepError(f"backfill-options {start}..{end}: no trading days in the range", retryable=False)
+    days = trading_days_of("backfill-options", start, end)
     tickers = tuple(underlyings or resources.settings.underlyings)
     with logs.bound(run_id=run_id, step="backfill-options", trade_date=f"{start}..{end}"):
-        report = asyncio.run(_backfill(resources, days, tickers, _lander(resources, run_id)))
-        report.warnings += _warn_unknown_underlyings(report.units)
+        report = asyncio.run(_backfill(resources, days, tickers, lander_for(resources, run_id)))
+        report.warnings += warn_unknown_underlyings(report.units)
         return report
 
 
@@ -132,8 +133,26 @@ async def _backfill(
     async with resources.client(days[-1]) as client:
         for u in tickers:  # one underlying at a time keeps the open per-day writers bounded
             report.units += await _backfill_underlying(lander, client, days, u)
-        _log_client(client)
+        log_client(client)
     return report
+
+
+async def reference_units(
+    step: str,
+    lander: Lander,
+    client: PolygonClient,
+    days: list[dt.date],
+    underlying: str,
+    contracts: set[str],
+) -> list[UnitReport]:
+    """What bars do not carry, for past days: the contracts as of each day (their terms; ``contracts``
+    collects the tickers) and the underlying's dividends once, landed under the first day."""
+    return await gather_units(step, f"{days[0]}..{days[-1]}", [
+        *(lander.land("option_contracts", d, underlying, client.option_contracts(underlying, as_of=d),
+                      collect=lambda item: contracts.add(item["ticker"]))
+          for d in days),
+        _land_dividends(lander, client, days[0], underlying),
+    ])  # fmt: skip
 
 
 async def _backfill_underlying(
@@ -141,12 +160,7 @@ async def _backfill_underlying(
 ) -> list[UnitReport]:
     contracts: set[str] = set()
     span = f"{days[0]}..{days[-1]}"
-    units = await gather_units("backfill-options", span, [
-        *(lander.land("option_contracts", d, underlying, client.option_contracts(underlying, as_of=d),
-                      collect=lambda item: contracts.add(item["ticker"]))
-          for d in days),
-        _land_dividends(lander, client, days[0], underlying),
-    ])  # fmt: skip
+    units = await reference_units("backfill-options", lander, client, days, underlying, contracts)
     started = time.perf_counter()
     bars = {d: UnitReport("option_bars", d, underlying) for d in days}
     landed = {d: m for d in days if (m := lander.landed("option_bars", d, underlying)) is not None}
@@ -201,6 +215,38 @@ async def _fetch_bars(
             ) from first
 
 
+def backfill_flatfiles(
+    resources: Resources,
+    start: dt.date,
+    end: dt.date,
+    *,
+    underlyings: Sequence[str] | None = None,
+    run_id: str | None = None,
+) -> IngestReport:
+    """Past days from the flat files: each day's two objects (bars of every stock and contract), plus per
+    underlying what bars do not carry (contracts as of each day, dividends once; decision 68)."""
+    run_id = run_id or new_run_id()
+    days = trading_days_of("backfill-flatfiles", start, end)
+    tickers = tuple(underlyings or resources.settings.underlyings)
+    report = ingest_flatfiles(resources, days[0], days[-1], run_id=run_id)
+    report.step = "backfill-flatfiles"
+    with logs.bound(run_id=run_id, step="backfill-flatfiles", trade_date=f"{days[0]}..{days[-1]}"):
+        report.units += asyncio.run(_references(resources, days, tickers, lander_for(resources, run_id)))
+    report.warnings += warn_unknown_underlyings(report.units)
+    return report
+
+
+async def _references(
+    resources: Resources, days: list[dt.date], tickers: Sequence[str], lander: Lander
+) -> list[UnitReport]:
+    units: list[UnitReport] = []
+    async with resources.client(days[-1]) as client:
+        for u in tickers:
+            units += await reference_units("backfill-flatfiles", lander, client, days, u, set())
+        log_client(client)
+    return units
+
+
 #: Dividends fetched before a day: enough to find the latest regular one declared by then (a yearly payer).
 DIVIDEND_LOOKBACK = dt.timedelta(days=400)
 
@@ -219,7 +265,7 @@ def _bar_day(item: dict[str, Any]) -> dt.date:
     return dt.datetime.fromtimestamp(int(item["t"]) / 1000, dt.UTC).astimezone(calendar.NEW_YORK).date()
 
 
-def _warn_unknown_underlyings(units: list[UnitReport]) -> list[str]:
+def warn_unknown_underlyings(units: list[UnitReport]) -> list[str]:
     """An underlying the API lists no contracts for is most likely a typo or not optionable: say so."""
     empty: dict[str, list[dt.date]] = {}
     for unit in units:
@@ -237,5 +283,5 @@ def _warn_unknown_underlyings(units: list[UnitReport]) -> list[str]:
     return warnings
 
 
-def _log_client(client: PolygonClient) -> None:
+def log_client(client: PolygonClient) -> None:
     log.info("source usage", base_url=client.base_url, **client.stats.as_dict())

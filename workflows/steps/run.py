@@ -17,7 +17,7 @@ from workflows import calendar, logs
 from workflows.lake import new_run_id
 from workflows.publish import PublishReport
 from workflows.steps.errors import StepError
-from workflows.steps.ingest import backfill_options, ingest_options, ingest_stocks
+from workflows.steps.ingest import backfill_flatfiles, backfill_options, ingest_options, ingest_stocks
 from workflows.steps.load import load
 from workflows.steps.plan import plan, source_now
 from workflows.steps.publish import publish
@@ -73,9 +73,10 @@ def run(
     tickers = tuple(underlyings or settings.underlyings)
     paths = plan(settings, days, now)
     snapshots, backfill = paths.days_on("snapshot"), paths.days_on("backfill")
+    flatfiles = paths.days_on("flatfiles")
     with logs.bound(run_id=report.run_id):
         log.info("run started", days=len(days), first=str(days[0]), last=str(days[-1]), source=settings.source,
-                 snapshot_days=len(snapshots), backfill_days=len(backfill))  # fmt: skip
+                 snapshot_days=len(snapshots), backfill_days=len(backfill), flatfile_days=len(flatfiles))  # fmt: skip
         for decided in paths.days:
             log.debug("options path", trade_date=str(decided.day), path=decided.path, reason=decided.reason)
         with _phase(report, "ingest"):
@@ -88,6 +89,12 @@ def run(
                 ingests.append(
                     backfill_options(
                         resources, backfill[0], backfill[-1], underlyings=tickers, run_id=report.run_id
+                    )
+                )
+            if flatfiles:  # two objects a day for the whole market, plus each underlying's references
+                ingests.append(
+                    backfill_flatfiles(
+                        resources, flatfiles[0], flatfiles[-1], underlyings=tickers, run_id=report.run_id
                     )
                 )
         report.ingested_rows = sum(i.rows for i in ingests)

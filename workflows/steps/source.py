@@ -7,6 +7,7 @@ retries and writes is the same whatever answers. Which path a day's chains take 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from workflows.lake import Source
 from workflows.polygon import PolygonClient
@@ -43,14 +44,21 @@ def open_client(settings: Settings, day: dt.date) -> PolygonClient:
 
     return PolygonClient.from_settings(
         settings,
-        transport=simulator.transport(
-            seed=settings.simulator.seed,
-            market_size=settings.simulator.market_size,
-            universe=settings.simulator.universe,
-            now=settings.simulator.now,
-            snapshot_history=settings.simulator.snapshot_history,
-        ),
+        transport=simulator.transport(**embedded_simulator(settings)),
         headers=headers,
         base_url=SIMULATOR_BASE_URL,
         api_key=SIMULATOR_KEY,
     )
+
+
+def embedded_simulator(settings: Settings) -> dict[str, Any]:
+    """The in-process simulator's parameters: the REST transport and the flat-file publisher must build the
+    same market from them (they share its cached models)."""
+    sim = settings.simulator
+    return {
+        "seed": sim.seed,
+        "market_size": sim.market_size,
+        "universe": sim.universe,
+        "now": sim.now,
+        "snapshot_history": sim.snapshot_history,
+    }

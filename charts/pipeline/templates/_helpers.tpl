@@ -41,9 +41,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{/*
 One Argo manifest rendered by Hera (files/argo/<warehouse>/<name>.yaml), with this release's values applied:
-the object names, the image, pull policy and resources of every step container, the universe, the chart's
-labels, the schedule of the CronWorkflow, and the run_results artifact only where an artifact repository
-exists. Hera names every object `smelt-…` (its own, and those it refers to: templateRef, ServiceAccount,
+the object names, the image, pull policy, resources and node selector of every step container, the
+workflows' node selector and tolerations (`scheduling`), the universe, the chart's
+labels, the schedule of a CronWorkflow (.schedule, default the daily `schedule`), the backfill's `bars`
+default and fan-out parallelism (`flatfiles`), and the run_results artifact only where an artifact
+repository exists. Hera names every object `smelt-…` (its own, and those it refers to: templateRef, ServiceAccount,
 ConfigMaps, Secrets, the claim, the mutexes); each such name takes this release's prefix instead, so a second
 release's templates refer to its own objects. Hera renders structure only: the schedule (time zone,
 suspension, deadline, history limits) and the universe are set here alone, from values.yaml. The file is
@@ -58,22 +60,29 @@ then parsed as data (fromYaml), so Argo's {{workflow.…}} expressions pass thro
 {{- $_ := set $doc.metadata "labels" (merge (include "pipeline.labels" $root | fromYaml) $doc.metadata.labels) -}}
 {{- $spec := $doc.spec -}}
 {{- if eq $doc.kind "CronWorkflow" -}}
-{{- $_ := set $spec "schedules" $root.Values.schedule.crons -}}
-{{- $_ := set $spec "timezone" $root.Values.schedule.timezone -}}
-{{- $_ := set $spec "suspend" $root.Values.schedule.suspend -}}
-{{- $_ := set $spec "startingDeadlineSeconds" $root.Values.schedule.startingDeadlineSeconds -}}
-{{- $_ := set $spec "successfulJobsHistoryLimit" $root.Values.schedule.successfulJobsHistoryLimit -}}
-{{- $_ := set $spec "failedJobsHistoryLimit" $root.Values.schedule.failedJobsHistoryLimit -}}
+{{- $schedule := .schedule | default $root.Values.schedule -}}
+{{- $_ := set $spec "schedules" $schedule.crons -}}
+{{- $_ := set $spec "timezone" $schedule.timezone -}}
+{{- $_ := set $spec "suspend" $schedule.suspend -}}
+{{- $_ := set $spec "startingDeadlineSeconds" $schedule.startingDeadlineSeconds -}}
+{{- $_ := set $spec "successfulJobsHistoryLimit" $schedule.successfulJobsHistoryLimit -}}
+{{- $_ := set $spec "failedJobsHistoryLimit" $schedule.failedJobsHistoryLimit -}}
 {{- $spec = $spec.workflowSpec -}}
+{{- else -}}
+{{- with $root.Values.scheduling.nodeSelector -}}{{- $_ := set $spec "nodeSelector" . -}}{{- end -}}
+{{- with $root.Values.scheduling.tolerations -}}{{- $_ := set $spec "tolerations" . -}}{{- end -}}
 {{- end -}}
 {{- range $param := (($spec.arguments | default dict).parameters | default list) -}}
 {{- if eq $param.name "underlyings" -}}{{- $_ := set $param "value" (toJson $root.Values.universe) -}}{{- end -}}
+{{- if eq $param.name "bars" -}}{{- $_ := set $param "value" (ternary "flatfiles" "rest" $root.Values.flatfiles.enabled) -}}{{- end -}}
 {{- end -}}
 {{- range $template := ($spec.templates | default list) -}}
+{{- if eq $template.name "flatfile-days" -}}{{- $_ := set $template "parallelism" $root.Values.flatfiles.parallelism -}}{{- end -}}
 {{- with $template.container -}}
 {{- $_ := set . "image" (include "pipeline.image" $root) -}}
 {{- $_ := set . "imagePullPolicy" $root.Values.image.pullPolicy -}}
 {{- with (get $root.Values.resources $template.name) -}}{{- $_ := set $template.container "resources" . -}}{{- end -}}
+{{- with (get $root.Values.scheduling.stepNodeSelectors $template.name) -}}{{- $_ := set $template "nodeSelector" . -}}{{- end -}}
 {{- end -}}
 {{- if and $template.outputs (not $root.Values.artifacts.runResults) -}}
 {{- $_ := unset $template.outputs "artifacts" -}}
