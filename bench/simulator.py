@@ -2,7 +2,7 @@
 
 1. Range requests: a backfill's access pattern (every contract of an underlying listed on the window's first
    or last session, one ``/v2/aggs/ticker/O:.../range/1/day/{start}/{end}`` request each, the client's
-   concurrency of 8) through the in-process ASGI app (httpx ``ASGITransport``, as the embedded mode runs
+   concurrency of 8, its ``X-Sim-Now`` header) through the in-process ASGI app (httpx ``ASGITransport``, as the embedded mode runs
    it). ``--baseline-tree DIR`` runs the same requests in a subprocess against another checkout's
    ``workflows`` (e.g. main before the range cache, exported with ``git archive``): same machine, same run.
 2. ``--market``: the time and peak RSS of pricing every underlying's chain of one day of the whole-market
@@ -42,7 +42,7 @@ def measure_ranges(underlyings: list[str], days: int, end: dt.date) -> dict[str,
 
     async def run() -> tuple[int, int, float]:
         transport = httpx.ASGITransport(app=app)
-        headers = {"Authorization": "Bearer bench"}
+        headers = {"Authorization": "Bearer bench", "X-Sim-Now": end.isoformat()}  # as the pipeline's client
         async with httpx.AsyncClient(transport=transport, base_url="http://sim", headers=headers) as client:
             for u in underlyings:  # build each underlying's price series outside the timing
                 (await client.get(f"/v2/aggs/ticker/{u}/range/1/day/{start}/{end}")).raise_for_status()
