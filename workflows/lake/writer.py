@@ -26,6 +26,10 @@ DEFAULT_ROWS_PER_PART = 100_000
 Source = Literal["polygon", "simulator"]
 
 
+#: Bytes of NDJSON lines gathered before one compression call (bounded memory, few zlib calls).
+_COMPRESS_BATCH = 1 << 18
+
+
 class _HashingFile:
     """Counts and hashes the compressed bytes on their way to disk, so nothing is read twice."""
 
@@ -69,6 +73,7 @@ class DatasetWriter:
         self._fh: IO[bytes] | None = None
         self._hashing: _HashingFile | None = None
         self._gz: gzip.GzipFile | None = None
+        self._pending = bytearray()
         self._rows = 0
 
     @property
@@ -101,10 +106,18 @@ class DatasetWriter:
             "underlying": self.underlying,
             **extra_meta,
         }
-        self._gz.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
+        self._pending += orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
+        if len(self._pending) >= _COMPRESS_BATCH:
+            self._compress_pending()
         self._rows += 1
         if self._rows >= self.rows_per_part:
             self._close_part()
+
+    def _compress_pending(self) -> None:
+        """Hand the buffered lines to gzip at once: one zlib call per line was most of a large dataset's cost."""
+        assert self._gz is not None
+        self._gz.write(self._pending)
+        self._pending.clear()
 
     def _tmp(self) -> Path:
         return Path(self._tmpdir.name) / f"part-{len(self.parts):05d}.ndjson.gz"
@@ -116,6 +129,7 @@ class DatasetWriter:
 
     def _close_part(self) -> None:
         assert self._gz is not None and self._fh is not None and self._hashing is not None
+        self._compress_pending()
         self._gz.close()
         self._fh.close()
         tmp = self._tmp()
