@@ -22,7 +22,7 @@ import numpy as np
 from workflows import logs
 from workflows.flatfiles import HEADER, FlatFilesClient, published_at, vendor_key
 from workflows.flatfiles.objects import window_start_ns
-from workflows.simulator.market import Market
+from workflows.simulator.market import SERIES_BATCH, Market
 from workflows.simulator.options import OptionMarket, option_root
 
 log = logs.get_logger("smelt.simulator")
@@ -58,17 +58,24 @@ def stock_rows(market: Market, day: dt.date) -> Iterator[tuple[int, bytes]]:
 
 
 def option_rows(options: OptionMarket, day: dt.date) -> Iterator[tuple[int, bytes]]:
-    """The day bar of every listed contract of the market's optionable underlyings (those its contracts
-    reference lists), one underlying's chain at a time, in ticker order."""
-    roots = sorted((option_root(u) or u, u) for u in options.market.underlyings)
+    """The day bar of every listed contract, in root order: of every optionable name in the whole-market
+    universe (the vendor's file is the whole market, whatever the pipeline asks for), of the named
+    underlyings in the default one (those its unfiltered contracts reference lists). Chains are priced a
+    batch of underlyings at a time (the same bits as one by one) and not cached: a day passes through once."""
+    market = options.market
+    names = market.optionable if market.universe == "market" else market.underlyings
+    roots = [u for _, u in sorted((option_root(u) or u, u) for u in names)]
     ws = window_start_ns(day)
-    for _, underlying in roots:
-        chain = options.chain(underlying, day)
-        if chain is None or len(chain.contracts) == 0:
-            continue
-        q = chain.quotes
-        yield len(chain.contracts), _csv(chain.contracts.tickers, q.volume.tolist(), q.open.tolist(),
-                                         q.close.tolist(), q.high.tolist(), q.low.tolist(), ws, q.trades.tolist())  # fmt: skip
+    for first in range(0, len(roots), SERIES_BATCH):
+        batch = roots[first : first + SERIES_BATCH]
+        market.prefetch(batch)
+        for chain in options.chains(batch, day):
+            if len(chain.contracts) == 0:
+                continue
+            q = chain.quotes
+            yield len(chain.contracts), _csv(chain.contracts.tickers, q.volume.tolist(), q.open.tolist(),
+                                             q.close.tolist(), q.high.tolist(), q.low.tolist(), ws,
+                                             q.trades.tolist())  # fmt: skip
 
 
 def write_day(blocks: Iterable[tuple[int, bytes]], out: IO[bytes]) -> int:

@@ -193,6 +193,7 @@ class Market:
     ) -> None:
         if universe not in UNIVERSES:
             raise ValueError(f"unknown universe {universe!r}: expected one of {', '.join(UNIVERSES)}")
+        self.universe = universe
         self.seed = int(seed)
         self.universe = universe
         self.underlyings = tuple(dict.fromkeys(t.upper() for t in underlyings))
