@@ -152,6 +152,21 @@ def test_rows_are_sorted_for_pruning(built_home) -> None:  # type: ignore[no-unt
             assert keys == sorted(keys), path
 
 
+def test_a_query_for_one_day_opens_that_days_file_only(built_home) -> None:  # type: ignore[no-untyped-def]
+    """The dashboard's views read day partitions by their folder names: a one-day query skips every other
+    file without opening it (bound parameters included), and the day's file prunes by row group."""
+    root = snapshot_root(built_home)
+    source = SnapshotSource(root, check_seconds=0)
+    days = len(mart_files(root, str(current_version(root)))["mart_option_chain"])
+    plan = source.run(
+        source.handle(),
+        "EXPLAIN ANALYZE SELECT count(*) FROM mart_option_chain WHERE underlying = ? AND trade_date = ?",
+        ["AAPL", END],
+    )
+    text = "\n".join(str(cell) for cell in plan.iloc[:, -1])
+    assert days > 20 and f"Scanning Files: 1/{days}" in text
+
+
 @pytest.fixture(scope="module")
 def day_loaded_again(built_home: Settings, tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict]:
     """A copy of the built home after `smelt run` of END once more (ingest, load, transform, publish: a new
