@@ -177,10 +177,10 @@ def _publish_duckdb(
     prune(root)
     size += sum(p.stat().st_size for p in (root / version).iterdir())
     rows = {name: int(mart["rows"]) for name, mart in marts.items()}
-    total = sum(len(mart["partitions"]) for mart in marts.values())
+    kept = [p for mart in marts.values() for p in mart["partitions"].values() if p["file"] not in written]
     return PublishReport(version, str(root / version), rows, size, round(time.perf_counter() - started, 2),
                          full=scope.full, days=scope.increment.days, written=len(written),
-                         reused=total - len([f for f in written if "/empty-" not in f]))  # fmt: skip
+                         reused=len(kept))  # fmt: skip
 
 
 def _scope(
