@@ -25,6 +25,7 @@ from workflows.marts_contract import (
     LAKE_BUILDS_PREFIX,
     MART_NAMES,
     current_version,
+    mart_files,
     snapshot_folder,
 )
 
@@ -74,9 +75,11 @@ class MartsSource(ABC):
 class SnapshotSource(MartsSource):
     """DuckDB in memory over the Parquet files of the current snapshot version.
 
-    One in-memory database per version holds a view per mart; each query runs on its own cursor, so
-    threads never share a DuckDB connection. The database can read the snapshot folder and nothing else
-    (``enable_external_access`` off with that folder allowed), and its configuration is locked.
+    One in-memory database per version holds a view per mart over the partition files its manifest names;
+    each query runs on its own cursor, so threads never share a DuckDB connection. Day partitions are read
+    with their ``trade_date=`` folder names, so a query for one day opens that day's file and no other. The
+    database can read the snapshot folder and nothing else (``enable_external_access`` off with that folder
+    allowed), and its configuration is locked.
     """
 
     kind = "snapshot"
@@ -113,15 +116,20 @@ class SnapshotSource(MartsSource):
     def _open(self, version: str) -> Any:
         import duckdb
 
-        folder = (self.root / version).resolve()
+        folder = self.root.resolve()
+        files = mart_files(folder, version)
         con = duckdb.connect(":memory:")
         con.execute(f"SET memory_limit = '{self.memory_limit}'")
         con.execute(f"SET threads = {int(self.threads)}")
         con.execute("SET parquet_metadata_cache = true")
         con.execute(f"SET temp_directory = '{Path(tempfile.gettempdir()) / 'smelt-dashboard-duckdb'}'")
         for name in sorted(MART_NAMES):
-            path = folder / f"{name}.parquet"
-            con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+            paths = [str(path) for path in files[name]]
+            # the folder names repeat the files' own trade_date: read as partitions, they skip whole files
+            by_day = all(path.parent.name.startswith("trade_date=") for path in files[name])
+            con.execute(
+                f"CREATE VIEW {name} AS SELECT * FROM read_parquet({paths!r}, hive_partitioning = {by_day})"
+            )
         con.execute(f"SET allowed_directories = ['{folder}/']")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")

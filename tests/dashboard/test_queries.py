@@ -13,17 +13,17 @@ import pytest
 from dashboard.marts import SnapshotSource
 from dashboard.queries import Queries
 from tests.dashboard.support import END, HOLIDAY, START, UNDERLYINGS
-from workflows.marts_contract import current_version
+from workflows.marts_contract import current_version, mart_files
 from workflows.publish import publish, snapshot_root
 
 
 def marts(settings) -> duckdb.DuckDBPyConnection:  # type: ignore[no-untyped-def]
     """An independent reader of the current snapshot's Parquet files."""
     root = snapshot_root(settings)
-    folder = root / str(current_version(root))
     con = duckdb.connect()
-    for path in folder.glob("*.parquet"):
-        con.execute(f"CREATE VIEW {path.stem} AS SELECT * FROM read_parquet('{path}')")
+    for name, paths in mart_files(root, str(current_version(root))).items():
+        files = [str(path) for path in paths]
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({files!r}, hive_partitioning = false)")
     return con
 
 

@@ -11,7 +11,7 @@ from tests.pipeline.support import END, MARTS, START, UNDERLYINGS, mart_fingerpr
 from workflows import calendar, steps
 from workflows.cli import app
 from workflows.lake import Lake
-from workflows.marts_contract import current_version
+from workflows.marts_contract import current_version, mart_files
 from workflows.publish import snapshot_root
 
 
@@ -72,4 +72,21 @@ def test_smelt_publish_is_a_step_of_its_own(demo_run) -> None:  # type: ignore[n
     assert done.exit_code == 0, done.output
     after = current_version(snapshot_root(settings))
     assert after is not None and after != before
-    assert (snapshot_root(settings) / after / "mart_option_chain.parquet").stat().st_size > 0
+    assert all(
+        path.stat().st_size > 0 for path in mart_files(snapshot_root(settings), after)["mart_option_chain"]
+    )
+
+
+def test_smelt_publish_full_rewrites_every_partition(demo_run) -> None:  # type: ignore[no-untyped-def]
+    """`smelt publish` after a build it already published writes nothing new; `--full` writes every partition."""
+    settings, _ = demo_run
+    runner, env = CliRunner(), {"SMELT_HOME": str(settings.home)}
+    root = snapshot_root(settings)
+    assert runner.invoke(app, ["publish"], env=env).exit_code == 0
+    quiet = mart_files(root, str(current_version(root)))
+    done = runner.invoke(app, ["publish", "--full"], env=env)
+    assert done.exit_code == 0, done.output
+    version = str(current_version(root))
+    full = mart_files(root, version)
+    assert all(version in path.name for paths in full.values() for path in paths)
+    assert not {p for ps in quiet.values() for p in ps} & {p for ps in full.values() for p in ps}

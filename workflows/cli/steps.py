@@ -232,13 +232,22 @@ def run(
     )  # fmt: skip
 
 
-def publish(run_id: RunIdOpt = None) -> None:
+def publish(
+    run_id: RunIdOpt = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full", help="Rewrite every partition, not only the days loaded since the last publish."
+        ),
+    ] = False,
+) -> None:
     """Publish the marts of the last transform as a new snapshot for the dashboard (after `smelt transform`)."""
     from workflows import steps
 
     resources = _resources()
-    run_step("publish", lambda: steps.publish(resources, run_id=run_id), run_id,
-             version=lambda r: r.version, rows=lambda r: sum(r.rows.values()), seconds=lambda r: r.seconds)  # fmt: skip
+    run_step("publish", lambda: steps.publish(resources, run_id=run_id, full=full), run_id,
+             version=lambda r: r.version, rows=lambda r: sum(r.rows.values()), seconds=lambda r: r.seconds,
+             full=lambda r: r.full, written=lambda r: r.written, reused=lambda r: r.reused)  # fmt: skip
 
 
 def summary() -> None:

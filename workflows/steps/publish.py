@@ -13,11 +13,14 @@ from workflows.steps.errors import StepError, describe, retryable
 from workflows.steps.resources import Resources
 
 
-def publish(resources: Resources, *, run_id: str | None = None) -> PublishReport:
-    """Snapshot the marts of the last successful build; the previous snapshot stays current on failure."""
+def publish(resources: Resources, *, run_id: str | None = None, full: bool = False) -> PublishReport:
+    """Snapshot the marts of the last successful build; the previous snapshot stays current on failure.
+
+    Only the partitions whose days changed are written, unless ``full`` (or a full refresh) asks for all.
+    """
     with logs.bound(step="publish", run_id=run_id):
         try:
-            return publish_marts(resources.settings, warehouse=resources.warehouse)
+            return publish_marts(resources.settings, warehouse=resources.warehouse, full=full)
         except PublishError as exc:  # a full disk, a file gone: a retry may help
             raise StepError(str(exc), retryable=True) from exc
         except Exception as exc:  # a lock held too long, the lake unreachable
