@@ -328,31 +328,37 @@ class Queries:
         without open interest (backfilled days); ``volume_gex`` is the volume proxy."""
         expiry_sql = "" if expiry is None else " AND expiration_date = ?"
         expiry_params: list[Any] = [] if expiry is None else [expiry]
+        # The previous day first, as a value: a day bound as a parameter lets the reader open that day's
+        # partition files only, where a subquery would make it open every day's file to find out.
+        found = self._run(
+            f"SELECT max(trade_date) AS trade_date FROM {self._t('mart_options_positioning')} "
+            "WHERE underlying = ? AND trade_date < ?",
+            [underlying, day],
+        )
+        previous = found["trade_date"].iloc[0] if len(found) else None
+        previous = None if previous is None or pd.isna(previous) else pd.Timestamp(previous).date()
         sql = f"""
-            WITH previous AS (
-                SELECT max(trade_date) AS trade_date FROM {self._t("mart_options_positioning")}
-                WHERE underlying = ? AND trade_date < ?
-            ),
-            by_strike AS (
+            WITH by_strike AS (
                 SELECT trade_date, strike_price, max(underlying_price) AS underlying_price,
                        sum(call_open_interest) AS call_oi, sum(put_open_interest) AS put_oi,
                        sum(call_volume) AS call_volume, sum(put_volume) AS put_volume,
                        sum(net_gamma_exposure) AS net_gex, sum(net_volume_gamma_exposure) AS volume_gex,
                        max(source) AS source
                 FROM {self._t("mart_options_oi_by_strike")}
-                WHERE underlying = ? AND (trade_date = ? OR trade_date = (SELECT trade_date FROM previous)){expiry_sql}
+                WHERE underlying = ? AND trade_date IN (?, ?){expiry_sql}
                 GROUP BY trade_date, strike_price
             ),
             today AS (SELECT * FROM by_strike WHERE trade_date = ?),
-            before AS (SELECT * FROM by_strike WHERE trade_date = (SELECT trade_date FROM previous))
+            before AS (SELECT * FROM by_strike WHERE trade_date = ?)
             SELECT t.strike_price, t.underlying_price, t.call_oi, t.put_oi, t.call_volume, t.put_volume,
                    t.net_gex, t.volume_gex, t.call_oi - b.call_oi AS call_oi_change, t.put_oi - b.put_oi AS put_oi_change,
-                   (SELECT trade_date FROM previous) AS previous_day, t.source
+                   CAST(? AS DATE) AS previous_day, t.source
             FROM today AS t LEFT JOIN before AS b ON b.strike_price = t.strike_price
             WHERE t.strike_price BETWEEN t.underlying_price * (1 - ?) AND t.underlying_price * (1 + ?)
             ORDER BY t.strike_price
         """  # fmt: skip
-        return self._run(sql, [underlying, day, underlying, day, *expiry_params, day, band, band])
+        other = previous or day  # no previous day: the same day twice, and no "before" rows
+        return self._run(sql, [underlying, day, other, *expiry_params, day, previous, previous, band, band])
 
     def positioning_history(self, underlying: str, start: dt.date, end: dt.date) -> pd.DataFrame:
         sql = f"""
