@@ -1,0 +1,145 @@
+"""Flat-file manifests into DuckDB: typed rows, their lineage, once per manifest, and bad files refused whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.warehouse.flatfile_lake import HEADER, csv_body, land_bars, land_flatfile, window_start
+from workflows.lake import Lake
+from workflows.warehouse import DuckDBWarehouse, ManifestLoadError, load
+
+DAY = dt.date(2026, 1, 5)
+RUN = "20260106T160000Z-0000c5v1"
+STOCKS = [
+    ("AAPL", 51_234_567, 243.1, 245.04, 246.2, 242.05, 612_345),
+    ("SPY", 80_000_001, 590.0, 591.5, 592.25, 589.1, 1_000_000),
+]
+OPTIONS = [
+    ("O:AAPL260116C00250000", 1_234, 3.1, 2.95, 3.4, 2.8, 321),
+    ("O:SPY260105P00590000", 99_000, 1.05, 0.75, 1.3, 0.6, 8_765),
+    ("O:BRKB1260220C00500000", 1, 0.5, 0.5, 0.5, 0.5, 1),
+]
+
+Query = Callable[..., list[tuple[Any, ...]]]
+
+
+def test_a_flat_file_day_loads_typed_with_its_lineage_once(
+    folder_lake: Lake, warehouse: DuckDBWarehouse, query: Query
+) -> None:
+    stocks = land_bars(folder_lake, "stock_day_aggs", DAY, STOCKS, run_id=RUN)
+    options = land_bars(folder_lake, "option_day_aggs", DAY, OPTIONS, run_id=RUN, source="polygon")
+
+    report = load(warehouse, folder_lake, DAY, ["stock_day_aggs", "option_day_aggs"])
+
+    assert report.ok and report.rows == 5 and len(report.loaded) == 2
+    rows = query(
+        "SELECT ticker, volume, open, close, high, low, window_start, transactions, trade_date, source, "
+        "source_file, source_row, source_etag, source_last_modified FROM raw.polygon_option_day_aggs "
+        "ORDER BY source_row"
+    )
+    start = window_start(DAY)
+    assert start == 1767589200 * 10**9  # 00:00 New York of 2026-01-05 (EST, UTC-5)
+    expected_modified = dt.datetime(2026, 1, 6, 16, tzinfo=dt.UTC)
+    assert [r[:8] for r in rows] == [(*bar[:6], start, bar[6]) for bar in OPTIONS]
+    assert {(r[8], r[9], r[10], r[12]) for r in rows} == {
+        (DAY, "polygon", options.parts[0].key, '"0123456789abcdef"')
+    }
+    assert [r[11] for r in rows] == [1, 2, 3]  # the data row's number, header excluded
+    assert {r[13] for r in rows} == {expected_modified}
+    types = dict(query("SELECT column_name, data_type FROM information_schema.columns "
+                       "WHERE table_name = 'polygon_stock_day_aggs'"))  # fmt: skip
+    assert (types["volume"], types["open"], types["window_start"]) == ("BIGINT", "DOUBLE", "BIGINT")
+    assert query("SELECT count(*), min(source) FROM raw.polygon_stock_day_aggs") == [(2, "simulator")]
+    ledger = query("SELECT manifest_key, files, rows FROM raw.smelt_loads ORDER BY 1")
+    assert ledger == sorted([(options.key, 1, 3), (stocks.key, 1, 2)])
+
+    again = load(warehouse, folder_lake, DAY)
+    assert again.rows == 0 and {r.status for r in again.results} == {"skipped"}
+    assert query("SELECT count(*) FROM raw.polygon_option_day_aggs") == [(3,)]
+
+
+def test_a_republished_object_lands_as_a_second_version(
+    s3_lake: Lake, warehouse: DuckDBWarehouse, query: Query
+) -> None:
+    """On an S3 lake too: each version keeps its ETag and last-modified time, for staging to choose from."""
+    land_bars(s3_lake, "option_day_aggs", DAY, OPTIONS, run_id=RUN, etag='"v1"')
+    fixed = [(*OPTIONS[0][:3], 3.0, *OPTIONS[0][4:]), *OPTIONS[1:]]
+    later = dt.datetime(2026, 1, 7, 3, tzinfo=dt.UTC)
+    land_bars(s3_lake, "option_day_aggs", DAY, fixed, run_id="20260107T030000Z-0000c5v2", etag='"v2"',
+              last_modified=later)  # fmt: skip
+    assert load(warehouse, s3_lake, DAY).rows == 6
+    versions = query(
+        "SELECT source_etag, source_last_modified, count(*), max(close) FILTER (WHERE source_row = 1) "
+        "FROM raw.polygon_option_day_aggs GROUP BY ALL ORDER BY 1"
+    )
+    assert versions == [
+        ('"v1"', dt.datetime(2026, 1, 6, 16, tzinfo=dt.UTC), 3, 2.95),
+        ('"v2"', later, 3, 3.0),
+    ]
+
+
+def _gz(text: str) -> bytes:
+    return gzip.compress(text.encode())
+
+
+GOOD_ROW = f"AAPL,100,1.0,1.1,1.2,0.9,{window_start(DAY)},7"
+BAD_FILES = {
+    "a value of the wrong type": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,lots,1.0,1.1,1.2,0.9,1,7\n"), 2, "lots"),
+    "a fractional volume": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,10.5,1.0,1.1,1.2,0.9,1,7\n"), 2,
+                            "volume 10.5 of MSFT on data row 2 is not a whole number"),
+    "an empty count": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,100,1.0,1.1,1.2,0.9,1,\n"), 2, "NOT NULL"),
+    "a wrong header": (_gz(f"ticker,volume,open,high,low,close,window_start,transactions\n{GOOD_ROW}\n"), 1,
+                       "header 'ticker,volume,open,high,low,close"),
+    "no header": (_gz(f"{GOOD_ROW}\n"), 1, "has header 'AAPL,100"),
+    "a row with a ninth field": (_gz(f"{HEADER}\n{GOOD_ROW}\n{GOOD_ROW},3\n"), 2, "not valid gzip CSV"),
+    "a row with seven fields": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,100,1.0,1.1,1.2,0.9,1\n"), 2, "not valid gzip CSV"),
+    "an empty field": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,100,,1.1,1.2,0.9,1,7\n"), 2, "NOT NULL"),
+    "not gzip": (f"{HEADER}\n{GOOD_ROW}\n".encode(), 1, "not a readable gzip CSV"),
+    "a row count the manifest does not claim": (_gz(f"{HEADER}\n{GOOD_ROW}\n"), 2, "holds 1 lines but its manifest says 2"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_a_malformed_flat_file_fails_its_manifest_and_loads_nothing(
+    case: str, folder_lake: Lake, warehouse: DuckDBWarehouse, query: Query
+) -> None:
+    body, rows, says = BAD_FILES[case]
+    good = land_bars(folder_lake, "stock_day_aggs", DAY, STOCKS, run_id=RUN)
+    bad = land_flatfile(folder_lake, "option_day_aggs", DAY, body, rows=rows, run_id=RUN)
+
+    report = load(warehouse, folder_lake, DAY)
+
+    assert [r.key for r in report.loaded] == [good.key]
+    [failed] = report.failed
+    assert failed.key == bad.key and failed.retryable is False
+    assert "cannot load option_day_aggs for 2026-01-05" in (failed.message or "")
+    assert says in (failed.message or "") and bad.parts[0].key in (failed.message or "")
+    assert query("SELECT count(*) FROM raw.polygon_option_day_aggs") == [(0,)]
+    assert query("SELECT count(*) FROM raw.smelt_loads WHERE dataset = 'option_day_aggs'") == [(0,)]
+
+
+def test_a_manifest_without_its_origin_or_format_is_refused(
+    folder_lake: Lake, warehouse: DuckDBWarehouse
+) -> None:
+    no_origin = land_bars(folder_lake, "option_day_aggs", DAY, OPTIONS, run_id=RUN)
+    body = folder_lake.storage.get_bytes(no_origin.key).replace(b'"etag"', b'"e_tag"')
+    folder_lake.storage.local_path(no_origin.key).write_bytes(body)  # type: ignore[union-attr]
+    with pytest.raises(ManifestLoadError, match=r"no usable stats\.origin"):
+        warehouse.load_manifest(folder_lake, no_origin.key)
+
+    csv_as_json = land_bars(folder_lake, "stock_day_aggs", DAY, STOCKS, run_id=RUN)
+    body = folder_lake.storage.get_bytes(csv_as_json.key).replace(b'"csv.gz"', b'"ndjson.gz"')
+    folder_lake.storage.local_path(csv_as_json.key).write_bytes(body)  # type: ignore[union-attr]
+    with pytest.raises(ManifestLoadError, match=r"stats\.format is 'ndjson\.gz'"):
+        warehouse.load_manifest(folder_lake, csv_as_json.key)
+
+
+def test_csv_body_is_what_the_vendor_writes() -> None:
+    """The helper's file, read back: the header line, then one line per bar with the day's window_start."""
+    lines = gzip.decompress(csv_body(DAY, STOCKS[:1])).decode().splitlines()
+    assert lines == [HEADER, f"AAPL,51234567,243.1,245.04,246.2,242.05,{window_start(DAY)},612345"]
