@@ -28,6 +28,18 @@ VENDOR_KEYS = {
 #: (ticker, volume, open, close, high, low, transactions): window_start is the day's, added on writing.
 Bar = tuple[str, int, float, float, float, float, int]
 
+DAY = dt.date(2026, 1, 5)
+RUN = "20260106T160000Z-0000c5v1"
+STOCKS = [
+    ("AAPL", 51_234_567, 243.1, 245.04, 246.2, 242.05, 612_345),
+    ("SPY", 80_000_001, 590.0, 591.5, 592.25, 589.1, 1_000_000),
+]
+OPTIONS = [
+    ("O:AAPL260116C00250000", 1_234, 3.1, 2.95, 3.4, 2.8, 321),
+    ("O:SPY260105P00590000", 99_000, 1.05, 0.75, 1.3, 0.6, 8_765),
+    ("O:BRKB1260220C00500000", 1, 0.5, 0.5, 0.5, 0.5, 1),
+]
+
 
 def window_start(day: dt.date) -> int:
     """Unix nanoseconds of 00:00 America/New_York of ``day``, as the vendor's files have it."""
@@ -81,3 +93,24 @@ def land_flatfile(
 def land_bars(lake: Lake, dataset: str, day: dt.date, bars: Sequence[Bar], **kwargs: Any) -> Manifest:
     """A well-formed flat file of ``bars`` for ``day``, landed with a manifest that counts them."""
     return land_flatfile(lake, dataset, day, csv_body(day, bars), rows=len(bars), **kwargs)
+
+
+def _gz(text: str) -> bytes:
+    return gzip.compress(text.encode())
+
+
+GOOD_ROW = f"AAPL,100,1.0,1.1,1.2,0.9,{window_start(DAY)},7"
+BAD_FILES = {
+    "a value of the wrong type": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,lots,1.0,1.1,1.2,0.9,1,7\n"), 2, "lots"),
+    "a fractional volume": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,10.5,1.0,1.1,1.2,0.9,1,7\n"), 2,
+                            "volume 10.5 of MSFT on data row 2 is not a whole number"),
+    "an empty count": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,100,1.0,1.1,1.2,0.9,1,\n"), 2, "NOT NULL"),
+    "a wrong header": (_gz(f"ticker,volume,open,high,low,close,window_start,transactions\n{GOOD_ROW}\n"), 1,
+                       "header 'ticker,volume,open,high,low,close"),
+    "no header": (_gz(f"{GOOD_ROW}\n"), 1, "has header 'AAPL,100"),
+    "a row with a ninth field": (_gz(f"{HEADER}\n{GOOD_ROW}\n{GOOD_ROW},3\n"), 2, "not valid gzip CSV"),
+    "a row with seven fields": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,100,1.0,1.1,1.2,0.9,1\n"), 2, "not valid gzip CSV"),
+    "an empty field": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,100,,1.1,1.2,0.9,1,7\n"), 2, "NOT NULL"),
+    "not gzip": (f"{HEADER}\n{GOOD_ROW}\n".encode(), 1, "not a readable gzip CSV"),
+    "a row count the manifest does not claim": (_gz(f"{HEADER}\n{GOOD_ROW}\n"), 2, "holds 1 lines but its manifest says 2"),
+}  # fmt: skip

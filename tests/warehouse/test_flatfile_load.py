@@ -9,21 +9,20 @@ from typing import Any
 
 import pytest
 
-from tests.warehouse.flatfile_lake import HEADER, csv_body, land_bars, land_flatfile, window_start
+from tests.warehouse.flatfile_lake import (
+    BAD_FILES,
+    DAY,
+    HEADER,
+    OPTIONS,
+    RUN,
+    STOCKS,
+    csv_body,
+    land_bars,
+    land_flatfile,
+    window_start,
+)
 from workflows.lake import Lake
 from workflows.warehouse import DuckDBWarehouse, ManifestLoadError, load
-
-DAY = dt.date(2026, 1, 5)
-RUN = "20260106T160000Z-0000c5v1"
-STOCKS = [
-    ("AAPL", 51_234_567, 243.1, 245.04, 246.2, 242.05, 612_345),
-    ("SPY", 80_000_001, 590.0, 591.5, 592.25, 589.1, 1_000_000),
-]
-OPTIONS = [
-    ("O:AAPL260116C00250000", 1_234, 3.1, 2.95, 3.4, 2.8, 321),
-    ("O:SPY260105P00590000", 99_000, 1.05, 0.75, 1.3, 0.6, 8_765),
-    ("O:BRKB1260220C00500000", 1, 0.5, 0.5, 0.5, 0.5, 1),
-]
 
 Query = Callable[..., list[tuple[Any, ...]]]
 
@@ -81,27 +80,6 @@ def test_a_republished_object_lands_as_a_second_version(
         ('"v1"', dt.datetime(2026, 1, 6, 16, tzinfo=dt.UTC), 3, 2.95),
         ('"v2"', later, 3, 3.0),
     ]
-
-
-def _gz(text: str) -> bytes:
-    return gzip.compress(text.encode())
-
-
-GOOD_ROW = f"AAPL,100,1.0,1.1,1.2,0.9,{window_start(DAY)},7"
-BAD_FILES = {
-    "a value of the wrong type": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,lots,1.0,1.1,1.2,0.9,1,7\n"), 2, "lots"),
-    "a fractional volume": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,10.5,1.0,1.1,1.2,0.9,1,7\n"), 2,
-                            "volume 10.5 of MSFT on data row 2 is not a whole number"),
-    "an empty count": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,100,1.0,1.1,1.2,0.9,1,\n"), 2, "NOT NULL"),
-    "a wrong header": (_gz(f"ticker,volume,open,high,low,close,window_start,transactions\n{GOOD_ROW}\n"), 1,
-                       "header 'ticker,volume,open,high,low,close"),
-    "no header": (_gz(f"{GOOD_ROW}\n"), 1, "has header 'AAPL,100"),
-    "a row with a ninth field": (_gz(f"{HEADER}\n{GOOD_ROW}\n{GOOD_ROW},3\n"), 2, "not valid gzip CSV"),
-    "a row with seven fields": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,100,1.0,1.1,1.2,0.9,1\n"), 2, "not valid gzip CSV"),
-    "an empty field": (_gz(f"{HEADER}\n{GOOD_ROW}\nMSFT,100,,1.1,1.2,0.9,1,7\n"), 2, "NOT NULL"),
-    "not gzip": (f"{HEADER}\n{GOOD_ROW}\n".encode(), 1, "not a readable gzip CSV"),
-    "a row count the manifest does not claim": (_gz(f"{HEADER}\n{GOOD_ROW}\n"), 2, "holds 1 lines but its manifest says 2"),
-}  # fmt: skip
 
 
 @pytest.mark.parametrize("case", list(BAD_FILES))
