@@ -41,3 +41,17 @@
         where r.option_ticker = f.option_ticker and r.trade_date = f.trade_date
     )
 {% endmacro %}
+
+{#-
+    day_aggs_fields(): the price, volume and time columns of a flat-file landing row as the staging models
+    type them, the same for stocks and options (the REST bars' types: volume a double, like `v`).
+-#}
+{% macro day_aggs_fields() -%}
+        cast(open as double) as open,
+        cast(high as double) as high,
+        cast(low as double) as low,
+        cast(close as double) as close,
+        cast(volume as double) as volume,
+        cast(transactions as bigint) as transactions,
+        {{ epoch_to_timestamp('window_start', 'ns') }} as bar_ts,
+{%- endmacro %}

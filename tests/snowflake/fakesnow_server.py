@@ -11,7 +11,8 @@ they are added here, on the emulator's side, so that the loader runs its real st
    ``METADATA$FILE_ROW_NUMBER`` its line number from 1.
 2. ``FILES = (…)`` on an internal stage: fakesnow only accepts it on URL stages. Here the listed names are
    joined to the internal stage's folder, as for a URL stage.
-3. A DuckDB error fakesnow does not translate (a corrupt gzip file, a write conflict, an aborted transaction)
+3. A DuckDB error fakesnow does not translate (a corrupt gzip file, a write conflict, an aborted transaction,
+   a NULL in a NOT NULL column)
    reaches the client as HTTP 500, which the connector retries for minutes. Snowflake answers such a
    statement with a SQL error, so it is raised as a ``ProgrammingError`` here and the client fails at once.
 
@@ -175,6 +176,10 @@ def _execute_with_sql_errors(self: Any, *args: Any, **kwargs: Any) -> Any:
     except (duckdb.IOException, duckdb.InvalidInputException) as exc:
         raise snowflake.connector.errors.ProgrammingError(
             msg=str(exc), errno=100069, sqlstate="22000"
+        ) from exc
+    except duckdb.ConstraintException as exc:  # Snowflake: 100072 "NULL result in a non-nullable column"
+        raise snowflake.connector.errors.ProgrammingError(
+            msg=str(exc), errno=100072, sqlstate="22000"
         ) from exc
 
 

@@ -18,7 +18,7 @@ from tests.warehouse.flatfile_lake import (
     RUN,
     STOCKS,
     land_bars,
-    land_flatfile,
+    load_a_bad_day,
     window_start,
 )
 from workflows.lake import Lake, S3Storage
@@ -104,15 +104,6 @@ def test_a_malformed_flat_file_fails_its_manifest_and_loads_nothing(
     case: str, warehouse: SnowflakeWarehouse, folder_lake: Lake, query: Query
 ) -> None:
     body, rows, says = BAD_FILES[case]
-    good = land_bars(folder_lake, "stock_day_aggs", DAY, STOCKS, run_id=RUN)
-    bad = land_flatfile(folder_lake, "option_day_aggs", DAY, body, rows=rows, run_id=RUN)
-
-    report = load(warehouse, folder_lake, DAY)
-
-    assert [r.key for r in report.loaded] == [good.key]
-    [failed] = report.failed
-    message = failed.message or ""
-    assert failed.key == bad.key and bad.parts[0].key.removeprefix("raw/polygon/") in message, message
+    message, bad = load_a_bad_day(warehouse, folder_lake, body, rows, query)
+    assert bad.parts[0].key.removeprefix("raw/polygon/") in message, message
     assert SNOWFLAKE_SAYS.get(case, says) in message, message
-    assert query("select count(*) from raw.polygon_option_day_aggs") == [(0,)]
-    assert query("select count(*) from raw.smelt_loads where dataset = 'option_day_aggs'") == [(0,)]

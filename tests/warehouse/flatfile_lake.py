@@ -11,12 +11,13 @@ import datetime as dt
 import gzip
 import hashlib
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from workflows.lake import Lake, Manifest, PartInfo, part_key
+from workflows.warehouse import Warehouse, load
 from workflows.warehouse.flatfiles import FORMAT, HEADER
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -114,3 +115,20 @@ BAD_FILES = {
     "not gzip": (f"{HEADER}\n{GOOD_ROW}\n".encode(), 1, "not a readable gzip CSV"),
     "a row count the manifest does not claim": (_gz(f"{HEADER}\n{GOOD_ROW}\n"), 2, "holds 1 lines but its manifest says 2"),
 }  # fmt: skip
+
+
+def load_a_bad_day(
+    warehouse: Warehouse, lake: Lake, body: bytes, rows: int, query: Callable[..., list[tuple[Any, ...]]]
+) -> tuple[str, Manifest]:
+    """Land a good stock file and the options file ``body`` for DAY and load the day: only the stock file
+    loads, the options manifest fails for good and leaves no row and no ledger entry. Returns its message."""
+    good = land_bars(lake, "stock_day_aggs", DAY, STOCKS, run_id=RUN)
+    bad = land_flatfile(lake, "option_day_aggs", DAY, body, rows=rows, run_id=RUN)
+    report = load(warehouse, lake, DAY)
+    assert [r.key for r in report.loaded] == [good.key]
+    [failed] = report.failed
+    assert failed.key == bad.key and failed.retryable is False, failed
+    assert "cannot load option_day_aggs for 2026-01-05" in (failed.message or "")
+    assert query("select count(*) from raw.polygon_option_day_aggs") == [(0,)]
+    assert query("select count(*) from raw.smelt_loads where dataset = 'option_day_aggs'") == [(0,)]
+    return failed.message or "", bad

@@ -18,7 +18,7 @@ from tests.warehouse.flatfile_lake import (
     STOCKS,
     csv_body,
     land_bars,
-    land_flatfile,
+    load_a_bad_day,
     window_start,
 )
 from workflows.lake import Lake
@@ -87,18 +87,8 @@ def test_a_malformed_flat_file_fails_its_manifest_and_loads_nothing(
     case: str, folder_lake: Lake, warehouse: DuckDBWarehouse, query: Query
 ) -> None:
     body, rows, says = BAD_FILES[case]
-    good = land_bars(folder_lake, "stock_day_aggs", DAY, STOCKS, run_id=RUN)
-    bad = land_flatfile(folder_lake, "option_day_aggs", DAY, body, rows=rows, run_id=RUN)
-
-    report = load(warehouse, folder_lake, DAY)
-
-    assert [r.key for r in report.loaded] == [good.key]
-    [failed] = report.failed
-    assert failed.key == bad.key and failed.retryable is False
-    assert "cannot load option_day_aggs for 2026-01-05" in (failed.message or "")
-    assert says in (failed.message or "") and bad.parts[0].key in (failed.message or "")
-    assert query("SELECT count(*) FROM raw.polygon_option_day_aggs") == [(0,)]
-    assert query("SELECT count(*) FROM raw.smelt_loads WHERE dataset = 'option_day_aggs'") == [(0,)]
+    message, bad = load_a_bad_day(warehouse, folder_lake, body, rows, query)
+    assert says in message and bad.parts[0].key in message, message
 
 
 def test_a_manifest_without_its_origin_or_format_is_refused(

@@ -405,8 +405,12 @@ class SnowflakeWarehouse(Warehouse):
         stage: str,
         file_format: str,
     ) -> list[tuple[Any, ...]]:
-        """COPY ``files`` from ``stage`` with a transformation (``select``), aborting on the first bad row."""
-        from snowflake.connector.errors import ProgrammingError
+        """COPY ``files`` from ``stage`` with a transformation (``select``), aborting on the first bad row.
+
+        A bad file fails the statement with a ProgrammingError (a value that does not convert), or, for a NULL in
+        a NOT NULL column (100072), the connector's IntegrityError: both name the file and are not retried.
+        """
+        from snowflake.connector.errors import DataError, IntegrityError, ProgrammingError
 
         marks = ", ".join(f"%(f{i})s" for i in range(len(files)))
         bound: dict[str, Any] = {**params, **{f"f{i}": name for i, name in enumerate(files)}}
@@ -421,7 +425,7 @@ class SnowflakeWarehouse(Warehouse):
                     ON_ERROR = ABORT_STATEMENT{purge}""",
                 bound,
             )
-        except ProgrammingError as exc:
+        except (ProgrammingError, IntegrityError, DataError) as exc:
             if _is_misconfigured(exc):
                 raise SnowflakeConfigError(explain(exc, self.connect_args)) from exc
             raise ManifestLoadError(

@@ -23,13 +23,7 @@ renamed as (
         {{ occ_expiration_date('ticker') }} as expiration_date,
         {{ occ_contract_type('ticker') }} as contract_type,
         {{ occ_strike_price('ticker') }} as strike_price,
-        cast(open as double) as open,
-        cast(high as double) as high,
-        cast(low as double) as low,
-        cast(close as double) as close,
-        cast(volume as double) as volume,
-        cast(transactions as bigint) as transactions,
-        {{ epoch_to_timestamp('window_start', 'ns') }} as bar_ts,
+        {{ day_aggs_fields() }}
         {{ flatfile_lineage() }}
 
     from source

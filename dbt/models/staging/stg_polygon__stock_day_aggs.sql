@@ -17,13 +17,7 @@ renamed as (
     select
         ticker,
         trade_date,
-        cast(open as double) as open,
-        cast(high as double) as high,
-        cast(low as double) as low,
-        cast(close as double) as close,
-        cast(volume as double) as volume,
-        cast(transactions as bigint) as transactions,
-        {{ epoch_to_timestamp('window_start', 'ns') }} as bar_ts,
+        {{ day_aggs_fields() }}
         {{ flatfile_lineage() }}
 
     from source
