@@ -111,3 +111,31 @@ def test_csv_body_is_what_the_vendor_writes() -> None:
     """The helper's file, read back: the header line, then one line per bar with the day's window_start."""
     lines = gzip.decompress(csv_body(DAY, STOCKS[:1])).decode().splitlines()
     assert lines == [HEADER, f"AAPL,51234567,243.1,245.04,246.2,242.05,{window_start(DAY)},612345"]
+
+
+def test_an_empty_flat_file_table_of_the_old_json_shape_is_replaced(db_path: Any, folder_lake: Lake) -> None:
+    """A warehouse made while the flat-file tables had the JSON landing shape loads flat files once made again;
+    one whose old table holds rows is refused with what to do, and keeps them."""
+    import duckdb
+
+    from workflows.warehouse.duckdb import WarehouseSchemaError
+
+    old = "(record JSON NOT NULL, trade_date DATE NOT NULL, underlying VARCHAR, source_file VARCHAR NOT NULL, " \
+          "source_row BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL)"  # fmt: skip
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("CREATE SCHEMA raw")
+        for table in ("raw.polygon_stock_day_aggs", "raw.polygon_option_day_aggs"):
+            con.execute(f"CREATE TABLE {table} {old}")
+    land_bars(folder_lake, "option_day_aggs", DAY, OPTIONS, run_id=RUN)
+    with DuckDBWarehouse(db_path) as wh:
+        assert load(wh, folder_lake, DAY).rows == 3
+
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("DROP TABLE raw.polygon_stock_day_aggs")
+        con.execute(f"CREATE TABLE raw.polygon_stock_day_aggs {old}")
+        con.execute("INSERT INTO raw.polygon_stock_day_aggs VALUES ('{}', '2026-01-05', NULL, 'f', 1, now())")
+    with DuckDBWarehouse(db_path) as wh, pytest.raises(WarehouseSchemaError, match="drop it and re-run"):
+        wh.ensure_landing()
+    with duckdb.connect(str(db_path)) as con:
+        assert con.execute("SELECT count(*) FROM raw.polygon_stock_day_aggs").fetchall() == [(1,)]

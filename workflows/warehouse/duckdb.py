@@ -43,7 +43,7 @@ from workflows.warehouse.base import (
     Warehouse,
     first_line,
 )
-from workflows.warehouse.ddl import LEDGER, duckdb_ddl, landing_table
+from workflows.warehouse.ddl import FLATFILE_TABLES, LEDGER, duckdb_ddl, landing_table
 
 if TYPE_CHECKING:
     from workflows.settings import Settings
@@ -59,6 +59,10 @@ DEFAULT_CHECKPOINT_THRESHOLD = "1GiB"
 
 LOCK_MESSAGE = "Could not set lock on file"
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<holder>.+?)(?:\. See also|$)")
+
+
+class WarehouseSchemaError(RuntimeError):
+    """A landing table has a shape the loader cannot load into; the message says what to do."""
 
 
 class WarehouseLockedError(RuntimeError):
@@ -174,6 +178,7 @@ class DuckDBWarehouse(Warehouse):
             reraise=True,
         ):
             with attempt, self._cursor() as cur:
+                _replace_json_shaped_flatfile_tables(cur)
                 for statement in duckdb_ddl():
                     cur.execute(statement)
 
@@ -260,6 +265,27 @@ class DuckDBWarehouse(Warehouse):
             for schema, table in tables:
                 stats.append(_table_stats(con, schema, table))
         return stats
+
+
+def _replace_json_shaped_flatfile_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    """Drop a flat-file landing table made with the JSON landing shape, which it had for one commit before
+    its typed columns (issue 17): empty, it is recreated typed; with rows, say what to do rather than guess."""
+    for table in sorted(FLATFILE_TABLES):
+        schema, name = table.split(".")
+        found = cur.execute(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_schema = $s AND table_name = $t AND column_name = 'record'",
+            {"s": schema, "t": name},
+        ).fetchall()
+        if not found[0][0]:
+            continue
+        if cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]:
+            raise WarehouseSchemaError(
+                f"{table} has the JSON landing shape and rows: it predates the typed flat-file columns; drop it "
+                "and re-run the load of those days (the lake still holds every flat file)"
+            )
+        cur.execute(f"DROP TABLE {table}")
+        log.info("replaced an empty flat-file landing table of the old shape", table=table)
 
 
 def _table_stats(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> TableStats:
