@@ -25,6 +25,7 @@ GRANT USAGE ON SCHEMA &{database}.RAW TO ROLE &{loader_role};
 GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA &{database}.RAW TO ROLE &{loader_role};
 GRANT SELECT, INSERT ON FUTURE TABLES IN SCHEMA &{database}.RAW TO ROLE &{loader_role};
 GRANT USAGE ON FILE FORMAT &{database}.RAW.NDJSON_GZ TO ROLE &{loader_role};
+GRANT USAGE ON FILE FORMAT &{database}.RAW.CSV_GZ TO ROLE &{loader_role};
 GRANT USAGE ON STAGE &{database}.RAW.LAKE TO ROLE &{loader_role};
 GRANT READ, WRITE ON STAGE &{database}.RAW.LAKE_UPLOADS TO ROLE &{loader_role};
 

@@ -80,6 +80,14 @@ CREATE FILE FORMAT IF NOT EXISTS &{database}.RAW.NDJSON_GZ
     TYPE = JSON COMPRESSION = GZIP STRIP_OUTER_ARRAY = FALSE
     COMMENT = 'smelt: lake parts (gzip NDJSON, one record per line)';
 
+-- Flat-file parts are the vendor's gzip CSV, verbatim: the header is checked by the loader, then skipped here;
+-- quoting as RFC 4180; a row with another number of fields fails the COPY (ERROR_ON_COLUMN_COUNT_MISMATCH's
+-- default). Only an empty field is NULL (then refused by the NOT NULL columns), never a text such as \N.
+CREATE FILE FORMAT IF NOT EXISTS &{database}.RAW.CSV_GZ
+    TYPE = CSV COMPRESSION = GZIP SKIP_HEADER = 1 FIELD_DELIMITER = ',' FIELD_OPTIONALLY_ENCLOSED_BY = '"'
+    ESCAPE_UNENCLOSED_FIELD = NONE EMPTY_FIELD_AS_NULL = TRUE NULL_IF = ()
+    COMMENT = 'smelt: flat-file parts (the vendor''s gzip CSV, one header line)';
+
 -- S3 lake: the raw zone, read through the integration. Folder lake (development): the loader PUTs parts here.
 CREATE STAGE IF NOT EXISTS &{database}.RAW.LAKE
     URL = '&{lake_url}/raw/polygon/'
@@ -157,6 +165,43 @@ CREATE TABLE IF NOT EXISTS &{database}.RAW.POLYGON_OPTION_GREEKS (
     source_file VARCHAR        NOT NULL,
     source_row  NUMBER(38, 0)  NOT NULL,
     loaded_at   TIMESTAMP_TZ   NOT NULL
+);
+
+-- Flat-file landing tables: the vendor's eight CSV columns, typed (workflows/warehouse/flatfiles.py), one row
+-- per data row of a day's object, with the object's ETag and last-modified time (the newest version wins in dbt).
+CREATE TABLE IF NOT EXISTS &{database}.RAW.POLYGON_STOCK_DAY_AGGS (
+    ticker               VARCHAR        NOT NULL,
+    volume               NUMBER(38, 0)  NOT NULL,
+    open                 FLOAT          NOT NULL,
+    close                FLOAT          NOT NULL,
+    high                 FLOAT          NOT NULL,
+    low                  FLOAT          NOT NULL,
+    window_start         NUMBER(38, 0)  NOT NULL,
+    transactions         NUMBER(38, 0)  NOT NULL,
+    trade_date           DATE           NOT NULL,
+    source               VARCHAR        NOT NULL,
+    source_file          VARCHAR        NOT NULL,
+    source_row           NUMBER(38, 0)  NOT NULL,
+    source_etag          VARCHAR        NOT NULL,
+    source_last_modified TIMESTAMP_TZ   NOT NULL,
+    loaded_at            TIMESTAMP_TZ   NOT NULL
+);
+CREATE TABLE IF NOT EXISTS &{database}.RAW.POLYGON_OPTION_DAY_AGGS (
+    ticker               VARCHAR        NOT NULL,
+    volume               NUMBER(38, 0)  NOT NULL,
+    open                 FLOAT          NOT NULL,
+    close                FLOAT          NOT NULL,
+    high                 FLOAT          NOT NULL,
+    low                  FLOAT          NOT NULL,
+    window_start         NUMBER(38, 0)  NOT NULL,
+    transactions         NUMBER(38, 0)  NOT NULL,
+    trade_date           DATE           NOT NULL,
+    source               VARCHAR        NOT NULL,
+    source_file          VARCHAR        NOT NULL,
+    source_row           NUMBER(38, 0)  NOT NULL,
+    source_etag          VARCHAR        NOT NULL,
+    source_last_modified TIMESTAMP_TZ   NOT NULL,
+    loaded_at            TIMESTAMP_TZ   NOT NULL
 );
 
 -- The load ledger: one row per manifest, written in the same transaction as the manifest's COPY. Snowflake

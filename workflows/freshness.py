@@ -2,8 +2,9 @@
 
 ``dbt source freshness`` checks every source with a threshold. Not every source is expected to have rows:
 chain snapshots exist only where daily snapshot runs happen, and a history built by backfills has option
-bars instead (and the other way round). So a source in :data:`OPTIONAL` with no rows at all is not judged;
-every other source is, by its newest row's load time. A failure names the source, its newest row, its age
+bars instead (and the other way round), and one built from flat files has their stock day aggregates instead
+of the REST grouped bars. So a source in :data:`OPTIONAL` with no rows at all is not judged, nor one in
+:data:`FILLED_BY` whose alternative has rows; every other source is, by its newest row's load time. A failure names the source, its newest row, its age
 and the threshold, instead of dbt's empty reason for a source that has nothing to measure.
 """
 
@@ -13,8 +14,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-#: Sources that only some kinds of runs fill: daily snapshot runs, or backfills.
-OPTIONAL = frozenset({"polygon_option_snapshots", "polygon_option_bars"})
+#: Sources that only some kinds of runs fill: daily snapshot runs, or backfills (REST range bars or flat files).
+OPTIONAL = frozenset(
+    {"polygon_option_snapshots", "polygon_option_bars", "polygon_stock_day_aggs", "polygon_option_day_aggs"}
+)
+
+#: Sources whose data may arrive through another source instead (the flat files' day aggregates).
+FILLED_BY: dict[str, tuple[str, ...]] = {"polygon_stock_bars": ("polygon_stock_day_aggs",)}
 
 
 @dataclass(frozen=True)
@@ -26,19 +32,34 @@ class Verdict:
 
 def judge(results: list[Any]) -> list[Verdict]:
     """A verdict per source from dbt's freshness results (``dbtRunnerResult.result.results``)."""
-    return [_verdict(r) for r in results]
+    filled = {_name(r) for r in results if not _empty(r)}
+    return [_verdict(r, filled) for r in results]
 
 
-def _verdict(result: Any) -> Verdict:
+def _name(result: Any) -> str:
     node = getattr(result, "node", None)
-    name = getattr(node, "name", None) or str(getattr(result, "unique_id", "?"))
+    return getattr(node, "name", None) or str(getattr(result, "unique_id", "?"))
+
+
+def _empty(result: Any) -> bool:
+    newest = getattr(result, "max_loaded_at", None)
+    return newest is None or newest.year < 1971
+
+
+def _verdict(result: Any, filled: set[str]) -> Verdict:
+    node = getattr(result, "node", None)
+    name = _name(result)
     source = f"{getattr(node, 'source_name', 'polygon')}.{name}"
     status = str(getattr(result.status, "value", result.status))
     newest = getattr(result, "max_loaded_at", None)
-    empty = newest is None or newest.year < 1971
+    empty = _empty(result)
     if empty and name in OPTIONAL:
         return Verdict(source, "skipped", f"source {source}: no rows, and none expected (filled only by "
                                           "snapshot runs or by backfills)")  # fmt: skip
+    instead = [other for other in FILLED_BY.get(name, ()) if other in filled]
+    if empty and instead:
+        return Verdict(source, "skipped", f"source {source}: no rows; {', '.join(instead)} has its data "
+                                          "(flat files) and is judged instead")  # fmt: skip
     threshold = _threshold(node, status)
     if newest is None or empty:
         return Verdict(source, "error" if status != "pass" else status, f"source {source}: no rows at all; "

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from workflows import calendar
+from workflows.warehouse.ddl import duckdb_ddl
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 NEW_YORK = ZoneInfo("America/New_York")
@@ -168,6 +169,8 @@ class Raw:
                 )
                 if self.rows[table]:
                     con.executemany(f"insert into raw.{table} values (?, ?, ?, ?, ?, ?)", self.rows[table])
+            for statement in duckdb_ddl():  # the loader's other landing tables (the flat files'), empty
+                con.execute(statement)
             con.execute(
                 """create table if not exists raw.smelt_loads (
                     manifest_key varchar primary key, dataset varchar not null, trade_date date not null,

@@ -35,6 +35,8 @@ STAGING = {
     "stg_polygon__option_bars",
     "stg_polygon__stock_dividends",
     "stg_polygon__treasury_yields",
+    "stg_polygon__stock_day_aggs",
+    "stg_polygon__option_day_aggs",
     "stg_smelt__option_greeks",
 }
 INTERMEDIATE = {

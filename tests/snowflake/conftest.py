@@ -13,7 +13,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.tooling import stop
+from workflows.lake import FolderStorage, Lake
+from workflows.settings import load_settings
+from workflows.warehouse import open_warehouse
+from workflows.warehouse.snowflake import SnowflakeWarehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -151,3 +156,54 @@ def prepare_database(server: FakeSnowflake, private_key: Path, database: str, la
             cur.execute(sql)
     finally:
         conn.close()
+
+
+# -- a loader's database, settings and warehouse (test_loader.py, test_flatfile_loader.py) ----------------------
+
+
+@pytest.fixture
+def database(fakesnow: FakeSnowflake, key_pair: tuple[Path, str]) -> str:
+    """A database of this test's own, with setup.sql's schemas, file format and stages."""
+    name = f"SMELT_{uuid.uuid4().hex[:8].upper()}"
+    prepare_database(fakesnow, key_pair[0], name, "s3://smelt-lake/prod")
+    return name
+
+
+@pytest.fixture
+def env(
+    fakesnow: FakeSnowflake, key_pair: tuple[Path, str], database: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    values = {
+        **fakesnow.env(key_pair[0]),
+        "SNOWFLAKE_USER": "SMELT_LOADER_SVC",
+        "SNOWFLAKE_ROLE": "SMELT_LOADER",
+        "SNOWFLAKE_WAREHOUSE": "SMELT_LOAD_WH",
+        "SNOWFLAKE_DATABASE": database,
+        "SMELT_WAREHOUSE": "snowflake",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def warehouse(env: dict[str, str]) -> Iterator[SnowflakeWarehouse]:
+    wh = open_warehouse(load_settings())
+    assert isinstance(wh, SnowflakeWarehouse)
+    with wh:
+        yield wh
+
+
+@pytest.fixture
+def query(warehouse: SnowflakeWarehouse) -> Callable[..., list[tuple[Any, ...]]]:
+    def run(sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        with warehouse._cursor() as cur:
+            cur.execute(sql, params)
+            return list(cur.fetchall())
+
+    return run
+
+
+@pytest.fixture
+def folder_lake(tmp_path: Path) -> Lake:
+    return Lake(FolderStorage(tmp_path / "lake"))

@@ -11,70 +11,21 @@ import signal
 import subprocess
 import sys
 import textwrap
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
-from tests.snowflake.conftest import ROOT, FakeSnowflake, prepare_database
+from tests.snowflake.conftest import ROOT
 from tests.warehouse.conftest import DAY, DAY_PLAN, hand_manifest, write_day
-from workflows.lake import FolderStorage, Lake, S3Storage
+from workflows.lake import Lake, S3Storage
 from workflows.settings import SettingsError, load_settings
 from workflows.warehouse import load, open_warehouse
 from workflows.warehouse.snowflake import SnowflakeConfigError, SnowflakeWarehouse, explain
 
 pytestmark = pytest.mark.snowflake
-
-
-@pytest.fixture
-def database(fakesnow: FakeSnowflake, key_pair: tuple[Path, str]) -> str:
-    """A database of this test's own, with setup.sql's schemas, file format and stages."""
-    name = f"SMELT_{uuid.uuid4().hex[:8].upper()}"
-    prepare_database(fakesnow, key_pair[0], name, "s3://smelt-lake/prod")
-    return name
-
-
-@pytest.fixture
-def env(
-    fakesnow: FakeSnowflake, key_pair: tuple[Path, str], database: str, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, str]:
-    values = {
-        **fakesnow.env(key_pair[0]),
-        "SNOWFLAKE_USER": "SMELT_LOADER_SVC",
-        "SNOWFLAKE_ROLE": "SMELT_LOADER",
-        "SNOWFLAKE_WAREHOUSE": "SMELT_LOAD_WH",
-        "SNOWFLAKE_DATABASE": database,
-        "SMELT_WAREHOUSE": "snowflake",
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    return values
-
-
-@pytest.fixture
-def warehouse(env: dict[str, str]) -> Iterator[SnowflakeWarehouse]:
-    wh = open_warehouse(load_settings())
-    assert isinstance(wh, SnowflakeWarehouse)
-    with wh:
-        yield wh
-
-
-@pytest.fixture
-def query(warehouse: SnowflakeWarehouse) -> Callable[..., list[tuple[Any, ...]]]:
-    def run(sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-        with warehouse._cursor() as cur:
-            cur.execute(sql, params)
-            return list(cur.fetchall())
-
-    return run
-
-
-@pytest.fixture
-def folder_lake(tmp_path: Path) -> Lake:
-    return Lake(FolderStorage(tmp_path / "lake"))
 
 
 def landed(query: Callable[..., list[tuple[Any, ...]]], dataset: str) -> list[tuple[Any, ...]]:

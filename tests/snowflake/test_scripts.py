@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from tests.snowflake.conftest import FakeSnowflake, script_statements
 from workflows.warehouse import snowflake_scripts as scripts
-from workflows.warehouse.ddl import LANDING_TABLES, LEDGER, duckdb_ddl, snowflake_ddl
+from workflows.warehouse.ddl import FLATFILE_TABLES, LANDING_TABLES, LEDGER, duckdb_ddl, snowflake_ddl
 
 pytestmark = pytest.mark.snowflake
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # the Command fallbacks below are expected
@@ -150,7 +150,14 @@ def test_landing_tables_have_the_duckdb_shape() -> None:
         columns = _landing_columns(create)
         assert [c for c, _ in columns] == [c for c, _ in duck[table]], table
         types = dict(columns)
-        if table.startswith("polygon_"):
+        if f"raw.{table}" in FLATFILE_TABLES:
+            assert (types["volume"], types["open"], types["window_start"]) == (
+                "DECIMAL(38, 0)",
+                "DOUBLE",
+                "DECIMAL(38, 0)",
+            ), types
+            assert types["source_last_modified"] == types["loaded_at"] == "TIMESTAMPTZ", types
+        elif table.startswith("polygon_"):
             assert types["record"] == "VARIANT" and types["loaded_at"] == "TIMESTAMPTZ", types
 
 
@@ -164,7 +171,7 @@ def test_setup_objects_rerun_on_fakesnow_changes_nothing(
 
     runnable = ("CREATE DATABASE", "CREATE FILE FORMAT", "CREATE STAGE", "CREATE TABLE")
     setup = [s for s in statements(rendered("setup")) if s.upper().startswith(runnable)]
-    assert len(setup) == 4 + len(LANDING_TABLES) + 1
+    assert len(setup) == 5 + len(LANDING_TABLES) + 1  # database, 2 file formats, 2 stages, tables, ledger
     conn = snowflake.connector.connect(**fakesnow.connect_args(key_pair[0]))
     try:
         cur = conn.cursor()
@@ -197,7 +204,9 @@ def test_setup_objects_rerun_on_fakesnow_changes_nothing(
             cur.execute(sql)
         assert catalog() == first
         assert cur.execute(f"select count(*) from {DB}.RAW.POLYGON_STOCK_BARS").fetchone() == (1,)
-        assert len(first["tables"]) == 6 * len(LANDING_TABLES) + 7 and len(first["stages"]) == 2
+        json_tables = len(LANDING_TABLES) - len(FLATFILE_TABLES)
+        assert len(first["tables"]) == 6 * json_tables + 15 * len(FLATFILE_TABLES) + 7
+        assert len(first["stages"]) == 2 and len(first["formats"]) == 2
     finally:
         conn.close()
 

@@ -323,8 +323,16 @@ def test_landing_ddl_is_idempotent_and_shaped_as_documented(db_path: Path) -> No
         "source_row BIGINT",
         "loaded_at TIMESTAMP WITH TIME ZONE",
     ]
+    flatfile = [
+        "ticker VARCHAR", "volume BIGINT", "open DOUBLE", "close DOUBLE", "high DOUBLE", "low DOUBLE",
+        "window_start BIGINT", "transactions BIGINT", "trade_date DATE", "source VARCHAR", "source_file VARCHAR",
+        "source_row BIGINT", "source_etag VARCHAR", "source_last_modified TIMESTAMP WITH TIME ZONE",
+        "loaded_at TIMESTAMP WITH TIME ZONE",
+    ]  # fmt: skip
     assert dict(columns) == {
         **{table.removeprefix("raw."): landing for table in LANDING_TABLES.values()},
+        "polygon_stock_day_aggs": flatfile,
+        "polygon_option_day_aggs": flatfile,
         "smelt_loads": [
             "manifest_key VARCHAR",
             "dataset VARCHAR",

@@ -1,8 +1,9 @@
-"""The embedded warehouse: a DuckDB file loaded straight from the lake's gzip NDJSON parts.
+"""The embedded warehouse: a DuckDB file loaded straight from the lake's gzip NDJSON and CSV parts.
 
-DuckDB's own reader decompresses and splits each verified part (no Python per row) and keeps every line
-verbatim as JSON; ``WITH ORDINALITY`` numbers the lines in file order, which gives ``source_row``. One
-manifest is one transaction together with its ledger row, so a manifest is loaded once or not at all.
+DuckDB's own reader decompresses and splits each verified part (no Python per row): an NDJSON line is kept
+verbatim as JSON, a flat file's CSV row is typed with the columns of workflows/warehouse/flatfiles.py (no
+sniffing); ``WITH ORDINALITY`` numbers the rows in file order, which gives ``source_row``. One manifest is one
+transaction together with its ledger row, so a manifest is loaded once or not at all.
 
 DuckDB lets one process write a database file at a time: another process's connect fails with "Could not
 set lock on file". The loader waits for the lock with bounded, jittered retries, after which the ledger
@@ -33,6 +34,7 @@ from tenacity import (
 
 from workflows.lake import KeyMissingError, Lake, LakeError, Manifest, PartCorruptError, PartInfo
 from workflows.logs import get_logger
+from workflows.warehouse import flatfiles
 from workflows.warehouse.base import (
     LedgerConflict,
     LedgerEntry,
@@ -41,7 +43,7 @@ from workflows.warehouse.base import (
     Warehouse,
     first_line,
 )
-from workflows.warehouse.ddl import LEDGER, duckdb_ddl, landing_table
+from workflows.warehouse.ddl import FLATFILE_TABLES, LEDGER, duckdb_ddl, landing_table
 
 if TYPE_CHECKING:
     from workflows.settings import Settings
@@ -57,6 +59,10 @@ DEFAULT_CHECKPOINT_THRESHOLD = "1GiB"
 
 LOCK_MESSAGE = "Could not set lock on file"
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<holder>.+?)(?:\. See also|$)")
+
+
+class WarehouseSchemaError(RuntimeError):
+    """A landing table has a shape the loader cannot load into; the message says what to do."""
 
 
 class WarehouseLockedError(RuntimeError):
@@ -172,6 +178,7 @@ class DuckDBWarehouse(Warehouse):
             reraise=True,
         ):
             with attempt, self._cursor() as cur:
+                _replace_json_shaped_flatfile_tables(cur)
                 for statement in duckdb_ddl():
                     cur.execute(statement)
 
@@ -219,15 +226,22 @@ class DuckDBWarehouse(Warehouse):
         self, tx: duckdb.DuckDBPyConnection, lake: Lake, manifest: Manifest, loaded_at: dt.datetime
     ) -> dict[str, int]:
         counts: dict[str, int] = {}
+        origin = flatfiles.origin(manifest) if flatfiles.is_flatfile(manifest) else None
+        kind = "NDJSON" if origin is None else "CSV with the flat-file columns"
         for part in manifest.parts:
             url = f"{lake.url}/{part.key}"
             try:
                 with lake.verified_part(part) as local:
                     try:
-                        counts[part.key] = _insert(tx, manifest, part, local, loaded_at)
-                    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+                        if origin is None:
+                            counts[part.key] = _insert(tx, manifest, part, local, loaded_at)
+                        else:
+                            flatfiles.check_header(local, url)
+                            counts[part.key] = _insert_csv(tx, manifest, part, origin, local, loaded_at)
+                    except _BAD_CONTENT as exc:
+                        why = _clean(exc, local) if origin is None else _csv_error(exc, local)
                         raise ManifestLoadError(
-                            f"{url} is not valid gzip NDJSON: {_clean(exc, local)}", retryable=False
+                            f"{url} is not valid gzip {kind}: {why}", retryable=False
                         ) from exc
             except (KeyMissingError, PartCorruptError):
                 raise
@@ -251,6 +265,27 @@ class DuckDBWarehouse(Warehouse):
             for schema, table in tables:
                 stats.append(_table_stats(con, schema, table))
         return stats
+
+
+def _replace_json_shaped_flatfile_tables(cur: duckdb.DuckDBPyConnection) -> None:
+    """Drop a flat-file landing table made with the JSON landing shape, which it had for one commit before
+    its typed columns (issue 17): empty, it is recreated typed; with rows, say what to do rather than guess."""
+    for table in sorted(FLATFILE_TABLES):
+        schema, name = table.split(".")
+        found = cur.execute(
+            "SELECT count(*) FROM information_schema.columns "
+            "WHERE table_schema = $s AND table_name = $t AND column_name = 'record'",
+            {"s": schema, "t": name},
+        ).fetchall()
+        if not found[0][0]:
+            continue
+        if cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]:
+            raise WarehouseSchemaError(
+                f"{table} has the JSON landing shape and rows: it predates the typed flat-file columns; drop it "
+                "and re-run the load of those days (the lake still holds every flat file)"
+            )
+        cur.execute(f"DROP TABLE {table}")
+        log.info("replaced an empty flat-file landing table of the old shape", table=table)
 
 
 def _table_stats(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> TableStats:
@@ -294,6 +329,71 @@ def _insert(
         },
     ).fetchall()
     return int(rows[0][0])
+
+
+#: DuckDB's errors for a part whose content does not parse, convert or fit the landing table's constraints.
+_BAD_CONTENT = (
+    duckdb.IOException, duckdb.InvalidInputException, duckdb.ConversionException, duckdb.ConstraintException,
+)  # fmt: skip
+
+#: read_csv with every option given: the vendor's header is checked before (flatfiles.check_header), then
+#: skipped; quoting as RFC 4180; a row with too many or too few fields, or a value of the wrong type, fails.
+_READ_CSV = (
+    "read_csv($path, header = true, auto_detect = false, columns = $columns, delim = ',', quote = '\"', "
+    "escape = '\"', compression = 'gzip', strict_mode = true, null_padding = false, ignore_errors = false, "
+    "hive_partitioning = false)"
+)
+
+
+#: Counts read as DOUBLE and then checked whole: a cast straight to BIGINT would round 10.5 to 11 silently.
+_COUNTS = ("volume", "transactions")
+
+
+def _whole(name: str) -> str:
+    return (
+        f"CASE WHEN {name} IS NULL OR {name} = trunc({name}) THEN CAST({name} AS BIGINT) ELSE error("
+        f"'{name} ' || {name} || ' of ' || ticker || ' on data row ' || ordinality || ' is not a whole number') "
+        f"END AS {name}"
+    )
+
+
+def _insert_csv(
+    cur: duckdb.DuckDBPyConnection,
+    manifest: Manifest,
+    part: PartInfo,
+    origin: flatfiles.Origin,
+    local: Path,
+    loaded_at: dt.datetime,
+) -> int:
+    """Append one flat-file part, typed; ``source_row`` is the data row's number from 1 (header excluded)."""
+    names = ", ".join(_whole(name) if name in _COUNTS else name for name in flatfiles.COLUMN_NAMES)
+    read_as = {name: "DOUBLE" if name in _COUNTS else duck for name, duck, _ in flatfiles.COLUMNS}
+    rows = cur.execute(
+        f"""INSERT INTO {landing_table(manifest.dataset)} ({", ".join(flatfiles.TABLE_COLUMNS)})
+            SELECT {names}, $trade_date, $source, $source_file, ordinality, $etag, $last_modified, $loaded_at
+            FROM {_READ_CSV} WITH ORDINALITY""",
+        {
+            "path": str(local),
+            "columns": read_as,
+            "trade_date": manifest.trade_date,
+            "source": manifest.source,
+            "source_file": part.key,
+            "etag": origin.etag,
+            "last_modified": origin.last_modified,
+            "loaded_at": loaded_at,
+        },
+    ).fetchall()
+    return int(rows[0][0])
+
+
+def _csv_error(exc: BaseException, local: Path) -> str:
+    """DuckDB's CSV error in one line: which line of the file (the header is line 1), that line, the cause.
+
+    Its advice (override the types, disable strict mode, ignore errors) is left out: the file is wrong.
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    kept = [lines[0]] + [line[:200] for line in lines[1:3] if not line.startswith("Possible")]
+    return _clean(RuntimeError("; ".join(kept)), local)
 
 
 def _clean(exc: BaseException, local: Path) -> str:

@@ -2,7 +2,8 @@
 
 An S3 lake is read in place through the external stage ``RAW.LAKE`` (on ``<lake>/raw/polygon/``, made by
 snowflake/setup.sql); a folder lake's parts are first ``PUT`` to the internal stage ``RAW.LAKE_UPLOADS``. Either
-way one COPY lists the manifest's files explicitly, keeps each line verbatim in ``record`` with the file and
+way one COPY lists the manifest's files explicitly, keeps each line verbatim in ``record`` (a flat file's CSV
+row: its eight columns, typed by the landing table, read with the ``CSV_GZ`` file format) with the file and
 line it came from, and runs in the same transaction as the manifest's ledger row. COPY's per-file result
 (status, rows loaded) must match the manifest, or the transaction is rolled back. COPY's own load history is a
 second guard: a file it has loaded before is skipped, which the row check turns into a failure naming it.
@@ -27,8 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from workflows.lake import RAW_PREFIX, Lake, Manifest
+from workflows.lake import FLATFILE_DATASETS, RAW_PREFIX, Lake, Manifest
 from workflows.logs import get_logger
+from workflows.warehouse import flatfiles
 from workflows.warehouse.base import (
     LedgerEntry,
     LoadResult,
@@ -51,6 +53,7 @@ log = get_logger(__name__)
 LAKE_STAGE = f"{SCHEMA}.LAKE"
 UPLOAD_STAGE = f"{SCHEMA}.LAKE_UPLOADS"
 FILE_FORMAT = f"{SCHEMA}.NDJSON_GZ"
+CSV_FILE_FORMAT = f"{SCHEMA}.CSV_GZ"
 
 
 class SnowflakeConfigError(RuntimeError):
@@ -320,16 +323,22 @@ class SnowflakeWarehouse(Warehouse):
         if not manifest.parts:
             return {}
         in_stage = {part.key: _stage_path(part.key) for part in manifest.parts}
+        origin = flatfiles.origin(manifest) if flatfiles.is_flatfile(manifest) else None
         with contextlib.ExitStack() as stack:
             # Checked against the manifest (size, sha256) before Snowflake reads a byte: a part altered
             # after its manifest was written fails here, naming its key.
             local = {part.key: stack.enter_context(lake.verified_part(part)) for part in manifest.parts}
+            if origin is not None:  # SKIP_HEADER skips the header unread: it is checked here
+                for key, path in local.items():
+                    flatfiles.check_header(path, f"{lake.url}/{key}")
             folder_lake = lake.storage.local_path(manifest.parts[0].key) is not None
             if folder_lake:
                 self._put(tx, manifest, local)
-            rows = self._copy(
-                tx, manifest, list(in_stage.values()), loaded_at, UPLOAD_STAGE if folder_lake else LAKE_STAGE
-            )
+            stage = UPLOAD_STAGE if folder_lake else LAKE_STAGE
+            if origin is None:
+                rows = self._copy(tx, manifest, list(in_stage.values()), loaded_at, stage)
+            else:
+                rows = self._copy_csv(tx, manifest, origin, list(in_stage.values()), loaded_at, stage)
         return _counts(rows, in_stage, lake, manifest)
 
     def _put(self, tx: _Transaction, manifest: Manifest, local: Mapping[str, Path]) -> None:
@@ -337,7 +346,9 @@ class SnowflakeWarehouse(Warehouse):
         folders = {path.parent for path in local.values()}
         assert len(folders) == 1, "a manifest's parts share one lake folder"
         folder = folders.pop()
-        pattern = f"part-*-{manifest.run_id}.ndjson.gz"
+        pattern = (
+            f"part-*-{manifest.run_id}.{'csv' if manifest.dataset in FLATFILE_DATASETS else 'ndjson'}.gz"
+        )
         target = _stage_path(next(iter(local))).rsplit("/", 1)[0]
         uploaded = tx.execute(
             f"PUT 'file://{folder.as_posix()}/{pattern}' @{UPLOAD_STAGE}/{target}/ "
@@ -352,29 +363,69 @@ class SnowflakeWarehouse(Warehouse):
         self, tx: _Transaction, manifest: Manifest, files: Sequence[str], loaded_at: dt.datetime, stage: str
     ) -> list[tuple[Any, ...]]:
         """One COPY for the whole manifest; returns COPY's result, one row per file."""
-        from snowflake.connector.errors import ProgrammingError
+        select = f"""$1, %(trade_date)s::DATE, %(underlying)s, '{RAW_PREFIX}/' || METADATA$FILENAME,
+                     METADATA$FILE_ROW_NUMBER, %(loaded_at)s::TIMESTAMP_TZ"""
+        params = {"trade_date": manifest.trade_date.isoformat(), "underlying": manifest.underlying,
+                  "loaded_at": loaded_at.isoformat()}  # fmt: skip
+        columns = ("record", "trade_date", "underlying", "source_file", "source_row", "loaded_at")
+        return self._run_copy(tx, manifest, columns, select, params, files, stage, FILE_FORMAT)
+
+    def _copy_csv(
+        self,
+        tx: _Transaction,
+        manifest: Manifest,
+        origin: flatfiles.Origin,
+        files: Sequence[str],
+        loaded_at: dt.datetime,
+        stage: str,
+    ) -> list[tuple[Any, ...]]:
+        """One COPY of a flat file: ``$1``..``$8`` in the vendor's column order, typed by the landing table.
+
+        ``METADATA$FILE_ROW_NUMBER`` numbers the records COPY reads, so with SKIP_HEADER = 1 the first data row
+        is 1, as on DuckDB.
+        """
+        fields = ", ".join(f"${i}" for i in range(1, len(flatfiles.COLUMN_NAMES) + 1))
+        select = f"""{fields}, %(trade_date)s::DATE, %(source)s, '{RAW_PREFIX}/' || METADATA$FILENAME,
+                     METADATA$FILE_ROW_NUMBER, %(etag)s, %(last_modified)s::TIMESTAMP_TZ,
+                     %(loaded_at)s::TIMESTAMP_TZ"""
+        params = {"trade_date": manifest.trade_date.isoformat(), "source": manifest.source, "etag": origin.etag,
+                  "last_modified": origin.last_modified.isoformat(), "loaded_at": loaded_at.isoformat()}  # fmt: skip
+        return self._run_copy(
+            tx, manifest, flatfiles.TABLE_COLUMNS, select, params, files, stage, CSV_FILE_FORMAT
+        )
+
+    def _run_copy(
+        self,
+        tx: _Transaction,
+        manifest: Manifest,
+        columns: Sequence[str],
+        select: str,
+        params: Mapping[str, Any],
+        files: Sequence[str],
+        stage: str,
+        file_format: str,
+    ) -> list[tuple[Any, ...]]:
+        """COPY ``files`` from ``stage`` with a transformation (``select``), aborting on the first bad row.
+
+        A bad file fails the statement with a ProgrammingError (a value that does not convert), or, for a NULL in
+        a NOT NULL column (100072), the connector's IntegrityError: both name the file and are not retried.
+        """
+        from snowflake.connector.errors import DataError, IntegrityError, ProgrammingError
 
         marks = ", ".join(f"%(f{i})s" for i in range(len(files)))
-        params: dict[str, Any] = {f"f{i}": name for i, name in enumerate(files)}
-        params |= {"trade_date": manifest.trade_date.isoformat(), "underlying": manifest.underlying,
-                   "loaded_at": loaded_at.isoformat()}  # fmt: skip
+        bound: dict[str, Any] = {**params, **{f"f{i}": name for i, name in enumerate(files)}}
         # The folder lake's upload stage is only a transit copy: PURGE removes the files once loaded.
         purge = " PURGE = TRUE" if stage == UPLOAD_STAGE else ""
         try:
             return tx.execute(
-                f"""COPY INTO {landing_table(manifest.dataset)}
-                        (record, trade_date, underlying, source_file, source_row, loaded_at)
-                    FROM (
-                        SELECT $1, %(trade_date)s::DATE, %(underlying)s, '{RAW_PREFIX}/' || METADATA$FILENAME,
-                               METADATA$FILE_ROW_NUMBER, %(loaded_at)s::TIMESTAMP_TZ
-                        FROM @{stage}
-                    )
+                f"""COPY INTO {landing_table(manifest.dataset)} ({", ".join(columns)})
+                    FROM (SELECT {select} FROM @{stage})
                     FILES = ({marks})
-                    FILE_FORMAT = (FORMAT_NAME = '{FILE_FORMAT}')
+                    FILE_FORMAT = (FORMAT_NAME = '{file_format}')
                     ON_ERROR = ABORT_STATEMENT{purge}""",
-                params,
+                bound,
             )
-        except ProgrammingError as exc:
+        except (ProgrammingError, IntegrityError, DataError) as exc:
             if _is_misconfigured(exc):
                 raise SnowflakeConfigError(explain(exc, self.connect_args)) from exc
             raise ManifestLoadError(

@@ -7,7 +7,8 @@
 -- interest, and its moneyness against the underlying's unadjusted close of that day (the strikes' basis).
 --
 -- Days with a chain snapshot use it (data_origin = 'snapshot'). Backfill days, which have no snapshot, fall back
--- to the contract's daily aggregate bar with its reference terms as of that day (data_origin = 'aggregates');
+-- to the contract's daily aggregate bar with its reference terms as of that day (data_origin = 'aggregates'):
+-- the REST range bar, else the flat file's (no VWAP; macros/day_bars.sql);
 -- they have no Greeks, implied volatility, open interest or quotes. Terms missing from the API are parsed from
 -- the OCC symbol. Incremental runs rebuild every (underlying, day) that received any input since the last run
 -- (snapshots, option bars, contracts or the underlying's stock bar).
@@ -22,7 +23,8 @@ snapshots as (
 
 option_bars as (
 
-    select * from {{ ref('stg_polygon__option_bars') }}
+    -- the REST range bar of a contract-day, else its flat-file bar (no VWAP): macros/day_bars.sql
+    {{ option_day_bars() }}
 
 ),
 
@@ -34,7 +36,7 @@ contracts as (
 
 stock_bars as (
 
-    select ticker, trade_date, close, source, _loaded_at, _batch_at from {{ ref('stg_polygon__stock_bars') }}
+    select ticker, trade_date, close, source, _loaded_at, _batch_at from ({{ stock_day_bars() }}) as bars
 
 ),
 

@@ -3,7 +3,8 @@
         unique_key=['ticker', 'trade_date'],
     )
 }}
--- Split-adjusted daily bars, one row per ticker and trading day.
+-- Split-adjusted daily bars, one row per ticker and trading day, from the REST grouped bars or, for a day only
+-- a flat file landed, the vendor's day aggregates (vwap and vwap_adj are then null).
 --
 -- A bar before a split's execution date is multiplied by split_from / split_to (prices) or divided by it
 -- (volume), for every split executed up to the newest bar date in the data (splits announced for later dates
@@ -15,7 +16,8 @@ with
 
 bars as (
 
-    select * from {{ ref('stg_polygon__stock_bars') }}
+    -- the REST grouped bar of a ticker-day, else its flat-file bar (no VWAP): macros/day_bars.sql
+    {{ stock_day_bars() }}
 
 ),
 

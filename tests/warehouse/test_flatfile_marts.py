@@ -1,0 +1,128 @@
+"""The two backfill paths agree: marts built from a day's flat files equal those built from its REST bars.
+
+One simulated backfill day is ingested the REST way (grouped stock bars, one range request per contract) into
+one lake. A second lake gets the same day's other datasets verbatim and, instead of the REST bars, the flat
+files holding the same bars (the simulator's numbers, written as the vendor writes them). Both are loaded into
+DuckDB and built by the real dbt project; every mart must hold the same rows, the VWAP columns aside, which a
+flat file does not have. Then the REST bars are loaded on top of the flat-file warehouse: the REST path wins
+and each stock-day and contract-day is still one row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pytest
+
+from tests.pipeline.support import make_settings
+from tests.warehouse.flatfile_lake import Bar, land_bars
+from workflows import steps
+from workflows.lake import Lake, Manifest
+from workflows.settings import Settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # two ingests, three dbt builds
+
+DAY = dt.date(2026, 11, 24)
+UNDERLYINGS = ("IWM",)
+REST_BARS = ("stock_bars", "option_bars")
+#: Mart columns a flat file cannot fill: the VWAP and what is computed from it.
+VWAP_COLUMNS = {"vwap", "vwap_adj", "underlying_vwap"}
+
+
+def _records(lake: Lake, manifest: Manifest) -> list[dict[str, Any]]:
+    out = []
+    for part in manifest.parts:
+        with lake.verified_part(part) as path:
+            out += [orjson.loads(line) for line in gzip.decompress(path.read_bytes()).splitlines()]
+    return out
+
+
+def _copy(source: Lake, target: Lake, manifest: Manifest) -> None:
+    for part in manifest.parts:
+        with source.verified_part(part) as path:
+            target.storage.put_file(path, part.key)
+    target.storage.put_exclusive(manifest.key, source.storage.get_bytes(manifest.key))
+
+
+def _bar(ticker: str, item: dict[str, Any]) -> Bar:
+    volume = item["v"]
+    assert volume == int(volume), f"{ticker}: the simulator's volume {volume} is not whole"
+    return (ticker, int(volume), item["o"], item["c"], item["h"], item["l"], int(item["n"]))
+
+
+def _marts(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
+    out = {}
+    with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
+        names = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+        ).fetchall()]  # fmt: skip
+        for name in names:
+            columns = [r[0] for r in con.execute(f"describe marts.{name}").fetchall()]
+            kept = ", ".join(f'"{c}"' for c in columns if c not in VWAP_COLUMNS)
+            out[name] = sorted(con.execute(f"select {kept} from marts.{name}").fetchall(), key=repr)
+    return out
+
+
+def _count(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_marts_from_flat_files_equal_marts_from_rest_bars(tmp_path: Path) -> None:
+    rest = make_settings(tmp_path / "rest", underlyings=UNDERLYINGS, sim_now=DAY)
+    rest_resources = steps.Resources.from_settings(rest)
+    steps.ingest_stocks(rest_resources, DAY)
+    steps.backfill_options(rest_resources, DAY, DAY, underlyings=UNDERLYINGS)
+    rest_lake = Lake.open(rest.lake)
+
+    flat = make_settings(tmp_path / "flat", underlyings=UNDERLYINGS, sim_now=DAY)
+    flat_resources = steps.Resources.from_settings(flat)
+    flat_lake = Lake.open(flat.lake)
+    stocks: list[Bar] = []
+    options: list[Bar] = []
+    for manifest in rest_lake.manifests():
+        if manifest.dataset == "stock_bars":
+            stocks += [_bar(r["T"], r) for r in _records(rest_lake, manifest)]
+        elif manifest.dataset == "option_bars":
+            options += [_bar(r["_meta"]["ticker"], r) for r in _records(rest_lake, manifest)]
+        else:
+            _copy(rest_lake, flat_lake, manifest)
+    assert len(stocks) > 100 and len(options) > 50
+    run = "20261125T160000Z-00f1a7f1"
+    land_bars(flat_lake, "stock_day_aggs", DAY, stocks, run_id=run)
+    land_bars(flat_lake, "option_day_aggs", DAY, options, run_id=run)
+
+    for resources in (rest_resources, flat_resources):
+        steps.load(resources, DAY)
+        steps.transform(resources)
+
+    rest_marts, flat_marts = _marts(rest), _marts(flat)
+    assert set(rest_marts) == set(flat_marts) and len(rest_marts) >= 5
+    for name, rows in rest_marts.items():
+        assert rows, name
+        assert flat_marts[name] == rows, name
+    assert _count(flat, "select count(*) from marts.mart_option_chain where vwap is not null") == [(0,)]
+
+    # The REST bars land on top of the flat files: they win, and each stock-day and contract-day stays one row.
+    for manifest in rest_lake.manifests():
+        if manifest.dataset in REST_BARS:
+            _copy(rest_lake, flat_lake, manifest)
+    steps.load(flat_resources, DAY)
+    steps.transform(flat_resources)
+    assert _marts(flat) == rest_marts
+    per_day = (
+        "select count(*), count(distinct (option_ticker, trade_date)), count(vwap) "
+        "from intermediate.int_polygon__option_chain_daily"
+    )
+    [(rows, keys, with_vwap)] = _count(flat, per_day)
+    assert rows == keys == with_vwap == len(options)
+    [(rows, keys, with_vwap)] = _count(
+        flat, "select count(*), count(distinct (ticker, trade_date)), count(vwap) "
+        "from intermediate.int_polygon__stock_bars_adjusted",
+    )  # fmt: skip
+    assert rows == keys == with_vwap == len(stocks)
