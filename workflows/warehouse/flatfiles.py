@@ -14,24 +14,27 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from workflows.flatfiles.objects import COLUMNS as VENDOR_COLUMNS
 from workflows.lake import FLATFILE_DATASETS, Manifest
 from workflows.warehouse.base import ManifestLoadError
 
 #: The manifest's ``stats.format`` of a flat-file dataset.
 FORMAT = "csv.gz"
 
-#: The vendor's columns, in file order, with their DuckDB and Snowflake types.
-COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("ticker", "VARCHAR", "VARCHAR"),
-    ("volume", "BIGINT", "NUMBER(38, 0)"),
-    ("open", "DOUBLE", "FLOAT"),
-    ("close", "DOUBLE", "FLOAT"),
-    ("high", "DOUBLE", "FLOAT"),
-    ("low", "DOUBLE", "FLOAT"),
-    ("window_start", "BIGINT", "NUMBER(38, 0)"),
-    ("transactions", "BIGINT", "NUMBER(38, 0)"),
-)
-COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _, _ in COLUMNS)
+#: The DuckDB and Snowflake type of each of the vendor's columns.
+_TYPES: dict[str, tuple[str, str]] = {
+    "ticker": ("VARCHAR", "VARCHAR"),
+    "volume": ("BIGINT", "NUMBER(38, 0)"),
+    "open": ("DOUBLE", "FLOAT"),
+    "close": ("DOUBLE", "FLOAT"),
+    "high": ("DOUBLE", "FLOAT"),
+    "low": ("DOUBLE", "FLOAT"),
+    "window_start": ("BIGINT", "NUMBER(38, 0)"),
+    "transactions": ("BIGINT", "NUMBER(38, 0)"),
+}
+#: The vendor's columns in file order (``workflows.flatfiles`` owns the order), with their two types.
+COLUMNS: tuple[tuple[str, str, str], ...] = tuple((name, *_TYPES[name]) for name in VENDOR_COLUMNS)
+COLUMN_NAMES: tuple[str, ...] = VENDOR_COLUMNS
 HEADER = ",".join(COLUMN_NAMES)
 
 #: The columns the loader adds to each CSV row (``source`` is the manifest's: polygon or simulator).
