@@ -92,7 +92,7 @@ class _Environment(BaseSettings):
         description="Let the simulator's chain snapshot replay any past day (tests); the vendor only knows today.",
     )
     sim_flatfiles: bool = Field(
-        default=False,
+        default=True,
         description="The embedded run publishes the simulator's flat files to a local endpoint (moto) and backfills "
         "past days from them instead of one range request per contract (decision 67).",
     )

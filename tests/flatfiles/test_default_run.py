@@ -1,0 +1,53 @@
+"""`smelt run` as a new user runs it: the embedded defaults backfill past days from the simulator's flat files
+(a local S3 endpoint for the run), and the marts hold every day as the REST path would."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from workflows import calendar, steps
+from workflows.lake import Lake
+from workflows.settings import load_settings
+
+START, END = dt.date(2026, 11, 20), dt.date(2026, 11, 25)
+UNDERLYINGS = ("AAPL", "SPY")
+
+
+@pytest.mark.slow
+def test_the_default_run_backfills_from_flat_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SMELT_SIM_FLATFILES")  # the product's default, not the suites' REST pin
+    settings = load_settings(home=tmp_path / "home", sim_now=END, underlyings=UNDERLYINGS, log_format="json")
+    assert settings.simulator.flatfiles
+    report = steps.run(steps.Resources.from_settings(settings), start=START, end=END)
+    days = calendar.trading_days(START, END)
+    assert report.days == days
+
+    lake = Lake.open(settings.lake)
+    ours = [m for m in lake.manifests() if m.run_id == report.run_id]
+    past, latest = days[:-1], days[-1]
+    by_day = {d: {m.dataset for m in ours if m.trade_date == d} for d in days}
+    for day in past:  # two objects a day, no range request per contract
+        assert {"stock_day_aggs", "option_day_aggs"} <= by_day[day] and "option_bars" not in by_day[day], day
+    assert "option_snapshots" in by_day[latest]  # the latest session still comes from the chain snapshot
+
+    with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
+        chain = dict(
+            con.execute(
+                "select trade_date, count(*) from marts.mart_option_chain where close > 0 group by 1"
+            ).fetchall()
+        )
+        assert sorted(chain) == days and min(chain.values()) > 500
+        stocks = con.execute(
+            "select count(distinct trade_date) from marts.mart_stock_daily where ticker in ('AAPL', 'SPY')"
+        ).fetchone()
+        assert stocks == (len(days),)
+        # one row per contract-day, whichever path landed it
+        dupes = con.execute(
+            "select count(*) from (select option_ticker, trade_date from marts.mart_option_chain "
+            "group by all having count(*) > 1)"
+        ).fetchone()
+        assert dupes == (0,)
