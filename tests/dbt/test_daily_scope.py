@@ -27,6 +27,9 @@ from workflows.settings import load_settings
 from workflows.steps.transform import CONSUMER
 from workflows.warehouse.watermark import read_watermark
 
+#: Each test may build the module's warehouse (ingest, a first build): minutes on a busy 2-core machine.
+pytestmark = pytest.mark.timeout(1200)
+
 DAYS = calendar.previous_trading_days(dt.date(2026, 11, 20), 4)
 OLD, NEW = DAYS[0], DAYS[2]
 TICKER = "XOM"
