@@ -93,9 +93,8 @@ def transform(
                     seconds=report.seconds,
                 )
                 return report
-        if (
-            not select
-        ):  # the greeks step needs its inputs built; then everything is built once more, tests too
+        # the greeks step needs its inputs built; then everything is built once more, tests too
+        if not select:
             days |= set(_compute_greeks(resources, full_refresh))
         args = ["build", "--exclude-resource-type", "unit_test"]
         args += (["--full-refresh"] if full_refresh else []) + (["--select", select] if select else [])
@@ -117,9 +116,8 @@ def transform(
         if not select and increment.watermark is not None:  # a partial build leaves the watermark where it is
             with resources.warehouse() as warehouse:
                 write_watermark(warehouse, CONSUMER, increment.watermark)
-        freshness = dbt.invoke(
-            "source", "freshness"
-        )  # its sources.json goes into the publish's build summary
+        # its sources.json goes into the publish's build summary
+        freshness = dbt.invoke("source", "freshness")
         verdicts = judge(dbt_runner.node_results(freshness))
         if not verdicts and not freshness.success:
             detail = describe(freshness.exception or RuntimeError("dbt gave no results"))
