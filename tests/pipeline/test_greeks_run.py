@@ -200,9 +200,11 @@ def test_history_only_passes_freshness_and_a_stale_source_says_why(tmp_path: Pat
     assert total > 100 and solved > 0.8 * total
 
     with duckdb.connect(str(settings.duckdb.path)) as con:
-        # dbt judges freshness on the warehouse's clock (DuckDB's now(), the real one, not the test session's
-        # fixed clock that stamped loaded_at): date the stale rows on that clock
-        con.execute("update raw.polygon_stock_bars set loaded_at = now() - interval 10 days")
+        # Nothing new since that build: the transform judges freshness from the ledger, whose loaded_at the
+        # loader stamps with its landing rows', on the session's clock (the one that stamped them)
+        stale = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
+        con.execute("update raw.polygon_stock_bars set loaded_at = ?", [stale])
+        con.execute("update raw.smelt_loads set loaded_at = ? where dataset = 'stock_bars'", [stale])
     with pytest.raises(steps.StepError) as failed:
         steps.transform(resources)
     message = str(failed.value)

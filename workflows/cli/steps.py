@@ -195,18 +195,29 @@ def load(
 
 def transform(
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models.")] = False,
+    full_validation: Annotated[
+        bool,
+        typer.Option(
+            "--full-validation",
+            help="Run every data test over whole tables (weekly), not only over the new days; builds even "
+            "when nothing is new.",
+        ),
+    ] = False,
     select: Annotated[str | None, typer.Option(help="dbt selection.")] = None,
     run_id: RunIdOpt = None,
 ) -> None:
-    """dbt build, then source freshness; run_results.json is kept under SMELT_HOME/dbt/target."""
+    """dbt build of what was loaded since the last build (tests on those days), then source freshness;
+    nothing new, no dbt. run_results.json is kept under SMELT_HOME/dbt/target."""
     from workflows import steps
 
     resources = _resources()
     run_step(
         "transform",
-        lambda: steps.transform(resources, full_refresh=full_refresh, select=select, run_id=run_id),
+        lambda: steps.transform(resources, full_refresh=full_refresh, full_validation=full_validation,
+                                select=select, run_id=run_id),
         run_id,
         models=lambda r: r.models, tests=lambda r: r.tests, seconds=lambda r: r.seconds,
+        scope=lambda r: r.scope, days=lambda r: len(r.days),
     )  # fmt: skip
 
 

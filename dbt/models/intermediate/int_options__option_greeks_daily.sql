@@ -69,10 +69,17 @@ joined as (
         on a.underlying = c.underlying
         and a.trade_date = c.trade_date
     {% endif %}
-    left join inputs as i
+    -- incremental: only the affected days' inputs and answers are hashed for the joins, not every day's
+    left join (
+        select * from inputs
+        {% if is_incremental() %}where trade_date in (select trade_date from affected_days){% endif %}
+    ) as i
         on i.option_ticker = c.option_ticker
         and i.trade_date = c.trade_date
-    left join computed as g
+    left join (
+        select * from computed
+        {% if is_incremental() %}where trade_date in (select trade_date from affected_days){% endif %}
+    ) as g
         on g.option_ticker = c.option_ticker
         and g.trade_date = c.trade_date
         and g.inputs_hash = i.inputs_hash
