@@ -95,7 +95,9 @@ def closing_fields(log: Path) -> dict[str, Any]:
         with contextlib.suppress(ValueError):
             record = json.loads(line)
             if isinstance(record, dict) and str(record.get("event", "")).endswith(" done"):
-                found = {k: v for k, v in record.items() if k not in {"event", "level", "timestamp", "logger"}}
+                found = {
+                    k: v for k, v in record.items() if k not in {"event", "level", "timestamp", "logger"}
+                }
     return found
 
 
@@ -119,7 +121,9 @@ def main() -> None:
     parser.add_argument("--date", type=dt.date.fromisoformat, default=DEFAULT_DAY)
     parser.add_argument("--memory-limit", default="3GB", help="SMELT_DUCKDB_MEMORY_LIMIT of every step")
     parser.add_argument("--universe", default="market", help="SMELT_SIM_UNIVERSE (default: the whole market)")
-    parser.add_argument("--underlyings", default="*", help="SMELT_UNDERLYINGS (default: every optionable name)")
+    parser.add_argument(
+        "--underlyings", default="*", help="SMELT_UNDERLYINGS (default: every optionable name)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
@@ -147,7 +151,9 @@ def main() -> None:
         "POLYGON_FLATFILES_SECRET_ACCESS_KEY": "bench-flatfiles-secret",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    vendor_env = {k: v for k, v in env.items() if k != "SMELT_SIM_URL"} | {"SMELT_SIM_NOW": next_session.isoformat()}
+    vendor_env = {k: v for k, v in env.items() if k != "SMELT_SIM_URL"} | {
+        "SMELT_SIM_NOW": next_session.isoformat()
+    }
     d = day.isoformat()
     report: dict[str, Any] = {"day": d, "universe": args.universe, "memory_limit": args.memory_limit}
     moto = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)]
