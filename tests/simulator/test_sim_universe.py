@@ -11,7 +11,7 @@ import pytest
 
 from workflows.settings import DEFAULT_UNDERLYINGS, SettingsError, load_settings
 from workflows.simulator.market import Market
-from workflows.simulator.options import OptionMarket
+from workflows.simulator.options import Chain, OptionMarket
 from workflows.simulator.universe import (
     INDEX,
     MARKET_OPTIONABLE,
@@ -81,14 +81,34 @@ def test_a_ticker_lists_the_same_chain_whatever_else_is_in_the_market(options: O
 
 def test_chains_priced_together_are_the_chains_priced_alone(options: OptionMarket) -> None:
     tickers = ["SPY", "V", *market_underlyings(7)[300:310]]
-    alone = OptionMarket(Market(seed=7, universe="market"))
     for together in options.chains(tickers, DAY):
-        single = alone.chain(together.underlying, DAY)
-        assert single is not None and together.contracts.tickers == single.contracts.tickers
-        for field in dataclasses.fields(together.quotes):
-            a, b = getattr(together.quotes, field.name), getattr(single.quotes, field.name)
-            assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), (together.underlying, field.name)
-        assert np.array_equal(together.previous_close, single.previous_close)
+        _assert_priced_alone(together)
+
+
+def test_a_chain_missed_in_the_market_prices_its_batch_of_neighbours() -> None:
+    options = OptionMarket(Market(seed=7, universe="market"))
+    neighbours = market_underlyings(7)[64:96]  # one aligned batch of the universe's order
+    served = options.chain(neighbours[5], DAY)
+    assert served is not None and served.underlying == neighbours[5]
+    cached = [u for u in neighbours if (u, DAY) in options._chains]
+    assert cached == list(neighbours)  # the rest of the batch is priced with it, ready for the next requests
+    for u in neighbours[::8]:
+        chain = options.chain(u, DAY)
+        assert chain is not None
+        _assert_priced_alone(chain)
+
+
+def _assert_priced_alone(chain: Chain) -> None:
+    """The same bits as the chain priced on its own, in a market that priced nothing else."""
+    alone = OptionMarket(Market(seed=7, universe="market"))
+    i = alone.market.session_index(DAY)
+    assert i is not None
+    [single] = alone._make_chains([chain.underlying], DAY, i)
+    assert chain.contracts.tickers == single.contracts.tickers
+    for field in dataclasses.fields(chain.quotes):
+        a, b = getattr(chain.quotes, field.name), getattr(single.quotes, field.name)
+        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), (chain.underlying, field.name)
+    assert np.array_equal(chain.previous_close, single.previous_close)
 
 
 def test_a_batch_of_series_is_the_same_as_one_at_a_time() -> None:

@@ -90,6 +90,10 @@ class LRU(Generic[K, V]):
                 return self._data[key]
         return self.put(key, make())
 
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._data
+
     def put(self, key: K, value: V) -> V:
         """Keep ``value`` (unless the key is already held), dropping the least recently used beyond size."""
         with self._lock:

@@ -44,6 +44,7 @@ from workflows.simulator.market import (
     F64,
     I64,
     LRU,
+    SERIES_BATCH,
     Market,
     Series,
     ordinals,
@@ -314,6 +315,7 @@ class OptionMarket:
         self._strikes: LRU[tuple[str, dt.date], Strikes | None] = LRU(20_000)
         self._contracts: LRU[tuple[str, dt.date, bool], Contracts] = LRU(128)
         self._chains: LRU[tuple[str, dt.date], Chain] = LRU(128)
+        self._optionable_position = {u: k for k, u in enumerate(market.optionable)}
         self._slow: LRU[str, F64] = LRU(256)
         self._ranges: LRU[tuple[str, dt.date, int, int], RangeBlock] = LRU(
             RANGE_CACHE_CELLS, lambda block: block.weight
@@ -654,7 +656,25 @@ class OptionMarket:
         i = self.market.session_index(day)
         if i is None or underlying not in self.market.index:
             return None
-        return self._chains.get((underlying, day), lambda: self._make_chains([underlying], day, i)[0])
+        return self._chains.get((underlying, day), lambda: self._make_chain_batch(underlying, day, i))
+
+    def _make_chain_batch(self, underlying: str, day: dt.date, i: int) -> Chain:
+        """In the whole-market universe a client walks thousands of underlyings in the universe's order: a
+        miss prices the batch of neighbours ``underlying`` belongs to at once (the same bits as one by one)
+        and caches them, so a whole-market snapshot costs a few large pricings, not 5,000 small ones."""
+        m = self.market
+        position = self._optionable_position.get(underlying) if m.universe == "market" else None
+        if position is None:
+            return self._make_chains([underlying], day, i)[0]
+        first = position - position % SERIES_BATCH
+        batch = [u for u in m.optionable[first : first + SERIES_BATCH]
+                 if u == underlying or (u, day) not in self._chains]  # fmt: skip
+        m.prefetch(batch)
+        chains = self._make_chains(batch, day, i)
+        for chain in chains:
+            if chain.underlying != underlying:
+                self._chains.put((chain.underlying, day), chain)
+        return next(c for c in chains if c.underlying == underlying)
 
     def chains(self, underlyings: Sequence[str], day: dt.date) -> list[Chain]:
         """The end-of-day chains of many underlyings on session ``day`` (not cached), priced together: a
