@@ -16,6 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 POLYGON_FIXTURES = ROOT / "tests" / "fixtures" / "polygon"
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# The suites written for the REST range path keep it (the embedded default backfills from flat files since
+# decision 67): set here as well as per test, because module-scoped fixtures build before the per-test
+# environment below exists. tests/flatfiles opts in per test.
+os.environ["SMELT_SIM_FLATFILES"] = "false"
 
 #: The wall clock every test sees (tests/clock.py): a fixed instant far from every fixture's dates. It runs from
 #: before collection to the session's end and ticks, so durations and timeouts hold. A test that builds data
