@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +32,26 @@ def make_settings(home: Path, **overrides: Any) -> Settings:
                             "sim_snapshot_history": True, "sim_now": END, **overrides})  # fmt: skip
 
 
-def mart_fingerprints(settings: Settings) -> dict[str, tuple[int, str]]:
-    """Row count and an order-independent checksum of every mart's full contents."""
+def mart_rows(settings: Settings, without: Collection[str] = ()) -> dict[str, list[tuple[Any, ...]]]:
+    """Every mart's rows in a stable order, leaving out the columns named in ``without``."""
     out = {}
     with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
         names = [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
         ).fetchall()]  # fmt: skip
         for name in names:
-            rows = con.execute(f"select * from marts.{name}").fetchall()
-            digest = hashlib.sha256()
-            for line in sorted(repr(r) for r in rows):
-                digest.update(line.encode())
-            out[name] = (len(rows), digest.hexdigest())
+            columns = [r[0] for r in con.execute(f"describe marts.{name}").fetchall()]
+            kept = ", ".join(f'"{c}"' for c in columns if c not in without)
+            out[name] = sorted(con.execute(f"select {kept} from marts.{name}").fetchall(), key=repr)
+    return out
+
+
+def mart_fingerprints(settings: Settings) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent checksum of every mart's full contents."""
+    out = {}
+    for name, rows in mart_rows(settings).items():
+        digest = hashlib.sha256()
+        for line in sorted(repr(r) for r in rows):
+            digest.update(line.encode())
+        out[name] = (len(rows), digest.hexdigest())
     return out

@@ -19,7 +19,7 @@ import duckdb
 import orjson
 import pytest
 
-from tests.pipeline.support import make_settings
+from tests.pipeline.support import make_settings, mart_rows
 from tests.warehouse.flatfile_lake import Bar, land_bars
 from workflows import steps
 from workflows.lake import Lake, Manifest
@@ -55,19 +55,6 @@ def _bar(ticker: str, item: dict[str, Any]) -> Bar:
     return (ticker, int(volume), item["o"], item["c"], item["h"], item["l"], int(item["n"]))
 
 
-def _marts(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
-    out = {}
-    with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
-        names = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
-        ).fetchall()]  # fmt: skip
-        for name in names:
-            columns = [r[0] for r in con.execute(f"describe marts.{name}").fetchall()]
-            kept = ", ".join(f'"{c}"' for c in columns if c not in VWAP_COLUMNS)
-            out[name] = sorted(con.execute(f"select {kept} from marts.{name}").fetchall(), key=repr)
-    return out
-
-
 def _count(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
     with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
         return con.execute(sql).fetchall()
@@ -101,7 +88,7 @@ def test_marts_from_flat_files_equal_marts_from_rest_bars(tmp_path: Path) -> Non
         steps.load(resources, DAY)
         steps.transform(resources)
 
-    rest_marts, flat_marts = _marts(rest), _marts(flat)
+    rest_marts, flat_marts = mart_rows(rest, VWAP_COLUMNS), mart_rows(flat, VWAP_COLUMNS)
     assert set(rest_marts) == set(flat_marts) and len(rest_marts) >= 5
     for name, rows in rest_marts.items():
         assert rows, name
@@ -114,7 +101,7 @@ def test_marts_from_flat_files_equal_marts_from_rest_bars(tmp_path: Path) -> Non
             _copy(rest_lake, flat_lake, manifest)
     steps.load(flat_resources, DAY)
     steps.transform(flat_resources)
-    assert _marts(flat) == rest_marts
+    assert mart_rows(flat, VWAP_COLUMNS) == rest_marts
     per_day = (
         "select count(*), count(distinct (option_ticker, trade_date)), count(vwap) "
         "from intermediate.int_polygon__option_chain_daily"
