@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.cluster.support import DAY, Cluster, nodes_named, pod_nodes, when
+from tests.cluster.support import DAY, DEFAULT_OUTPUTS, Cluster, nodes_named, peak_overlap, pod_nodes, when
 
 pytestmark = pytest.mark.cluster
 UNDERLYINGS = ["SPY", "QQQ", "IWM", "AAPL", "MSFT", "NVDA", "AMZN"]
@@ -90,3 +90,39 @@ def test_backfill_runs_one_day_dag_per_trading_day(pipeline: Cluster) -> None:
                   if n["displayName"].startswith("run-day(") and n["type"] == "DAG")  # fmt: skip
     assert days == ["2026-11-23", "2026-11-24", "2026-11-25"]  # what trading-days reported
     assert len(nodes_named(workflow, "load")) == 3 and len(nodes_named(workflow, "transform")) == 3
+
+
+def test_a_flatfile_backfill_fans_out_one_day_dag_per_day_then_transforms_once(pipeline: Cluster) -> None:
+    days = ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19", "2026-11-20"]
+    pipeline.state_outputs({**DEFAULT_OUTPUTS, "trading-days": {"days": json.dumps(days)}})
+    try:
+        name = pipeline.submit("smelt-backfill", {"start": days[0], "end": days[-1], "bars": "flatfiles"},
+                               {"kwok.smelt.dev/duration": "2s"})  # fmt: skip
+        workflow = pipeline.wait(name, timeout=360)
+    finally:
+        pipeline.state_outputs(DEFAULT_OUTPUTS)
+    assert workflow["status"]["phase"] == "Succeeded", pipeline.argo("get", name)
+    nodes = workflow["status"]["nodes"].values()
+    day_dags = [n for n in nodes if n["displayName"].startswith("day(") and n["type"] == "DAG"]
+    assert sorted(n["inputs"]["parameters"][0]["value"] for n in day_dags) == days
+    assert not [n for n in nodes if n["displayName"].startswith("run-day(")]  # the REST branch is skipped
+    # the rendered local bound (flatfiles.parallelism) holds: at most two days' pods at once, and it is reached
+    spans = [(when(n["startedAt"]), when(n["finishedAt"])) for n in day_dags]
+    assert peak_overlap(spans) == 2
+    flatfiles, loads = nodes_named(workflow, "ingest-flatfiles"), nodes_named(workflow, "load")
+    assert len(flatfiles) == len(loads) == len(days)
+    (transform,) = nodes_named(workflow, "transform")
+    (publish,) = nodes_named(workflow, "publish")
+    assert when(transform["startedAt"]) >= max(when(n["finishedAt"]) for n in loads)
+    assert when(publish["startedAt"]) >= when(transform["finishedAt"])
+
+    pods = json.loads(pipeline.kubectl("get", "pods", "-l", f"workflows.argoproj.io/workflow={name},"
+                                       "smelt.dev/step=ingest-flatfiles", "-o", "json"))["items"]  # fmt: skip
+    main = [next(c for c in p["spec"]["containers"] if c["name"] == "main") for p in pods]
+    assert sorted(c["args"][c["args"].index("--start") + 1] for c in main) == days
+    # the vendor's keys reach this step only, from its Secret: never an argument or a literal value
+    keys = {
+        e["name"]: e for c in main for e in c.get("env", []) if e["name"].startswith("POLYGON_FLATFILES_")
+    }
+    assert set(keys) >= {"POLYGON_FLATFILES_ACCESS_KEY_ID", "POLYGON_FLATFILES_SECRET_ACCESS_KEY"}
+    assert all("valueFrom" in e and "value" not in e for e in keys.values())
