@@ -37,6 +37,7 @@ ingest_app = typer.Typer(help="Land trading days of raw API data in the lake.", 
 class Mode(StrEnum):
     auto = "auto"
     snapshot = "snapshot"
+    replay = "replay"
     backfill = "backfill"
     flatfiles = "flatfiles"
 
