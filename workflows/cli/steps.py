@@ -37,9 +37,9 @@ ingest_app = typer.Typer(help="Land trading days of raw API data in the lake.", 
 class Mode(StrEnum):
     auto = "auto"
     snapshot = "snapshot"
-    replay = "replay"
     backfill = "backfill"
     flatfiles = "flatfiles"
+    replay = "replay"
 
 
 Dataset = StrEnum("Dataset", {name: name for name in DATASETS})  # type: ignore[misc]
