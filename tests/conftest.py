@@ -20,6 +20,9 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 # decision 67): set here as well as per test, because module-scoped fixtures build before the per-test
 # environment below exists. tests/flatfiles opts in per test.
 os.environ["SMELT_SIM_FLATFILES"] = "false"
+# Likewise the embedded run's replay of the latest sessions as daily runs (decision 107): the suites built on
+# the backfill shape of past days keep it; tests that want the demo's shape opt in (sim_daily_runs=...).
+os.environ["SMELT_SIM_DAILY_RUNS"] = "0"
 
 #: The wall clock every test sees (tests/clock.py): a fixed instant far from every fixture's dates. It runs from
 #: before collection to the session's end and ticks, so durations and timeouts hold. A test that builds data
@@ -78,9 +81,11 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith(("SMELT_", "POLYGON_", "SNOWFLAKE_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("SMELT_HOME", str(tmp_path / "smelt-home"))
-    # The embedded run backfills from flat files by default (decision 67); the suites written for the REST
-    # range path keep it, and the flat-file suites (tests/flatfiles) opt in or clear this.
+    # The embedded run replays its latest sessions as daily runs and backfills older days from flat files by
+    # default (decisions 107, 67); the suites written for the REST range path keep it, and the suites for
+    # either default (tests/flatfiles, the demo-shaped tests) opt in or clear these.
     monkeypatch.setenv("SMELT_SIM_FLATFILES", "false")
+    monkeypatch.setenv("SMELT_SIM_DAILY_RUNS", "0")
 
 
 @pytest.fixture(scope="session")

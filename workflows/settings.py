@@ -96,6 +96,14 @@ class _Environment(BaseSettings):
         description="The embedded run publishes the simulator's flat files to a local endpoint (moto) and backfills "
         "past days from them instead of one range request per contract (decision 67).",
     )
+    sim_daily_runs: int = Field(
+        default=30,
+        ge=0,
+        le=260,
+        description="The embedded run replays this many of the latest sessions as daily runs: the in-process "
+        "simulator's clock set to each day's close, so the day's chains come from its snapshot (open interest, "
+        "vendor Greeks) as they would for someone who ran smelt every evening; 0 = off (decision 107).",
+    )
     sim_faults: str | None = Field(
         default=None,
         description="Faults the simulator injects, e.g. rate_429=0.3,retry_after=1 (tests, drills).",
@@ -304,6 +312,7 @@ class SimulatorSettings(BaseModel):
     now: dt.date | None
     snapshot_history: bool
     flatfiles: bool
+    daily_runs: int
     faults: str | None
 
 

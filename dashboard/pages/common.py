@@ -16,7 +16,7 @@ from dashboard.layout import control, day_options, dropdown, not_drawn, notice
 from dashboard.marts import NoSnapshotError
 from dashboard.queries import Queries
 from dashboard.theme import THEMES
-from workflows import logs
+from workflows import calendar, logs
 
 log = logs.get_logger("smelt.dashboard")
 
@@ -157,6 +157,18 @@ def default_expiry(options: list[dict[str, str]], target_days: int = 30) -> str 
         return abs(days - target_days)
 
     return min(options, key=distance)["value"]
+
+
+def short_history(q: Queries, ticker: str, end: dt.date, needs: Mapping[str, int]) -> str:
+    """Why windowed series (moving averages, realized volatility) are empty on ``end``: each needs a number of
+    daily closes that the marts do not hold yet, and which earlier run would bring them."""
+    held = sum(1 for d in q.stock_days(ticker) if d <= end)
+    names, counts = " and ".join(needs), " and ".join(str(n) for n in needs.values())
+    start = calendar.previous_trading_days(end, max(needs.values()))[0]
+    return (
+        f"{names} not drawn: {'they need' if len(needs) > 1 else 'it needs'} {counts} daily closes, the marts "
+        f"hold {held} for {ticker} up to {end} (earlier days: smelt run --start {start})"
+    )
 
 
 def page_error(exc: Exception) -> html.Div:

@@ -11,7 +11,15 @@ from dash import Dash, Input, dcc, html
 
 from dashboard import figures, inputs
 from dashboard.layout import chart, chart_outputs, control, controls, drawn, no_data, not_drawn, source_of
-from dashboard.pages.common import RANGE_LABELS, RANGES, guarded, initial, register_days, ticker_day_controls
+from dashboard.pages.common import (
+    RANGE_LABELS,
+    RANGES,
+    guarded,
+    initial,
+    register_days,
+    short_history,
+    ticker_day_controls,
+)
 from dashboard.queries import Queries
 
 PATH, TITLE, PREFIX = "/market", "Market", "market"
@@ -24,6 +32,9 @@ OVERLAYS = {
     "move": "Expected move",
 }
 DEFAULT_OVERLAYS = ["sma20", "sma50", "sma200", "move"]
+#: The windowed overlays: the column they draw and the daily closes it needs (NULL before).
+WINDOWS = {"sma20": ("sma_20", 20), "sma50": ("sma_50", 50), "sma200": ("sma_200", 200),
+           "bollinger": ("bollinger_upper", 20)}  # fmt: skip
 #: URL key -> (component id, property): what the address bar records of this page.
 STATE = {
     "ticker": (f"{PREFIX}-ticker", "value"), "date": (f"{PREFIX}-date", "value"), "range": (f"{PREFIX}-range", "value"),
@@ -70,7 +81,21 @@ def market_chart(
     iv = q.atm_iv_history(ticker, start, end) if "move" in shown else bars.iloc[0:0]
     basis = "split-adjusted" if adjusted else "as traded"
     fig = figures.market(bars, iv, theme, shown, f"{ticker} daily, {basis}")
-    return drawn(fig, source_of(bars, iv), summary(bars, iv))
+    note = "; ".join([summary(bars, iv), *missing_overlays(q, ticker, end, bars, iv, shown)])
+    return drawn(fig, source_of(bars, iv), note)
+
+
+def missing_overlays(q: Queries, ticker: str, end: dt.date, bars: Any, iv: Any, shown: set[str]) -> list[str]:
+    """Why a chosen overlay has nothing to draw: too short a history for its window, or no ATM IV."""
+    short = {
+        OVERLAYS[name]: window
+        for name, (column, window) in WINDOWS.items()
+        if name in shown and not bars[column].notna().any()
+    }
+    reasons = [short_history(q, ticker, end, short)] if short else []
+    if "move" in shown and (iv.empty or not iv["atm_iv"].notna().any()):
+        reasons.append(f"expected move not drawn: no ATM implied volatility for {ticker} up to {end}")
+    return reasons
 
 
 def _list(value: Any, what: str) -> list[Any]:

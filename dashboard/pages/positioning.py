@@ -80,6 +80,18 @@ def layout(q: Queries, params: Mapping[str, str]) -> html.Div:
     ])  # fmt: skip
 
 
+def no_open_interest(day: Any) -> str:
+    """Why a day has no open interest: only the chain snapshot carries it, and only for the latest session."""
+    return (
+        f"no open interest on {str(day)[:10]}: that day came through the backfill path, and Polygon keeps no "
+        "open interest for past days (a daily run lands it from the evening's chain snapshot)"
+    )
+
+
+def _has_oi(df: Any, *columns: str) -> bool:
+    return bool(df[list(columns)].notna().any().any())
+
+
 def _inputs(q: Queries, ticker: Any, day: Any, expiry: Any) -> tuple[str, dt.date, dt.date | None]:
     ticker = inputs.ticker(ticker, q.underlyings())
     day = inputs.day(day, "trading day")
@@ -112,12 +124,7 @@ def strike_charts(
     if df.empty:
         return not_drawn(no_data(ticker, day, "open interest"), theme) * 2
     scope = f"expiry {chosen}" if chosen else "all expiries"
-    previous = df["previous_day"].iloc[0]
-    change = (
-        f"change since {str(previous)[:10]}"
-        if previous is not None and previous == previous
-        else "no previous day"
-    )
+    oi_note = _strike_note(df, day, metric)
     oi = figures.oi_by_strike(df, theme, f"{ticker} {METRICS[metric]} by strike, {scope}, {day}", metric)
     source = source_of(df)
     if df["net_gex"].notna().any():
@@ -133,12 +140,24 @@ def strike_charts(
         )
     else:
         return (
-            *drawn(oi, source, f"calls up, puts down; lower panel: {change}"),
+            *drawn(oi, source, oi_note),
             *not_drawn(
                 f"no gamma for {ticker} on {day}: no open interest and no traded volume with Greeks", theme
             ),
         )
-    return (*drawn(oi, source, f"calls up, puts down; lower panel: {change}"), *drawn(gex, source, gex_note))
+    return (*drawn(oi, source, oi_note), *drawn(gex, source, gex_note))
+
+
+def _strike_note(df: Any, day: dt.date, metric: str) -> str:
+    """What the strike chart shows, or why its open interest or its change panel is empty."""
+    if metric == "oi" and not _has_oi(df, "call_oi", "put_oi"):
+        return f"{no_open_interest(day)}; 'volume' shows the day's traded volume by strike"
+    previous = df["previous_day"].iloc[0]
+    if previous is None or previous != previous:
+        return "calls up, puts down; lower panel: no earlier day in the marts to change from"
+    if metric == "oi" and not _has_oi(df, "call_oi_change", "put_oi_change"):
+        return f"calls up, puts down; lower panel empty, {no_open_interest(previous)}"
+    return f"calls up, puts down; lower panel: change since {str(previous)[:10]}"
 
 
 @guarded(2)
@@ -158,15 +177,36 @@ def history_charts(q: Queries, ticker: Any, day: Any, range_: Any, theme: Any) -
     nearest = last["nearest_expiry_max_pain_strike"]
     pain_note = (
         f"nearest expiry {str(last['nearest_expiration_date'])[:10]}: max pain {float(nearest):,.2f}"
-        if nearest == nearest and nearest is not None
-        else None
+        if _present(nearest)
+        else f"no max pain on {day}"
     )
-    return (*drawn(pcr, source_of(history), pcr_note), *drawn(pain, source_of(history, expiries), pain_note))
+    gaps = _oi_gaps(history, day)
+    return (
+        *drawn(pcr, source_of(history), f"{pcr_note}{gaps}"),
+        *drawn(pain, source_of(history, expiries), f"{pain_note}{gaps}"),
+    )
+
+
+def _oi_gaps(history: Any, day: dt.date) -> str:
+    """Why the open-interest series (put/call by open interest, max pain) miss days, if they do."""
+    held = history["total_open_interest"].fillna(0) > 0  # the mart counts a day without any as 0
+    if held.all():
+        return ""
+    if not held.iloc[-1]:
+        return f"; {no_open_interest(day)}"
+    return (
+        f"; open interest on {int(held.sum())} of {len(held)} days shown, the others came through the backfill "
+        "path (Polygon keeps no open interest for past days; a daily run lands it each evening)"
+    )
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value == value
 
 
 def _ratio(value: Any) -> str:
-    """A ratio, or why there is none: a backfilled day has no open interest, a day without calls no ratio."""
-    return "n/a" if value is None or value != value else f"{float(value):.2f}"
+    """A ratio, or n/a: a backfilled day has no open interest (the note says so), a day without calls no ratio."""
+    return f"{float(value):.2f}" if _present(value) else "n/a"
 
 
 def register(app: Dash, q: Queries) -> None:

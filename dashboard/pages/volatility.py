@@ -30,6 +30,7 @@ from dashboard.pages.common import (
     guarded,
     initial,
     register_days,
+    short_history,
     ticker_day_controls,
 )
 from dashboard.queries import Queries
@@ -152,6 +153,8 @@ def rv_chart(q: Queries, ticker: Any, day: Any, range_: Any, theme: Any) -> tupl
                  f" over {window} trading days")  # fmt: skip
     else:  # dbt ranks a day once enough history exists (and the window is not flat)
         note += f"; IV rank needs more history than {window} trading day(s)"
+    if not df["realized_volatility_20d"].notna().any():  # 20 daily returns: 21 closes
+        note += "; " + short_history(q, ticker, day, {"realized volatility (20d)": 21})
     return drawn(
         figures.realized_vs_implied(df, theme, f"{ticker} ATM IV vs 20-day realized"), source_of(df), note
     )

@@ -12,7 +12,7 @@ import pytest
 
 from dashboard.marts import Handle, SnapshotSource
 from dashboard.queries import Queries
-from tests.dashboard.support import END, SIM_NOW, START, UNDERLYINGS
+from tests.dashboard.support import END, REPLAYED, REPLAYED_UNDERLYINGS, SIM_NOW, START, UNDERLYINGS
 from tests.marks import builds_a_warehouse
 from tests.tooling import kubeconfig  # noqa: F401 (the local control plane, for the chart's install test)
 from workflows import steps
@@ -42,6 +42,24 @@ def built_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     steps.run(steps.Resources.from_settings(settings), start=START, end=END, underlyings=UNDERLYINGS)
     assert current_version(snapshot_root(settings)) is not None, "the transform step publishes the marts"
     return settings
+
+
+@pytest.fixture(scope="session")
+@builds_a_warehouse
+def replayed_home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """SMELT_HOME shaped like `make demo`'s: every day of REPLAYED came through the chain snapshot, the past ones
+    as replayed daily runs (decision 107), so the open-interest history is there. One underlying keeps it cheap."""
+    home = tmp_path_factory.mktemp("replayed") / "home"
+    settings = load_settings(home=home, underlyings=REPLAYED_UNDERLYINGS, log_format="json", sim_now=SIM_NOW,
+                             sim_daily_runs=30)  # fmt: skip
+    report = steps.run(steps.Resources.from_settings(settings), start=REPLAYED[0], end=REPLAYED[-1])
+    assert report.days == list(REPLAYED)
+    return settings
+
+
+@pytest.fixture
+def replayed(replayed_home: Settings) -> Queries:
+    return Queries.over(SnapshotSource(snapshot_root(replayed_home), check_seconds=0))
 
 
 @pytest.fixture

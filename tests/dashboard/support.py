@@ -12,6 +12,10 @@ START, END = dt.date(2026, 10, 23), dt.date(2026, 11, 27)
 SIM_NOW = END
 HOLIDAY = dt.date(2026, 11, 26)
 UNDERLYINGS = ("AAPL", "SPY")
+#: The demo-shaped build (`replayed_home`): the last sessions to END, each through the chain snapshot.
+REPLAYED = (dt.date(2026, 11, 19), dt.date(2026, 11, 20), dt.date(2026, 11, 23), dt.date(2026, 11, 24),
+            dt.date(2026, 11, 25), END)  # fmt: skip
+REPLAYED_UNDERLYINGS = ("AAPL",)
 
 #: Strings that would change a query if they were ever pasted into SQL text.
 INJECTIONS = (

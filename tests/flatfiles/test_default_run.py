@@ -1,4 +1,5 @@
-"""`smelt run` as a new user runs it: the embedded defaults backfill past days from the simulator's flat files
+"""`smelt run` as a new user runs it: the embedded defaults backfill past days older than the replayed daily
+runs (decision 107; one here, the latest session's, so every past day is older) from the simulator's flat files
 (a local S3 endpoint for the run), and the marts hold every day as the REST path would."""
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ UNDERLYINGS = ("AAPL", "SPY")
 @pytest.mark.slow
 def test_the_default_run_backfills_from_flat_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SMELT_SIM_FLATFILES")  # the product's default, not the suites' REST pin
-    settings = load_settings(home=tmp_path / "home", sim_now=END, underlyings=UNDERLYINGS, log_format="json")
+    settings = load_settings(
+        home=tmp_path / "home", sim_now=END, underlyings=UNDERLYINGS, log_format="json", sim_daily_runs=1
+    )
     assert settings.simulator.flatfiles
     report = steps.run(steps.Resources.from_settings(settings), start=START, end=END)
     days = calendar.trading_days(START, END)

@@ -69,3 +69,14 @@ def test_without_keys_or_the_embedded_endpoint_past_days_take_the_rest_backfill(
     assert decided.path == "backfill" and "no flat-file keys are set" in decided.reason
     embedded = plan(load_settings(sim_now=END, sim_flatfiles=True), [START]).days[0]
     assert embedded.path == "flatfiles" and "SMELT_SIM_FLATFILES" in embedded.reason
+
+
+def test_the_embedded_run_replays_its_latest_sessions_as_daily_runs() -> None:
+    """The last SMELT_SIM_DAILY_RUNS sessions at the clock come through the snapshot (the latest one live, the
+    others replayed at their close); older days keep the flat files (decision 107)."""
+    days = calendar.trading_days(START - dt.timedelta(days=14), END)
+    decided = plan(load_settings(sim_now=END, sim_flatfiles=True, sim_daily_runs=4), days)
+    assert decided.days_on("snapshot") == [END] and decided.days_on("replay") == days[-4:-1]
+    assert decided.days_on("flatfiles") == days[:-4]
+    assert all("SMELT_SIM_DAILY_RUNS" in p.reason for p in decided.days if p.path == "replay")
+    assert plan(load_settings(sim_now=END, sim_daily_runs=0), days).days_on("replay") == []

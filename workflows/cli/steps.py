@@ -39,6 +39,7 @@ class Mode(StrEnum):
     snapshot = "snapshot"
     backfill = "backfill"
     flatfiles = "flatfiles"
+    replay = "replay"
 
 
 Dataset = StrEnum("Dataset", {name: name for name in DATASETS})  # type: ignore[misc]

@@ -20,8 +20,9 @@ from workflows.polygon import PolygonClient
 from workflows.progress import UnitProgress
 from workflows.steps.errors import StepError, describe, retryable
 from workflows.steps.flatfiles import ingest_flatfiles
-from workflows.steps.plan import OptionsPath, plan, trading_days_of
+from workflows.steps.plan import OptionsPath, plan, trading_days_of, uses_embedded_simulator
 from workflows.steps.resources import Resources
+from workflows.steps.source import REPLAY_NEEDS_EMBEDDED
 from workflows.steps.units import IngestReport, Lander, UnitReport, gather_units
 
 log = logs.get_logger("smelt.steps")
@@ -70,7 +71,8 @@ def ingest_options(
     run_id: str | None = None,
 ) -> IngestReport:
     """Contracts and the end-of-day chain snapshot per underlying; ``auto`` follows the day's plan (a past
-    day on Polygon takes the backfill path)."""
+    day on Polygon takes the backfill path); ``replay`` reads the in-process simulator's snapshot at the day's
+    close, as that evening's daily run did (decision 107)."""
     if mode not in MODES:
         raise ValueError(f"mode {mode!r} is not one of {', '.join(MODES)}")
     run_id = run_id or new_run_id()
@@ -84,16 +86,20 @@ def ingest_options(
         return backfill_options(resources, day, day, underlyings=tickers, run_id=run_id)
     if mode == "flatfiles":
         return backfill_flatfiles(resources, day, day, underlyings=tickers, run_id=run_id)
+    replay = mode == "replay"
+    if replay and not uses_embedded_simulator(resources.settings):
+        raise StepError(f"ingest-options {day} --mode replay: {REPLAY_NEEDS_EMBEDDED}", retryable=False)
     with logs.bound(run_id=run_id, step="ingest-options", trade_date=day.isoformat()):
-        report = asyncio.run(_ingest_snapshots(resources, day, tickers, lander_for(resources, run_id)))
+        lander = lander_for(resources, run_id)
+        report = asyncio.run(_ingest_snapshots(resources, day, tickers, lander, replay=replay))
         report.warnings += warn_unknown_underlyings(report.units)
         return report
 
 
 async def _ingest_snapshots(
-    resources: Resources, day: dt.date, tickers: Sequence[str], lander: Lander
+    resources: Resources, day: dt.date, tickers: Sequence[str], lander: Lander, *, replay: bool = False
 ) -> IngestReport:
-    async with resources.client(day) as client:
+    async with resources.client(day, replay=replay) as client:
         coros = []
         for u in tickers:
             coros.append(lander.land("option_contracts", day, u, client.option_contracts(u, as_of=day)))

@@ -1,7 +1,9 @@
 """Which path each day of a run takes, decided once per run at one clock: the plan the ingest steps follow.
 
 A day's option chain comes from the end-of-day snapshot when the source's snapshot still shows that day's
-close; else from the vendor's flat files when they can be read (flat-file keys set, or the embedded
+close; else, in the embedded demo, from the in-process simulator's snapshot replayed at that day's close when
+the day is among the latest ``SMELT_SIM_DAILY_RUNS`` sessions (what a month of daily runs would have landed:
+decision 107); else from the vendor's flat files when they can be read (flat-file keys set, or the embedded
 simulator's local endpoint) and the day's files are published; else from the REST backfill path (contracts
 as of the day, one range request per contract). Each decision carries its reason, for the log and for a
 person asking why a day was fetched the way it was (decision 67).
@@ -17,7 +19,7 @@ from typing import Literal
 from workflows import calendar
 from workflows.settings import Settings
 
-OptionsPath = Literal["snapshot", "backfill", "flatfiles"]
+OptionsPath = Literal["snapshot", "replay", "backfill", "flatfiles"]
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,26 @@ def snapshot_is_end_of_day(day: dt.date, now: dt.datetime) -> bool:
     return calendar.last_completed_trading_day(now) == day and not calendar.session_is_open(now)
 
 
+def uses_embedded_simulator(settings: Settings) -> bool:
+    """The simulator runs inside this process, so a step may set its clock (a served one has its own)."""
+    return settings.source == "simulator" and not settings.simulator.url
+
+
+def replayed_days(settings: Settings, now: dt.datetime) -> frozenset[dt.date]:
+    """The sessions the embedded run replays as daily runs: the latest ``SMELT_SIM_DAILY_RUNS`` completed at
+    ``now``. None with Polygon or a served simulator: their snapshot shows only the latest session."""
+    count = settings.simulator.daily_runs
+    if not count or not uses_embedded_simulator(settings):
+        return frozenset()
+    return frozenset(calendar.previous_trading_days(calendar.last_completed_trading_day(now), count))
+
+
 def uses_embedded_flatfiles(settings: Settings) -> bool:
     """The in-process simulator publishes its flat files to a local endpoint for the run (no keys set)."""
     from workflows.flatfiles import embedded
 
     return (
-        settings.source == "simulator"
-        and not settings.simulator.url
+        uses_embedded_simulator(settings)
         and settings.simulator.flatfiles
         and not settings.flatfiles.credentials_set
         and embedded.available()
@@ -93,11 +108,20 @@ def plan(settings: Settings, days: Sequence[dt.date], now: dt.datetime | None = 
     """Decide every day's path at one clock (default: the source's, read once here)."""
     now = now or source_now(settings)
     replays = settings.source == "simulator" and settings.simulator.snapshot_history
+    daily = replayed_days(settings, now)
+    replay = (
+        f"the embedded simulator replays this day's daily run, its clock set to the day's close, as one of the "
+        f"latest {settings.simulator.daily_runs} sessions (SMELT_SIM_DAILY_RUNS)"
+    )
     flatfiles = flatfiles_reason(settings)
-    return Plan(now, tuple(_decide(day, now, replays, flatfiles) for day in days))
+    return Plan(
+        now, tuple(_decide(day, now, replays, replay if day in daily else None, flatfiles) for day in days)
+    )
 
 
-def _decide(day: dt.date, now: dt.datetime, replays: bool, flatfiles: str | None) -> DayPlan:
+def _decide(
+    day: dt.date, now: dt.datetime, replays: bool, daily: str | None, flatfiles: str | None
+) -> DayPlan:
     from workflows.flatfiles import published_at
 
     at = f"at {now:%Y-%m-%d %H:%M} UTC"
@@ -106,6 +130,8 @@ def _decide(day: dt.date, now: dt.datetime, replays: bool, flatfiles: str | None
     if snapshot_is_end_of_day(day, now):
         return DayPlan(day, "snapshot", f"the chain snapshot still shows this day's close {at}")
     gone = f"the chain snapshot does not show this day's close {at}"
+    if daily:
+        return DayPlan(day, "replay", f"{gone}; {daily}")
     if flatfiles is None:
         return DayPlan(day, "backfill", f"{gone}, and no flat-file keys are set")
     due = published_at(day)

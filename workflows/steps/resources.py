@@ -39,6 +39,7 @@ class Resources:
         DuckDB, the file lock that dbt and the other steps wait for)."""
         return open_warehouse(self.settings)
 
-    def client(self, day: dt.date) -> PolygonClient:
-        """A market-data client for the configured source (``async with``), the simulator's clock at ``day``."""
-        return open_client(self.settings, day)
+    def client(self, day: dt.date, *, replay: bool = False) -> PolygonClient:
+        """A market-data client for the configured source (``async with``), the simulator's clock at ``day``
+        (``replay``: the in-process simulator's own clock too, so its snapshot shows ``day``)."""
+        return open_client(self.settings, day, replay=replay)

@@ -73,17 +73,20 @@ def run(
     tickers = tuple(underlyings or settings.underlyings)
     paths = plan(settings, days, now)
     snapshots, backfill = paths.days_on("snapshot"), paths.days_on("backfill")
-    flatfiles = paths.days_on("flatfiles")
+    flatfiles, replays = paths.days_on("flatfiles"), paths.days_on("replay")
     with logs.bound(run_id=report.run_id):
         log.info("run started", days=len(days), first=str(days[0]), last=str(days[-1]), source=settings.source,
-                 snapshot_days=len(snapshots), backfill_days=len(backfill), flatfile_days=len(flatfiles))  # fmt: skip
+                 snapshot_days=len(snapshots), replayed_days=len(replays), backfill_days=len(backfill),
+                 flatfile_days=len(flatfiles))  # fmt: skip
         for decided in paths.days:
             log.debug("options path", trade_date=str(decided.day), path=decided.path, reason=decided.reason)
         with _phase(report, "ingest"):
             ingests = [ingest_stocks(resources, day, run_id=report.run_id) for day in days]
-            ingests += [
-                ingest_options(resources, day, underlyings=tickers, mode="snapshot", run_id=report.run_id)
-                for day in snapshots
+            ingests += [  # a replayed day is the daily run of its evening: the snapshot at its close
+                ingest_options(
+                    resources, day, underlyings=tickers, mode=paths.path(day), run_id=report.run_id
+                )
+                for day in sorted(snapshots + replays)
             ]
             if backfill:  # one range request per contract, never one per contract per day
                 ingests.append(

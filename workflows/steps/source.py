@@ -19,18 +19,28 @@ SIMULATOR_BASE_URL = "http://simulator.smelt.invalid"
 #: The simulator wants some key, like Polygon; this one guards nothing and is safe to print.
 SIMULATOR_KEY = "embedded-simulator-no-secret"
 
+#: Why only the embedded demo replays past days' snapshots (decision 107).
+REPLAY_NEEDS_EMBEDDED = (
+    "a daily run is replayed only by the in-process simulator (SMELT_SOURCE=simulator without SMELT_SIM_URL): "
+    "Polygon's and a served simulator's chain snapshot show only their latest session"
+)
+
 
 def source_label(settings: Settings) -> Source:
     """What ``_meta.source`` says on every landed row."""
     return "polygon" if settings.source == "polygon" else "simulator"
 
 
-def open_client(settings: Settings, day: dt.date) -> PolygonClient:
+def open_client(settings: Settings, day: dt.date, *, replay: bool = False) -> PolygonClient:
     """A client for the configured source; the simulator's clock is set to ``day``'s close.
 
     ``SMELT_SIM_URL`` selects a served simulator (``smelt sim serve``, a Deployment in a cluster);
-    without it the simulator runs in this process behind ``httpx.ASGITransport``.
+    without it the simulator runs in this process behind ``httpx.ASGITransport``. ``replay`` (the in-process
+    simulator only) sets the simulator's own clock to ``day`` as well, so its chain snapshot shows that day,
+    as it did on the evening of a daily run (decision 107).
     """
+    if replay and (settings.source != "simulator" or settings.simulator.url):
+        raise ValueError(REPLAY_NEEDS_EMBEDDED)
     if settings.source == "polygon":
         return PolygonClient.from_settings(settings)
     headers = {NOW_HEADER: day.isoformat()}
@@ -44,7 +54,7 @@ def open_client(settings: Settings, day: dt.date) -> PolygonClient:
 
     return PolygonClient.from_settings(
         settings,
-        transport=simulator.transport(**embedded_simulator(settings)),
+        transport=simulator.transport(**(embedded_simulator(settings) | ({"now": day} if replay else {}))),
         headers=headers,
         base_url=SIMULATOR_BASE_URL,
         api_key=SIMULATOR_KEY,
