@@ -49,8 +49,9 @@ class DbtTarget:
         from dbt.cli.main import dbtRunner
 
         settings = self.settings
-        os.environ.update({"SMELT_WAREHOUSE": settings.warehouse, "DO_NOT_TRACK": "1",
-                           OPTION_ROOTS_ENV: option_roots(settings), **self.env()})  # fmt: skip
+        os.environ.update({"SMELT_WAREHOUSE": settings.warehouse, "DO_NOT_TRACK": "1", **self.env()})
+        # the universe is this invocation's only: a later dbt run in the process (by hand, a test) sees none
+        roots, os.environ[OPTION_ROOTS_ENV] = os.environ.get(OPTION_ROOTS_ENV), option_roots(settings)
         project = str(settings.dbt_project())
         work = settings.home.resolve() / "dbt"  # dbt resolves a relative path against --project-dir
         argv = [
@@ -63,6 +64,10 @@ class DbtTarget:
         try:
             return dbtRunner().invoke(argv)
         finally:
+            if roots is None:
+                os.environ.pop(OPTION_ROOTS_ENV, None)
+            else:
+                os.environ[OPTION_ROOTS_ENV] = roots
             self.release()
 
 
