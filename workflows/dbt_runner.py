@@ -14,6 +14,18 @@ from typing import Any
 
 from workflows.settings import Settings
 
+#: What the models read the run's universe from (``macros/day_bars.sql``): the option roots of
+#: ``SMELT_UNDERLYINGS``, comma-separated, or ``*`` for every underlying. A flat file is the whole market;
+#: without it a backfill day would model every contract in the file (docs/architecture.md, decision 110).
+OPTION_ROOTS_ENV = "SMELT_OPTION_ROOTS"
+
+
+def option_roots(settings: Settings) -> str:
+    """The OCC roots of the configured underlyings (BRK.B -> BRKB), or ``*`` when every one is wanted."""
+    if settings.every_underlying:
+        return "*"
+    return ",".join(sorted({ticker.replace(".", "") for ticker in settings.underlyings}))
+
 
 class DbtTarget:
     """dbt against one warehouse; the defaults fit a remote warehouse that dbt reaches on its own."""
@@ -38,6 +50,8 @@ class DbtTarget:
 
         settings = self.settings
         os.environ.update({"SMELT_WAREHOUSE": settings.warehouse, "DO_NOT_TRACK": "1", **self.env()})
+        # the universe is this invocation's only: a later dbt run in the process (by hand, a test) sees none
+        roots, os.environ[OPTION_ROOTS_ENV] = os.environ.get(OPTION_ROOTS_ENV), option_roots(settings)
         project = str(settings.dbt_project())
         work = settings.home.resolve() / "dbt"  # dbt resolves a relative path against --project-dir
         argv = [
@@ -50,6 +64,10 @@ class DbtTarget:
         try:
             return dbtRunner().invoke(argv)
         finally:
+            if roots is None:
+                os.environ.pop(OPTION_ROOTS_ENV, None)
+            else:
+                os.environ[OPTION_ROOTS_ENV] = roots
             self.release()
 
 

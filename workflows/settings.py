@@ -336,6 +336,8 @@ class Settings(BaseModel):
     s3_endpoint_url: str | None
     warehouse: Literal["duckdb", "snowflake"]
     underlyings: tuple[str, ...]
+    #: ``SMELT_UNDERLYINGS=*``: ``underlyings`` is then the whole universe, and nothing filters a flat file by it.
+    every_underlying: bool = False
     dbt_project_dir: Path
     log_format: Literal["auto", "json", "console"]
     log_level: Literal["debug", "info", "warning", "error"]
@@ -436,6 +438,7 @@ def _grouped(env: _Environment) -> Settings:
     groups["duckdb"]["path"] = env.home / "warehouse.duckdb"
     if env.underlyings == (EVERY_UNDERLYING,):
         shared["underlyings"] = _every_underlying(env.sim_seed, env.sim_universe)
+        shared["every_underlying"] = True
     return Settings(**shared, **groups)
 
 

@@ -36,11 +36,31 @@
         f.option_ticker, f.trade_date, f.underlying, f.open, f.high, f.low, f.close, f.volume,
         cast(null as double) as vwap, f.transactions, f.bar_ts, f.source, f._loaded_at, f._batch_at
     from {{ ref('stg_polygon__option_day_aggs') }} as f
-    where not exists (
+    where {{ in_option_universe('f.underlying') }}
+      and not exists (
         select 1 from {{ ref('stg_polygon__option_bars') }} as r
         where r.option_ticker = f.option_ticker and r.trade_date = f.trade_date
     )
 {% endmacro %}
+
+{#-
+    in_option_universe(root): whether a flat-file contract's OCC root belongs to the run's underlyings
+    (SMELT_OPTION_ROOTS, set by the dbt runner from SMELT_UNDERLYINGS; `*` or unset: every root). The file is
+    the whole market while REST and snapshot days land only the configured underlyings, so without this a
+    backfill day would model every contract in the file. An adjusted contract's root carries a digit after
+    its underlying's (BRKB1, AAPL2): it belongs to that underlying. Stock bars need no filter: the REST grouped
+    bars are the whole market too. (docs/architecture.md, decision 110.)
+-#}
+{% macro in_option_universe(root) -%}
+    {%- set roots = env_var('SMELT_OPTION_ROOTS', '*') | trim -%}
+    {%- if roots == '*' or roots == '' -%}
+        true
+    {%- else -%}
+        regexp_replace({{ root }}, '[0-9]+$', '') in (
+            {%- for r in roots.split(',') %}'{{ r | trim | upper | replace("'", "") }}'{{ ', ' if not loop.last }}{% endfor -%}
+        )
+    {%- endif -%}
+{%- endmacro %}
 
 {#-
     day_aggs_fields(): the price, volume and time columns of a flat-file landing row as the staging models

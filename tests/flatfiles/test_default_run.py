@@ -44,6 +44,11 @@ def test_the_default_run_backfills_from_flat_files(tmp_path: Path, monkeypatch: 
             ).fetchall()
         )
         assert sorted(chain) == days and min(chain.values()) > 500
+        # the day's file lists the simulated market's 20 underlyings; the run models its own two (decision 110)
+        modelled = con.execute(
+            "select distinct underlying from marts.mart_option_chain order by 1"
+        ).fetchall()
+        assert modelled == [(u,) for u in sorted(UNDERLYINGS)]
         stocks = con.execute(
             "select count(distinct trade_date) from marts.mart_stock_daily where ticker in ('AAPL', 'SPY')"
         ).fetchone()

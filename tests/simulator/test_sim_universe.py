@@ -9,6 +9,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from workflows.dbt_runner import option_roots
 from workflows.settings import DEFAULT_UNDERLYINGS, SettingsError, load_settings
 from workflows.simulator.market import Market
 from workflows.simulator.options import Chain, OptionMarket
@@ -137,8 +138,11 @@ def test_every_underlying_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.simulator.universe == "market"
     assert settings.underlyings == market_underlyings(7)
+    assert option_roots(settings) == "*"  # the flat files' universe filter: none (decision 110)
     monkeypatch.setenv("SMELT_UNDERLYINGS", "ALL")  # Allstate, not "every underlying"
     assert load_settings().underlyings == ("ALL",)
+    monkeypatch.setenv("SMELT_UNDERLYINGS", "SPY,BRK.B,AAPL")
+    assert option_roots(load_settings()) == "AAPL,BRKB,SPY"
     monkeypatch.setenv("SMELT_UNDERLYINGS", "*")
     monkeypatch.setenv("SMELT_SOURCE", "polygon")
     monkeypatch.setenv("POLYGON_API_KEY", "not-a-real-key")

@@ -8,6 +8,7 @@ any credentials, so the tests prove the client side of key-pair auth, not Snowfl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -78,13 +79,20 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def fakesnow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSnowflake]:
     """A fakesnow server for this module only: started here, terminated (then killed) at the module's end."""
+    with serve_fakesnow(tmp_path_factory) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serve_fakesnow(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterator[FakeSnowflake]:
+    """A fakesnow server with ``env`` added to its environment (the emulator's switches), stopped on exit."""
     port = _free_port()
     log = tmp_path_factory.mktemp("fakesnow") / "server.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.snowflake.fakesnow_server", "--port", str(port)],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         )  # fmt: skip
     try:
         deadline = time.monotonic() + 60

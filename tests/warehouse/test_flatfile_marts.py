@@ -30,6 +30,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # two ingests, three 
 DAY = dt.date(2026, 11, 24)
 UNDERLYINGS = ("IWM",)
 REST_BARS = ("stock_bars", "option_bars")
+#: Contracts of underlyings outside the universe, as the whole-market file lists them: another underlying of
+#: the simulated market, an adjusted root of it, and a name that merely starts like the universe's.
+OUTSIDE: list[Bar] = [
+    ("O:SPY261127C00600000", 10, 1.5, 1.6, 1.7, 1.4, 3),
+    ("O:SPY1261127P00550000", 2, 0.5, 0.5, 0.5, 0.5, 1),
+    ("O:IWMX261127C00100000", 1, 0.2, 0.2, 0.2, 0.2, 1),
+]
 #: Mart columns a flat file cannot fill: the VWAP and what is computed from it.
 VWAP_COLUMNS = {"vwap", "vwap_adj", "underlying_vwap"}
 
@@ -82,7 +89,7 @@ def test_marts_from_flat_files_equal_marts_from_rest_bars(tmp_path: Path) -> Non
     assert len(stocks) > 100 and len(options) > 50
     run = "20261125T160000Z-00f1a7f1"
     land_bars(flat_lake, "stock_day_aggs", DAY, stocks, run_id=run)
-    land_bars(flat_lake, "option_day_aggs", DAY, options, run_id=run)
+    land_bars(flat_lake, "option_day_aggs", DAY, options + OUTSIDE, run_id=run)
 
     for resources in (rest_resources, flat_resources):
         steps.load(resources, DAY)
@@ -94,6 +101,8 @@ def test_marts_from_flat_files_equal_marts_from_rest_bars(tmp_path: Path) -> Non
         assert rows, name
         assert flat_marts[name] == rows, name
     assert _count(flat, "select count(*) from marts.mart_option_chain where vwap is not null") == [(0,)]
+    assert _count(flat, "select count(*) from staging.stg_polygon__option_day_aggs") == [(len(options) + 3,)]
+    assert _count(flat, "select distinct underlying from marts.mart_option_chain") == [UNDERLYINGS]
 
     # The REST bars land on top of the flat files: they win, and each stock-day and contract-day stays one row.
     for manifest in rest_lake.manifests():

@@ -69,7 +69,7 @@ class DatasetWriter:
         self.stats: dict[str, Any] = {}
         self.parts: list[PartInfo] = []
         self.manifest: Manifest | None = None
-        self._tmpdir = tempfile.TemporaryDirectory(prefix="smelt-part-")
+        self._tmp: Path | None = None  # the open part's local file
         self._fh: IO[bytes] | None = None
         self._hashing: _HashingFile | None = None
         self._gz: gzip.GzipFile | None = None
@@ -119,11 +119,12 @@ class DatasetWriter:
         self._gz.write(self._pending)
         self._pending.clear()
 
-    def _tmp(self) -> Path:
-        return Path(self._tmpdir.name) / f"part-{len(self.parts):05d}.ndjson.gz"
-
     def _open_part(self) -> None:
-        self._fh = self._tmp().open("wb")
+        """A part is written to a temporary file of its own, not a folder per writer: a whole-market ingest
+        opens 15,000 writers, and a folder's create and removal cost more than the part's few writes."""
+        fd, name = tempfile.mkstemp(prefix="smelt-part-", suffix=".ndjson.gz")
+        self._tmp = Path(name)
+        self._fh = open(fd, "wb")  # noqa: SIM115 -- closed in _close_part or abort
         self._hashing = _HashingFile(self._fh)
         self._gz = gzip.GzipFile(fileobj=self._hashing, mode="wb", compresslevel=6, mtime=0)
 
@@ -132,12 +133,12 @@ class DatasetWriter:
         self._compress_pending()
         self._gz.close()
         self._fh.close()
-        tmp = self._tmp()
+        assert self._tmp is not None
         key = part_key(self.dataset, self.trade_date, self.underlying, self.run_id, len(self.parts))
-        self.storage.put_file(tmp, key)
+        self.storage.put_file(self._tmp, key)
         self.parts.append(PartInfo(key, self._rows, self._hashing.size, self._hashing.sha.hexdigest()))
-        tmp.unlink()
-        self._gz = self._fh = self._hashing = None
+        self._tmp.unlink()
+        self._gz = self._fh = self._hashing = self._tmp = None
         self._rows = 0
 
     def commit(self) -> Manifest:
@@ -164,7 +165,9 @@ class DatasetWriter:
                 self._gz.close()
         if self._fh is not None:
             self._fh.close()
-        self._tmpdir.cleanup()
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
 
     def __enter__(self) -> DatasetWriter:
         return self

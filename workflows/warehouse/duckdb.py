@@ -345,10 +345,6 @@ _READ_CSV = (
 )
 
 
-#: Counts read as DOUBLE and then checked whole: a cast straight to BIGINT would round 10.5 to 11 silently.
-_COUNTS = ("volume", "transactions")
-
-
 def _whole(name: str) -> str:
     return (
         f"CASE WHEN {name} IS NULL OR {name} = trunc({name}) THEN CAST({name} AS BIGINT) ELSE error("
@@ -366,8 +362,8 @@ def _insert_csv(
     loaded_at: dt.datetime,
 ) -> int:
     """Append one flat-file part, typed; ``source_row`` is the data row's number from 1 (header excluded)."""
-    names = ", ".join(_whole(name) if name in _COUNTS else name for name in flatfiles.COLUMN_NAMES)
-    read_as = {name: "DOUBLE" if name in _COUNTS else duck for name, duck, _ in flatfiles.COLUMNS}
+    names = ", ".join(_whole(name) if name in flatfiles.COUNTS else name for name in flatfiles.COLUMN_NAMES)
+    read_as = {name: "DOUBLE" if name in flatfiles.COUNTS else duck for name, duck, _ in flatfiles.COLUMNS}
     rows = cur.execute(
         f"""INSERT INTO {landing_table(manifest.dataset)} ({", ".join(flatfiles.TABLE_COLUMNS)})
             SELECT {names}, $trade_date, $source, $source_file, ordinality, $etag, $last_modified, $loaded_at

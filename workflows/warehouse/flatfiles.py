@@ -32,6 +32,9 @@ _TYPES: dict[str, tuple[str, str]] = {
     "window_start": ("BIGINT", "NUMBER(38, 0)"),
     "transactions": ("BIGINT", "NUMBER(38, 0)"),
 }
+#: The counts: whole numbers that both warehouses' casts to an integer type would round, so each loader refuses
+#: a fractional one instead (DuckDB reads them as DOUBLE and checks; Snowflake's COPY fails its cast).
+COUNTS: tuple[str, ...] = ("volume", "transactions")
 #: The vendor's columns in file order (``workflows.flatfiles`` owns the order), with their two types.
 COLUMNS: tuple[tuple[str, str, str], ...] = tuple((name, *_TYPES[name]) for name in VENDOR_COLUMNS)
 COLUMN_NAMES: tuple[str, ...] = VENDOR_COLUMNS

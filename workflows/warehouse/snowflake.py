@@ -339,7 +339,10 @@ class SnowflakeWarehouse(Warehouse):
                 rows = self._copy(tx, manifest, list(in_stage.values()), loaded_at, stage)
             else:
                 rows = self._copy_csv(tx, manifest, origin, list(in_stage.values()), loaded_at, stage)
-        return _counts(rows, in_stage, lake, manifest)
+        counts = _counts(rows, in_stage, lake, manifest)
+        if origin is not None:
+            self._number_data_rows_from_one(tx, manifest, counts)
+        return counts
 
     def _put(self, tx: _Transaction, manifest: Manifest, local: Mapping[str, Path]) -> None:
         """Upload the manifest's parts to the internal stage, under their lake path (one PUT: a glob)."""
@@ -384,7 +387,10 @@ class SnowflakeWarehouse(Warehouse):
         ``METADATA$FILE_ROW_NUMBER`` numbers the records COPY reads, so with SKIP_HEADER = 1 the first data row
         is 1, as on DuckDB.
         """
-        fields = ", ".join(f"${i}" for i in range(1, len(flatfiles.COLUMN_NAMES) + 1))
+        fields = ", ".join(
+            _whole(f"${i}", name) if name in flatfiles.COUNTS else f"${i}"
+            for i, name in enumerate(flatfiles.COLUMN_NAMES, start=1)
+        )
         select = f"""{fields}, %(trade_date)s::DATE, %(source)s, '{RAW_PREFIX}/' || METADATA$FILENAME,
                      METADATA$FILE_ROW_NUMBER, %(etag)s, %(last_modified)s::TIMESTAMP_TZ,
                      %(loaded_at)s::TIMESTAMP_TZ"""
@@ -393,6 +399,38 @@ class SnowflakeWarehouse(Warehouse):
         return self._run_copy(
             tx, manifest, flatfiles.TABLE_COLUMNS, select, params, files, stage, CSV_FILE_FORMAT
         )
+
+    def _number_data_rows_from_one(
+        self, tx: _Transaction, manifest: Manifest, counts: Mapping[str, int]
+    ) -> None:
+        """Make each flat file's ``source_row`` run 1..rows, the header excluded, as on DuckDB.
+
+        Snowflake's documentation does not say whether ``METADATA$FILE_ROW_NUMBER`` counts the line that
+        ``SKIP_HEADER`` skipped; the emulator cannot show it. So the loader reads what COPY wrote (one query per
+        manifest, in its transaction) and shifts a file numbered 2..rows+1 down by one; any other numbering
+        fails the manifest, leaving nothing. (docs/architecture.md, decision 111.)
+        """
+        table = landing_table(manifest.dataset)
+        marks = ", ".join(f"%(f{i})s" for i in range(len(counts)))
+        keys = {f"f{i}": key for i, key in enumerate(counts)}
+        found = tx.execute(
+            f"SELECT source_file, min(source_row), max(source_row), count(*) FROM {table} "
+            f"WHERE source_file IN ({marks}) GROUP BY source_file",
+            keys,
+        )
+        for file, first, last, rows in found:
+            first, last, rows = int(first), int(last), int(rows)
+            if (first, last) == (2, rows + 1):
+                tx.execute(
+                    f"UPDATE {table} SET source_row = source_row - 1 WHERE source_file = %(file)s",
+                    {"file": file},
+                )
+            elif (first, last) != (1, rows):
+                raise ManifestLoadError(
+                    f"COPY numbered the {rows} data rows of {file} {first}..{last}, not 1..{rows}: source_row "
+                    "would not name the file's data rows; nothing of the manifest was loaded",
+                    retryable=False,
+                )
 
     def _run_copy(
         self,
@@ -449,6 +487,15 @@ class SnowflakeWarehouse(Warehouse):
                 [s.lower() for s in schemas],
             )
             return [TableStats(str(s).lower(), str(t).lower(), int(n or 0)) for s, t, n in cur.fetchall()]
+
+
+def _whole(field: str, name: str) -> str:
+    """A count field as COPY should cast it: the landing table's NUMBER(38, 0) would round ``10.5`` to 11, so a
+    fraction becomes text naming the value and the ticker, which fails the cast and the COPY (decision 111)."""
+    return (
+        f"CASE WHEN {field}::FLOAT = FLOOR({field}::FLOAT) THEN {field} "
+        f"ELSE '{name} ' || {field} || ' of ' || $1 || ' is not a whole number' END"
+    )
 
 
 def _stage_path(part_key: str) -> str:
