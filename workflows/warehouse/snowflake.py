@@ -418,8 +418,15 @@ class SnowflakeWarehouse(Warehouse):
             f"WHERE source_file IN ({marks}) GROUP BY source_file",
             keys,
         )
-        for file, first, last, rows in found:
-            first, last, rows = int(first), int(last), int(rows)
+        numbered = {file: (int(first), int(last), int(rows)) for file, first, last, rows in found}
+        for file, expected in counts.items():
+            if expected and numbered.get(file, (0, 0, 0))[2] != expected:
+                raise ManifestLoadError(
+                    f"COPY landed {numbered.get(file, (0, 0, 0))[2]} rows named {file}, its manifest says "
+                    f"{expected}: source_file would not name the lake part; nothing of the manifest was loaded",
+                    retryable=False,
+                )
+        for file, (first, last, rows) in numbered.items():
             if (first, last) == (2, rows + 1):
                 tx.execute(
                     f"UPDATE {table} SET source_row = source_row - 1 WHERE source_file = %(file)s",
