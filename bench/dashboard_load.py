@@ -268,6 +268,11 @@ def rss_summary(samples: list[tuple[float, float]], window: float = 60.0) -> dic
         "last_minute_mib": round(statistics.median(last), 1),
         "growth_mib": round(statistics.median(last) - statistics.median(first), 1),
         "peak_mib": round(max(mib for _, mib in samples), 1),
+        "per_minute_mib": [
+            round(statistics.median(mib for t, mib in samples if minute * 60 <= t < (minute + 1) * 60), 1)
+            for minute in range(int(end // 60) + 1)
+            if any(minute * 60 <= t < (minute + 1) * 60 for t, _ in samples)
+        ],
     }
 
 
@@ -327,11 +332,13 @@ def run_load(
     with serve(home, env=env) as base:
         tree = server_tree(base)
         cpu_before, load_before = cpu_seconds(tree), psutil.getloadavg()[0]
+        client_before = time.process_time()
         started = time.monotonic()
         with rss_sampler(base) as samples:
             tally = drive(base, views, args.users, args.duration, args.max_requests, args.think, args.seed)
         seconds = time.monotonic() - started
         cpu = cpu_seconds(tree) - cpu_before
+        client_cpu = time.process_time() - client_before
         load_after = psutil.getloadavg()[0]
         alone = drive(base, views, 1, args.baseline, args.max_requests, (0.2, 0.5), args.seed)
     every = [ms for values in tally.latency_ms.values() for ms in values]
@@ -353,6 +360,8 @@ def run_load(
         "one_user_p95_ms": round(pct(quiet, 0.95), 1),
         "server_cpu_seconds": round(cpu, 1),
         "server_cpu_ms_per_request": round(1000 * cpu / max(tally.requests, 1), 1),
+        # The load generator shares the host: its own CPU is time the server could not have.
+        "client_cpu_seconds": round(client_cpu, 1),
         "load_average": [round(load_before, 2), round(load_after, 2)],
         "rss": rss_summary(samples),
         "per_request": latency(tally),
