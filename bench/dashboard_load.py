@@ -200,22 +200,28 @@ async def view(client: httpx.AsyncClient, tally: Tally, recorded: dict[str, Any]
     await asyncio.gather(*tasks)
 
 
+@dataclass(frozen=True)
+class Crowd:
+    """Who clicks, how long and how often: ``users`` users for ``seconds`` (or ``max_requests`` in all),
+    each pausing ``think`` (min, max seconds) between views."""
+
+    users: int
+    seconds: float
+    max_requests: int
+    think: tuple[float, float]
+    seed: int
+
+
 async def user(
-    base: str,
-    views: list[dict[str, Any]],
-    tally: Tally,
-    deadline: float,
-    max_requests: int,
-    think: tuple[float, float],
-    rng: random.Random,
+    base: str, views: list[dict[str, Any]], crowd: Crowd, tally: Tally, deadline: float, rng: random.Random
 ) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30.0) as client:
-        await asyncio.sleep(rng.uniform(0, think[1]))  # users arrive spread out, not in one burst
+        await asyncio.sleep(rng.uniform(0, crowd.think[1]))  # users arrive spread out, not in one burst
         first = True
-        while time.monotonic() < deadline and tally.requests < max_requests:
+        while time.monotonic() < deadline and tally.requests < crowd.max_requests:
             await view(client, tally, rng.choice(views), full_load=first or rng.random() < 0.2)
             first = False
-            await asyncio.sleep(rng.uniform(*think))
+            await asyncio.sleep(min(rng.uniform(*crowd.think), max(0.0, deadline - time.monotonic())))
 
 
 def server_tree(base: str) -> list[psutil.Process]:
@@ -300,24 +306,14 @@ def cpu_seconds(tree: list[psutil.Process]) -> float:
     return total
 
 
-def drive(
-    base: str,
-    views: list[dict[str, Any]],
-    users: int,
-    seconds: float,
-    max_requests: int,
-    think: tuple[float, float],
-    seed: int,
-) -> Tally:
+def drive(base: str, views: list[dict[str, Any]], crowd: Crowd) -> Tally:
     tally = Tally()
-    rng = random.Random(seed)
-    seeds = [rng.random() for _ in range(users)]
+    rng = random.Random(crowd.seed)
+    seeds = [rng.random() for _ in range(crowd.users)]
 
     async def everyone() -> None:
-        deadline = time.monotonic() + seconds
-        await asyncio.gather(
-            *(user(base, views, tally, deadline, max_requests, think, random.Random(s)) for s in seeds)
-        )
+        deadline = time.monotonic() + crowd.seconds
+        await asyncio.gather(*(user(base, views, crowd, tally, deadline, random.Random(s)) for s in seeds))
 
     asyncio.run(everyone())
     return tally
@@ -335,12 +331,14 @@ def run_load(
         client_before = time.process_time()
         started = time.monotonic()
         with rss_sampler(base) as samples:
-            tally = drive(base, views, args.users, args.duration, args.max_requests, args.think, args.seed)
+            tally = drive(
+                base, views, Crowd(args.users, args.duration, args.max_requests, args.think, args.seed)
+            )
         seconds = time.monotonic() - started
         cpu = cpu_seconds(tree) - cpu_before
         client_cpu = time.process_time() - client_before
         load_after = psutil.getloadavg()[0]
-        alone = drive(base, views, 1, args.baseline, args.max_requests, (0.2, 0.5), args.seed)
+        alone = drive(base, views, Crowd(1, args.baseline, args.max_requests, (0.2, 0.5), args.seed))
     every = [ms for values in tally.latency_ms.values() for ms in values]
     quiet = [ms for values in alone.latency_ms.values() for ms in values]
     later = [ms for values in tally.steady_ms.values() for ms in values]
