@@ -10,7 +10,6 @@ from typing import Any
 
 from dashboard.config import DashboardSettings
 
-
 #: How long an idle client connection is kept open: longer than any client or proxy in front keeps its own.
 KEEPALIVE_SECONDS = 120
 
