@@ -10,6 +10,9 @@ from typing import Any
 
 from dashboard.config import DashboardSettings
 
+#: How long an idle client connection is kept open: longer than any client or proxy in front keeps its own.
+KEEPALIVE_SECONDS = 120
+
 
 def options(settings: DashboardSettings) -> dict[str, Any]:
     """gunicorn settings for ``settings``; refuses an unauthenticated bind beyond loopback."""
@@ -22,7 +25,10 @@ def options(settings: DashboardSettings) -> dict[str, Any]:
         "worker_class": "gthread",
         "timeout": 60,
         "graceful_timeout": 20,
-        "keepalive": 5,
+        # Idle keep-alive connections outlive those of whatever pools them in front (ingress-nginx keeps its
+        # upstream ones 60 s, Go's transport in oauth2-proxy 90 s, httpx 5 s): a server closing first races the
+        # client's next request on that connection, and a POST lost that way is not retried (decision 105).
+        "keepalive": KEEPALIVE_SECONDS,
         # Shared URLs carry the view's state (strategy legs included): allow long request lines.
         "limit_request_line": 8190,
         # The heartbeat file goes to memory, and no control socket is created in $HOME.

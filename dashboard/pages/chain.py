@@ -49,6 +49,18 @@ FIELDS = (
 )  # fmt: skip
 
 
+#: Each column's narrowest width (px): its widest value in the grid's 12 px font (the broad DejaVu Sans of a
+#: Linux browser) plus the cell's padding and border. The widest values are the simulated market's extremes:
+#: theta and delta "-8.652" (with d3's wider minus sign), gamma "0.6057", vega "5.166", IV "499.1%", OI and
+#: volume "162,273", prices "1587.72". Their sum (1,274 px with the strike) fits the grid at a 1400 px window
+#: with a vertical scrollbar; a narrower window scrolls the grid sideways, never the page (decision 104).
+MIN_WIDTHS = {
+    "delta": 53, "gamma": 50, "theta": 53, "vega": 43, "implied_volatility": 54, "open_interest": 58,
+    "volume": 58, "close": 58, "bid": 58, "midpoint": 58, "ask": 58,
+}  # fmt: skip
+STRIKE_MIN_WIDTH = 72
+
+
 def _fmt(spec: str) -> dict[str, str]:
     return {"function": f"params.value == null ? '' : d3.format('{spec}')(params.value)"}
 
@@ -62,7 +74,7 @@ def _side(side: str) -> dict[str, Any]:
         "headerName": "Calls" if side == "call" else "Puts",
         "children": [
             {"field": f"{side}_{field}", "headerName": header, "valueFormatter": _fmt(spec), "type": "rightAligned",
-             "cellClassRules": {"itm": itm}}
+             "minWidth": MIN_WIDTHS[field], "cellClassRules": {"itm": itm}}
             for field, header, spec in fields
         ],
     }  # fmt: skip
@@ -70,7 +82,7 @@ def _side(side: str) -> dict[str, Any]:
 
 COLUMNS = [
     _side("call"),
-    {"field": "strike_price", "headerName": "Strike", "valueFormatter": _fmt(",.2f"), "minWidth": 84,
+    {"field": "strike_price", "headerName": "Strike", "valueFormatter": _fmt(",.2f"), "minWidth": STRIKE_MIN_WIDTH,
      "cellClass": "strike-cell", "sort": "asc"},
     _side("put"),
 ]  # fmt: skip
@@ -86,7 +98,6 @@ def grid() -> dag.AgGrid:
             "resizable": True,
             "suppressHeaderMenuButton": True,
             "flex": 1,
-            "minWidth": 62,
         },
         dashGridOptions={
             "rowClassRules": {"atm-row": "params.data.is_atm"},
@@ -99,7 +110,7 @@ def grid() -> dag.AgGrid:
             "ensureDomOrder": True,
         },
         getRowId="params.data.strike_price",
-        className="smelt-grid",
+        className="smelt-grid chain-grid",
         style={"height": "560px", "width": "100%"},
     )
 
