@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from workflows.steps.plan import plan, source_now
 from workflows.steps.publish import publish
 from workflows.steps.resources import Resources
 from workflows.steps.transform import TransformReport, transform
+from workflows.warehouse import LoadReport
 
 log = logs.get_logger("smelt.steps")
 
@@ -80,31 +82,39 @@ def run(
                  flatfile_days=len(flatfiles))  # fmt: skip
         for decided in paths.days:
             log.debug("options path", trade_date=str(decided.day), path=decided.path, reason=decided.reason)
-        with _phase(report, "ingest"):
-            ingests = [ingest_stocks(resources, day, run_id=report.run_id) for day in days]
-            ingests += [  # a replayed day is the daily run of its evening: the snapshot at its close
-                ingest_options(
-                    resources, day, underlyings=tickers, mode=paths.path(day), run_id=report.run_id
-                )
-                for day in sorted(snapshots + replays)
-            ]
-            if backfill:  # one range request per contract, never one per contract per day
-                ingests.append(
-                    backfill_options(
-                        resources, backfill[0], backfill[-1], underlyings=tickers, run_id=report.run_id
+        # Loads run on one thread beside the ingest: a day whose chains are in is loaded (DuckDB, which
+        # releases the GIL) while the next day is fetched (Python, which holds it), so two cores both work.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="load") as loader:
+            loads: dict[dt.date, Future[LoadReport]] = {}
+            with _phase(report, "ingest"):
+                ingests = [ingest_stocks(resources, day, run_id=report.run_id) for day in days]
+                for day in sorted(snapshots + replays):  # a replayed day is its evening's daily run
+                    ingests.append(
+                        ingest_options(
+                            resources, day, underlyings=tickers, mode=paths.path(day), run_id=report.run_id
+                        )
                     )
-                )
-            if flatfiles:  # two objects a day for the whole market, plus each underlying's references
-                ingests.append(
-                    backfill_flatfiles(
-                        resources, flatfiles[0], flatfiles[-1], underlyings=tickers, run_id=report.run_id
+                    loads[day] = loader.submit(load, resources, day, run_id=report.run_id)
+                if backfill:  # one range request per contract, never one per contract per day
+                    ingests.append(
+                        backfill_options(
+                            resources, backfill[0], backfill[-1], underlyings=tickers, run_id=report.run_id
+                        )
                     )
-                )
-        report.ingested_rows = sum(i.rows for i in ingests)
-        report.requests = sum(i.requests for i in ingests)
-        report.warnings = [w for i in ingests for w in i.warnings]
-        with _phase(report, "load"):
-            report.loaded_rows = sum(load(resources, day, run_id=report.run_id).rows for day in days)
+                if flatfiles:  # two objects a day for the whole market, plus each underlying's references
+                    ingests.append(
+                        backfill_flatfiles(
+                            resources, flatfiles[0], flatfiles[-1], underlyings=tickers, run_id=report.run_id
+                        )
+                    )
+            report.ingested_rows = sum(i.rows for i in ingests)
+            report.requests = sum(i.requests for i in ingests)
+            report.warnings = [w for i in ingests for w in i.warnings]
+            with _phase(report, "load"):  # what is left to load once the last fetch is in
+                for day in days:
+                    if day not in loads:
+                        loads[day] = loader.submit(load, resources, day, run_id=report.run_id)
+                report.loaded_rows = sum(loads[day].result().rows for day in days)
         if settings.source == "simulator" and not settings.simulator.url:
             from workflows.simulator import release_models
 
