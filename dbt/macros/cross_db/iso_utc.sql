@@ -1,0 +1,12 @@
+{#- iso_utc(ts): a timestamp with time zone as ISO 8601 UTC text ('2026-11-27T21:15:00Z'), the same on both engines. -#}
+{% macro iso_utc(ts) -%}
+    {{ return(adapter.dispatch('iso_utc', 'smelt')(ts)) }}
+{%- endmacro %}
+
+{% macro default__iso_utc(ts) -%}
+    to_varchar(convert_timezone('UTC', {{ ts }}), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+{%- endmacro %}
+
+{% macro duckdb__iso_utc(ts) -%}
+    strftime(timezone('UTC', {{ ts }}), '%Y-%m-%dT%H:%M:%SZ')
+{%- endmacro %}
