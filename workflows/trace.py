@@ -116,7 +116,7 @@ def manifest_key_of(source_file: str) -> str:
 
 def trace(warehouse: Warehouse, lake: Lake, key: str, day: dt.date) -> Trace:
     """The chain of custody of ``key`` (``O:…`` an option contract, else a stock ticker) on ``day``."""
-    key = key.strip().upper()
+    key = key.strip()  # as written: tickers are case-sensitive (preferred shares: XpF)
     if key.startswith("O:"):
         return _trace_option(warehouse, lake, key, day)
     return _trace_stock(warehouse, lake, key, day)

@@ -4,7 +4,9 @@
 {%- endmacro %}
 
 {% macro default__iso_utc(ts) -%}
-    to_varchar(convert_timezone('UTC', {{ ts }}), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    {#- no quoted literals inside the format: the emulator (fakesnow, via sqlglot) would keep their quotes -#}
+    to_varchar(convert_timezone('UTC', {{ ts }}), 'YYYY-MM-DD') || 'T'
+        || to_varchar(convert_timezone('UTC', {{ ts }}), 'HH24:MI:SS') || 'Z'
 {%- endmacro %}
 
 {% macro duckdb__iso_utc(ts) -%}
