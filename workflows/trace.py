@@ -133,35 +133,29 @@ _RESULT_COLUMNS = (
 
 
 def _trace_option(warehouse: Warehouse, lake: Lake, ticker: str, day: dt.date) -> Trace:
-    key = {"option_ticker": ticker, "trade_date": day}
-    where = "WHERE option_ticker = ? AND trade_date = ?"
-    mart = _one(
-        warehouse, f"SELECT * FROM marts.mart_option_chain {where}", [ticker, day],
-        f"no mart_option_chain row for {ticker} on {day}: check the symbol (OCC, e.g. O:SPY261224C00600000) "
-        "and that the day was loaded and transformed (smelt run --start/--end)",
+    out, where = _start(
+        warehouse, "option", "mart_option_chain", "option_ticker", ticker, day,
+        "check the symbol (OCC, e.g. O:SPY261224C00600000) and that the day was loaded and transformed "
+        "(smelt run --start/--end)",
     )  # fmt: skip
-    out = Trace(ticker, day, "option", ModelRow("mart_option_chain", key, mart))
     for model in (
         "int_options__option_greeks_daily",
         "int_options__pricing_inputs",
         "int_polygon__option_chain_daily",
     ):
-        row = _rows(warehouse, f"SELECT * FROM intermediate.{model} {where}", [ticker, day])
-        if row:
-            out.models.append(ModelRow(model, key, _lineage_subset(row[0])))
+        _model(out, warehouse, f"intermediate.{model}", where)
     prov = _one(
         warehouse, f"SELECT * FROM intermediate.int_options__provenance {where}", [ticker, day],
         f"no provenance row for {ticker} on {day}: the warehouse was built before lineage was modelled; "
         "run `smelt transform` to build int_options__provenance",
     )  # fmt: skip
-    staging = _STAGING[prov["landing_table"]]
-    staged = _rows(warehouse, f"SELECT * FROM staging.{staging} {where}", [ticker, day])
-    out.models.append(ModelRow(staging, key, _lineage_subset(staged[0]) if staged else {}))
+    _model(out, warehouse, f"staging.{_STAGING[prov['landing_table']]}", where)
     out.landing.append(_landing(warehouse, lake, "option bar", prov["landing_table"], prov["source_file"],
                                 prov["source_row"]))  # fmt: skip
     if prov.get("underlying_source_file"):
         out.landing.append(_landing(warehouse, lake, "underlying bar", prov["underlying_landing_table"],
                                     prov["underlying_source_file"], prov["underlying_source_row"]))  # fmt: skip
+    mart = out.mart.row
     out.greeks = {
         "status": mart.get("computed_status"),
         "reason": REASON_TEXT.get(str(mart.get("computed_status")), None),
@@ -172,26 +166,17 @@ def _trace_option(warehouse: Warehouse, lake: Lake, ticker: str, day: dt.date) -
 
 
 def _trace_stock(warehouse: Warehouse, lake: Lake, ticker: str, day: dt.date) -> Trace:
-    key = {"ticker": ticker, "trade_date": day}
-    where = "WHERE ticker = ? AND trade_date = ?"
-    mart = _one(
-        warehouse, f"SELECT * FROM marts.mart_stock_daily {where}", [ticker, day],
-        f"no mart_stock_daily row for {ticker} on {day}: check the ticker and that the day was loaded and "
-        "transformed",
+    out, where = _start(
+        warehouse, "stock", "mart_stock_daily", "ticker", ticker, day,
+        "check the ticker (case matters) and that the day was loaded and transformed",
     )  # fmt: skip
-    out = Trace(ticker, day, "stock", ModelRow("mart_stock_daily", key, mart))
-    adjusted = _rows(
-        warehouse, f"SELECT * FROM intermediate.int_polygon__stock_bars_adjusted {where}", [ticker, day]
-    )
-    if adjusted:
-        out.models.append(ModelRow("int_polygon__stock_bars_adjusted", key, _lineage_subset(adjusted[0])))
+    _model(out, warehouse, "intermediate.int_polygon__stock_bars_adjusted", where)
     for table, staging in (("polygon_stock_bars", "stg_polygon__stock_bars"),
                            ("polygon_stock_day_aggs", "stg_polygon__stock_day_aggs")):  # fmt: skip
-        staged = _rows(warehouse, f"SELECT * FROM staging.{staging} {where}", [ticker, day])
+        staged = _model(out, warehouse, f"staging.{staging}", where)
         if staged:  # the REST bar wins where both landed (dbt/macros/day_bars.sql)
-            out.models.append(ModelRow(staging, key, _lineage_subset(staged[0])))
-            out.landing.append(_landing(warehouse, lake, "stock bar", table, staged[0]["_source_file"],
-                                        staged[0]["_source_row"]))  # fmt: skip
+            out.landing.append(_landing(warehouse, lake, "stock bar", table, staged["_source_file"],
+                                        staged["_source_row"]))  # fmt: skip
             break
     splits = _rows(
         warehouse, "SELECT * FROM staging.stg_polygon__stock_splits WHERE ticker = ? AND execution_date > ? "
@@ -205,6 +190,28 @@ def _trace_stock(warehouse: Warehouse, lake: Lake, ticker: str, day: dt.date) ->
         out.landing.append(_landing(warehouse, lake, "split", "polygon_stock_splits", split["_source_file"],
                                     split["_source_row"]))  # fmt: skip
     return out
+
+
+def _start(
+    warehouse: Warehouse, kind: str, mart: str, column: str, key: str, day: dt.date, hint: str
+) -> tuple[Trace, str]:
+    """The trace's first step, the mart row, and the WHERE clause every model on the path shares."""
+    where = f"WHERE {column} = ? AND trade_date = ?"
+    row = _one(
+        warehouse,
+        f"SELECT * FROM marts.{mart} {where}",
+        [key, day],
+        f"no {mart} row for {key} on {day}: {hint}",
+    )
+    return Trace(key, day, kind, ModelRow(mart, {column: key, "trade_date": day}, row)), where
+
+
+def _model(out: Trace, warehouse: Warehouse, table: str, where: str) -> dict[str, Any] | None:
+    """A model's row for the trace's key, added to the path when the model has one."""
+    rows = _rows(warehouse, f"SELECT * FROM {table} {where}", [out.key, out.trade_date])
+    if rows:
+        out.models.append(ModelRow(table.split(".", 1)[1], out.mart.key, _lineage_subset(rows[0])))
+    return rows[0] if rows else None
 
 
 _STAGING = {
