@@ -44,8 +44,16 @@ def chain_contract(cell: Any, rows: Any) -> str | None:
     side = column.split("_", 1)[0]
     if side not in ("call", "put"):
         return None
+    try:  # the grid's row id is the strike as JavaScript prints it ("575", not "575.0")
+        strike = float(row_id)
+    except (TypeError, ValueError):
+        return None
     for row in rows:
-        if isinstance(row, dict) and str(row.get("strike_price")) == str(row_id):
+        if (
+            isinstance(row, dict)
+            and isinstance(row.get("strike_price"), int | float)
+            and row["strike_price"] == strike
+        ):
             value = row.get(f"{side}_option_ticker")
             return value if isinstance(value, str) else None
     return None

@@ -196,7 +196,9 @@ def test_the_chain_panel_shows_the_clicked_contracts_request_id(q: Queries, buil
     rows = _chain_rows(q)
     row = rows[len(rows) // 2]
     contract = row["put_option_ticker"]
-    cell = {"colId": "put_delta", "rowId": str(row["strike_price"]), "rowIndex": 3, "value": row["put_delta"]}
+    strike = row["strike_price"]  # the grid's row id, as JavaScript prints the number
+    row_id = str(int(strike)) if float(strike).is_integer() else str(strike)
+    cell = {"colId": "put_delta", "rowId": row_id, "rowIndex": 3, "value": row["put_delta"]}
     panel = _text(chain.contract_provenance(q, cell, rows, "SPY", END.isoformat()))
     [(request_id, request)] = _query(built_home, """
         select record->>'$._meta.request_id', record->>'$._meta.request' from raw.polygon_option_snapshots
@@ -204,8 +206,10 @@ def test_the_chain_panel_shows_the_clicked_contracts_request_id(q: Queries, buil
     assert contract in panel and request_id in panel and request in panel
     assert "raw/_manifests/option_snapshots/" in panel
     # the strike column names no contract: the panel keeps asking
-    strike = {"colId": "strike_price", "rowId": str(row["strike_price"])}
-    assert "Select a contract" in _text(chain.contract_provenance(q, strike, rows, "SPY", END.isoformat()))
+    strike_cell = {"colId": "strike_price", "rowId": row_id}
+    assert "Select a contract" in _text(
+        chain.contract_provenance(q, strike_cell, rows, "SPY", END.isoformat())
+    )
 
 
 def test_a_null_iv_says_why_in_the_grid_and_the_panel(q: Queries) -> None:

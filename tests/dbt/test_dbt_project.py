@@ -53,6 +53,7 @@ INTERMEDIATE = {
     "int_options__pricing_inputs",
     "int_options__option_greeks_daily",
     "int_options__atm_iv_daily",
+    "int_options__provenance",
 }
 # Relations whose earlier CCC rows change when CCC's split executes on NEW_DAY (split-adjusted values).
 RESCALED_BY_SPLIT = {
@@ -71,6 +72,7 @@ MARTS = {
     "mart_options_oi_by_strike",
     "mart_options_max_pain",
     "mart_options_iv_rank",
+    "mart_option_provenance",
 }
 
 
