@@ -59,8 +59,8 @@ def _fmt(spec: str) -> dict[str, str]:
 
 
 def _iv(side: str, spec: str) -> dict[str, Any]:
-    """The IV cell: a NULL implied volatility says why (the computed status, e.g. ``below_intrinsic``) in
-    the cell's tooltip and marks the cell, instead of staying blank."""
+    """The IV cell: a NULL implied volatility shows ``n/a`` and says why (the computed status, e.g.
+    ``below_intrinsic``) in the cell's tooltip, instead of staying blank."""
     status = f"params.data.{side}_computed_status"
     return {
         "valueFormatter": {"function": f"params.value == null ? ({status} ? 'n/a' : '') : d3.format('{spec}')(params.value)"},
