@@ -39,7 +39,7 @@ PRICE_COLUMNS: dict[bool, dict[str, str]] = {
 #: Greeks and quotes shown per side of the chain.
 CHAIN_FIELDS = (
     "option_ticker", "bid", "ask", "midpoint", "close", "volume", "open_interest",
-    "implied_volatility", "delta", "gamma", "theta", "vega",
+    "implied_volatility", "delta", "gamma", "theta", "vega", "computed_status",
 )  # fmt: skip
 #: Width of a moneyness bin of the IV heatmap, in log-moneyness.
 SURFACE_BIN = 0.025
@@ -263,6 +263,19 @@ class Queries:
             ORDER BY expiration_date, strike_price, contract_type
         """
         return self._run(sql, [underlying, day, *options])
+
+    def provenance(self, underlying: str, day: dt.date, option: str) -> pd.DataFrame:
+        """One contract-day's chain of custody (mart_option_provenance) beside what its Greeks were solved from."""
+        sql = f"""
+            SELECT p.*, c.option_price, c.option_price_basis, c.underlying_price, c.strike_price,
+                   c.years_to_expiry, c.exercise_model, c.risk_free_rate, c.dividend_yield, c.greeks_source,
+                   c.implied_volatility, c.computed_implied_volatility, c.computed_status
+            FROM {self._t("mart_option_provenance")} AS p
+            LEFT JOIN {self._t("mart_option_chain")} AS c
+                ON c.underlying = p.underlying AND c.trade_date = p.trade_date AND c.option_ticker = p.option_ticker
+            WHERE p.underlying = ? AND p.trade_date = ? AND p.option_ticker = ?
+        """  # fmt: skip
+        return self._run(sql, [underlying, day, option])
 
     # -- /volatility ---------------------------------------------------------------------------------
 

@@ -77,6 +77,8 @@ PUBLISHED_MARTS: tuple[MartSpec, ...] = (
     MartSpec("mart_options_max_pain", ("underlying", "trade_date", "expiration_date"), "day"),
     MartSpec("mart_options_positioning", ("underlying", "trade_date"), "month"),
     MartSpec("mart_options_iv_rank", ("underlying", "trade_date"), "month", window=True),
+    # the chain of custody of each contract-day: read one contract at a time, beside the chain
+    MartSpec("mart_option_provenance", ("underlying", "trade_date", "option_ticker"), "day"),
 )
 MART_NAMES: frozenset[str] = frozenset(m.name for m in PUBLISHED_MARTS)
 MARTS_BY_NAME: dict[str, MartSpec] = {m.name: m for m in PUBLISHED_MARTS}

@@ -220,6 +220,10 @@ def _scope(
     if watermark is not None and build_started is not None:
         watermark = min(watermark, build_started)
     whole = frozenset() if reason else _split_marts(warehouse, since, last.get("as_of"))
+    # a mart the previous version did not publish yet (one added to the contract since) is written whole
+    whole |= {
+        spec.name for spec in PUBLISHED_MARTS if before is not None and spec.name not in before["marts"]
+    }
     return Scope(increment, bool(reason), reason, whole, watermark, invocation)
 
 

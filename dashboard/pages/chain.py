@@ -10,7 +10,7 @@ from typing import Any
 import dash_ag_grid as dag
 from dash import Dash, Input, Output, State, dcc, html
 
-from dashboard import inputs
+from dashboard import inputs, provenance
 from dashboard.inputs import InputError
 from dashboard.layout import HIDDEN, SOURCE_STORE, control, controls, dropdown, no_data, notice, source_of
 from dashboard.pages.common import (
@@ -59,10 +59,23 @@ MIN_WIDTHS = {
     "volume": 58, "close": 58, "bid": 58, "midpoint": 58, "ask": 58,
 }  # fmt: skip
 STRIKE_MIN_WIDTH = 72
+#: Per-side values the rows carry without a column: the contract (for the provenance panel) and why its
+#: computed IV is NULL (the IV cell's tooltip).
+ROW_ONLY = ("option_ticker", "computed_status")
 
 
 def _fmt(spec: str) -> dict[str, str]:
     return {"function": f"params.value == null ? '' : d3.format('{spec}')(params.value)"}
+
+
+def _iv(side: str, spec: str) -> dict[str, Any]:
+    """The IV cell: a NULL implied volatility shows ``n/a`` and says why (the computed status, e.g.
+    ``below_intrinsic``) in the cell's tooltip, instead of staying blank."""
+    status = f"params.data.{side}_computed_status"
+    return {
+        "valueFormatter": {"function": f"params.value == null ? ({status} ? 'n/a' : '') : d3.format('{spec}')(params.value)"},
+        "tooltipValueGetter": {"function": f"params.value == null && {status} ? 'No IV: ' + {status} : null"},
+    }  # fmt: skip
 
 
 def _side(side: str) -> dict[str, Any]:
@@ -74,7 +87,8 @@ def _side(side: str) -> dict[str, Any]:
         "headerName": "Calls" if side == "call" else "Puts",
         "children": [
             {"field": f"{side}_{field}", "headerName": header, "valueFormatter": _fmt(spec), "type": "rightAligned",
-             "minWidth": MIN_WIDTHS[field], "cellClassRules": {"itm": itm}}
+             "minWidth": MIN_WIDTHS[field], "cellClassRules": {"itm": itm},
+             **(_iv(side, spec) if field == "implied_volatility" else {})}
             for field, header, spec in fields
         ],
     }  # fmt: skip
@@ -108,6 +122,7 @@ def grid() -> dag.AgGrid:
             "domLayout": "normal",
             "getRowId": "params.data.strike_price",
             "ensureDomOrder": True,
+            "tooltipShowDelay": 300,
         },
         getRowId="params.data.strike_price",
         className="smelt-grid chain-grid",
@@ -142,6 +157,7 @@ def layout(q: Queries, params: Mapping[str, str]) -> html.Div:
             html.Div(grid(), id=f"{PREFIX}-grid-box"),
             dcc.Store(id={"type": SOURCE_STORE, "chart": f"{PREFIX}-grid"}),
         ], className="card", **{"aria-labelledby": f"{PREFIX}-title"}),
+        provenance.panel(PREFIX),
     ])  # fmt: skip
 
 
@@ -189,7 +205,7 @@ def summary(ticker: str, day: dt.date, expiry: dt.date, rows: Any) -> str:
 
 def _records(rows: Any) -> list[dict[str, Any]]:
     keep = ["strike_price", "underlying_price", "is_atm"] + [
-        f"{side}_{field}" for side in ("call", "put") for field, _, _ in FIELDS
+        f"{side}_{field}" for side in ("call", "put") for field in (*(f for f, _, _ in FIELDS), *ROW_ONLY)
     ]
     out = []
     for record in rows[keep].to_dict("records"):
@@ -212,3 +228,13 @@ def register(app: Dash, q: Queries) -> None:
         Input(f"{PREFIX}-ticker", "value"), Input(f"{PREFIX}-date", "value"), Input(f"{PREFIX}-expiry", "value"),
         Input(f"{PREFIX}-money", "value"), Input("theme", "data"),
     )(lambda *args: chain_table(q, *args))  # fmt: skip
+    app.callback(
+        Output(f"{PREFIX}-provenance", "children"),
+        Input(f"{PREFIX}-grid", "cellClicked"), State(f"{PREFIX}-grid", "rowData"),
+        State(f"{PREFIX}-ticker", "value"), State(f"{PREFIX}-date", "value"), prevent_initial_call=True,
+    )(lambda cell, rows, ticker, day: contract_provenance(q, cell, rows, ticker, day))  # fmt: skip
+
+
+def contract_provenance(q: Queries, cell: Any, rows: Any, ticker: Any, day: Any) -> Any:
+    """The provenance panel for the contract of the clicked cell (the strike column picks none)."""
+    return provenance.describe(q, ticker, day, provenance.chain_contract(cell, rows))

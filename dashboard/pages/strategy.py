@@ -14,7 +14,7 @@ import dash_ag_grid as dag
 import pandas as pd
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
-from dashboard import figures, inputs
+from dashboard import figures, inputs, provenance
 from dashboard.inputs import InputError
 from dashboard.layout import (
     HIDDEN,
@@ -121,6 +121,7 @@ def layout(q: Queries, params: Mapping[str, str]) -> html.Div:
                 style={"height": "300px", "width": "100%"}), id=f"{PREFIX}-pick-box"),
             dcc.Store(id={"type": SOURCE_STORE, "chart": f"{PREFIX}-pick"}),
         ], className="card", **{"aria-labelledby": f"{PREFIX}-pick-title"}),
+        provenance.panel(PREFIX),
         html.Section([
             html.H2("Position", className="card-title", id=f"{PREFIX}-legs-title"),
             html.Div(id=f"{PREFIX}-edit-note", className="note", role="status", **{"aria-live": "polite"}),
@@ -283,6 +284,11 @@ def _records(rows: pd.DataFrame, fields: list[str]) -> list[dict[str, Any]]:
     return out
 
 
+def _picked(cell: Any) -> Any:
+    """The contract of a clicked row of the pick grid (its row id is the contract)."""
+    return cell.get("rowId") if isinstance(cell, dict) else None
+
+
 def register(app: Dash, q: Queries) -> None:
     register_days(app, q, PREFIX)
     t, d = Input(f"{PREFIX}-ticker", "value"), Input(f"{PREFIX}-date", "value")
@@ -294,6 +300,10 @@ def register(app: Dash, q: Queries) -> None:
         Output(f"{PREFIX}-pick-box", "style"), Output({"type": SOURCE_STORE, "chart": f"{PREFIX}-pick"}, "data"),
         t, d, Input(f"{PREFIX}-expiry", "value"), Input("theme", "data"),
     )(lambda *a: pick_grid(q, *a))  # fmt: skip
+    app.callback(
+        Output(f"{PREFIX}-provenance", "children"), Input(f"{PREFIX}-pick", "cellClicked"),
+        State(f"{PREFIX}-ticker", "value"), State(f"{PREFIX}-date", "value"), prevent_initial_call=True,
+    )(lambda cell, ticker, day: provenance.describe(q, ticker, day, _picked(cell)))  # fmt: skip
 
     @app.callback(
         Output(f"{PREFIX}-legs", "data"), Output(f"{PREFIX}-edit-note", "children"),

@@ -34,3 +34,13 @@
 {% macro aggregate_source(column) -%}
     max({{ column }})
 {%- endmacro %}
+
+{#-
+    manifest_key_of(source_file): the lake key of the manifest that lists a part, from the part's own key
+    (raw/polygon/<dataset>/dt=D/[underlying=U/]part-NNNNN-<run_id>.<suffix> is listed by
+    raw/_manifests/<dataset>/dt=D/[underlying=U/]<run_id>.json: workflows/lake/keys.py).
+-#}
+{% macro manifest_key_of(source_file) -%}
+    'raw/_manifests/' || {{ regexp_group(source_file, '^raw/polygon/(.*)/part-[0-9]+-([^.]+)[.]', 1) }}
+        || '/' || {{ regexp_group(source_file, '^raw/polygon/(.*)/part-[0-9]+-([^.]+)[.]', 2) }} || '.json'
+{%- endmacro %}

@@ -474,3 +474,31 @@ def test_prune_deletes_only_files_no_kept_version_names(home_copy) -> None:  # t
     assert on_disk == named  # the replaced days' files went; every file the current version names stayed
     assert {root / f for files in kept_first.values() for f in files.values()} - on_disk
     assert_snapshot_is_the_warehouse(home_copy)
+
+
+def test_a_mart_new_to_the_contract_is_published_whole(home_copy) -> None:  # type: ignore[no-untyped-def]
+    """A version written before a mart joined the contract (here mart_option_provenance) lacks it: the next
+    publish writes all of its days, not only the changed ones, and the other marts only the changed day."""
+    root = snapshot_root(home_copy)
+    version = str(current_version(root))
+    manifest = read_manifest(root, version)
+    assert manifest is not None
+    before = {
+        name: {k: p["file"] for k, p in m["partitions"].items()} for name, m in manifest["marts"].items()
+    }
+    del manifest["marts"]["mart_option_provenance"]
+    (root / version / "manifest.json").write_text(json.dumps(manifest))
+    day = dt.date(2026, 11, 10)
+    change(home_copy, f"UPDATE intermediate.int_options__option_greeks_daily SET close = close + 1 "
+                      f"WHERE trade_date = DATE '{day}'", day)  # fmt: skip
+    publish(home_copy)
+    after = current_files(home_copy)
+    assert set(after["mart_option_provenance"]) == set(before["mart_option_provenance"])
+    assert len(after["mart_option_provenance"]) > 20  # every day of the build, not only the changed one
+    changed = {
+        k
+        for k in after["mart_option_chain"]
+        if after["mart_option_chain"][k] != before["mart_option_chain"][k]
+    }
+    assert changed == {f"trade_date={day}"}
+    assert_snapshot_is_the_warehouse(home_copy)

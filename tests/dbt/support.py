@@ -494,6 +494,7 @@ COMPARED = {
     "intermediate.int_polygon__option_max_pain": "underlying, trade_date, expiration_date",
     "intermediate.int_polygon__option_positioning_daily": "underlying, trade_date",
     "intermediate.int_polygon__options_stocks_joined": "option_ticker, trade_date",
+    "intermediate.int_options__provenance": "option_ticker, trade_date",
     "marts.mart_stock_daily": "ticker, trade_date",
     "marts.mart_option_chain": "option_ticker, trade_date",
     "marts.mart_vol_surface": "underlying, trade_date, expiration_date, strike_price",
@@ -501,6 +502,7 @@ COMPARED = {
     "marts.mart_options_max_pain": "underlying, trade_date, expiration_date",
     "marts.mart_options_positioning": "underlying, trade_date",
     "marts.mart_polygon__options_stocks_joined": "option_ticker, trade_date",
+    "marts.mart_option_provenance": "option_ticker, trade_date",
 }
 
 

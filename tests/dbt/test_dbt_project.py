@@ -53,6 +53,7 @@ INTERMEDIATE = {
     "int_options__pricing_inputs",
     "int_options__option_greeks_daily",
     "int_options__atm_iv_daily",
+    "int_options__provenance",
 }
 # Relations whose earlier CCC rows change when CCC's split executes on NEW_DAY (split-adjusted values).
 RESCALED_BY_SPLIT = {
@@ -62,6 +63,11 @@ RESCALED_BY_SPLIT = {
     "marts.mart_stock_daily",
     "marts.mart_polygon__options_stocks_joined",
 }
+#: The provenance columns that name a fetch (its lake line, request and load) rather than the data.
+FETCH_LINEAGE = (
+    "source_file", "source_row", "request_id", "request", "fetched_at", "loaded_at", "manifest_key", "manifest_sha256",
+    "underlying_source_file", "underlying_source_row", "underlying_request_id", "underlying_request",
+)  # fmt: skip
 MARTS = {
     "mart_polygon__options_stocks_joined",
     "mart_stock_daily",
@@ -71,6 +77,7 @@ MARTS = {
     "mart_options_oi_by_strike",
     "mart_options_max_pain",
     "mart_options_iv_rank",
+    "mart_option_provenance",
 }
 
 
@@ -225,8 +232,10 @@ def test_incremental_run_leaves_earlier_days_alone(builds: Builds, relation: str
         if relation in RESCALED_BY_SPLIT:
             underlying = df["ticker"] if "ticker" in df.columns else df["underlying"]
             df = df[underlying != "CCC"]
-        # _loaded_at moves when a day's raw rows are re-ingested (same content); _batch_at on every write
-        return df.drop(columns=["_batch_at", "_loaded_at"], errors="ignore").reset_index(drop=True)
+        # _loaded_at moves when a day's raw rows are re-ingested (same content); _batch_at on every write; and a
+        # provenance row names the newest fetch, so a re-ingested day's lines, requests and loads move with it
+        volatile = ["_batch_at", "_loaded_at", *(FETCH_LINEAGE if "provenance" in relation else ())]
+        return df.drop(columns=volatile, errors="ignore").reset_index(drop=True)
 
     pd.testing.assert_frame_equal(kept(after), kept(first), check_exact=True)
 

@@ -1,10 +1,12 @@
 """`smelt run` as a new user runs it: the embedded defaults backfill past days older than the replayed daily
 runs (decision 107; one here, the latest session's, so every past day is older) from the simulator's flat files
-(a local S3 endpoint for the run), and the marts hold every day as the REST path would."""
+(a local S3 endpoint for the run), and the marts hold every day as the REST path would; a flat-file bar traces to
+the vendor's object."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import duckdb
@@ -13,6 +15,8 @@ import pytest
 from workflows import calendar, steps
 from workflows.lake import Lake
 from workflows.settings import load_settings
+from workflows.trace import trace
+from workflows.warehouse.duckdb import DuckDBWarehouse
 
 START, END = dt.date(2026, 11, 20), dt.date(2026, 11, 25)
 UNDERLYINGS = ("AAPL", "SPY")
@@ -59,3 +63,18 @@ def test_the_default_run_backfills_from_flat_files(tmp_path: Path, monkeypatch: 
             "group by all having count(*) > 1)"
         ).fetchone()
         assert dupes == (0,)
+        [(contract, close)] = con.execute(
+            "select option_ticker, close from marts.mart_option_chain where trade_date = ? and close > 0 "
+            "and underlying = 'SPY' order by option_ticker limit 1",
+            [past[0]],
+        ).fetchall()
+        # a flat-file bar traces to the vendor's object the manifest names, and its CSV line holds the close
+        found = trace(DuckDBWarehouse(settings.duckdb.path, connection=con), lake, contract, past[0])
+    bar = found.landing[0]
+    assert (
+        bar.table == "raw.polygon_option_day_aggs"
+        and found.models[-1].model == "stg_polygon__option_day_aggs"
+    )
+    assert bar.origin is not None and bar.origin["key"].endswith(f"{past[0]}.csv.gz") and bar.origin["etag"]
+    assert bar.lake_line is not None and float(json.loads(bar.lake_line)["close"]) == close
+    assert bar.ledger is not None and bar.ledger["dataset"] == "option_day_aggs"

@@ -94,3 +94,14 @@ def test_page_and_error_reprs_hold_no_key(log_output: io.StringIO) -> None:
     run_fake_time(main())
     [exc] = caught
     assert KEY not in repr(exc) and KEY not in str(exc.__dict__) and KEY not in log_output.getvalue()
+
+
+def test_the_request_a_lake_line_keeps_is_path_and_query_without_a_key() -> None:
+    """`_meta.request` (what `smelt trace` and the provenance panel show): no host, no user info, no apiKey."""
+    from workflows.polygon.urls import request_target
+
+    url = f"https://user:{KEY}@api.polygon.io/v3/snapshot/options/SPY?cursor=abc&apiKey={KEY}&limit=250"
+    assert request_target(url) == "/v3/snapshot/options/SPY?cursor=abc&limit=250"
+    assert request_target("http://127.0.0.1:8700/v2/aggs/grouped/locale/us/market/stocks/2026-11-27") == (
+        "/v2/aggs/grouped/locale/us/market/stocks/2026-11-27"
+    )

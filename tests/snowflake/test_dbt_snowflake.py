@@ -162,3 +162,35 @@ def test_marts_equal_the_duckdb_marts(built: Built, mart: str) -> None:
     for mine, other in zip(ours, theirs, strict=True):
         different = {c: (mine[c], other[c]) for c in mine if not same(mine[c], other[c])}
         assert not different, f"{mart} {[mine[c] for c in MARTS[mart]]}: {different}"
+
+
+def test_smelt_trace_follows_the_same_lineage_on_snowflake(built: Built) -> None:
+    """`smelt trace`'s statements run on Snowflake as written (the connector's marks, a VARIANT read as JSON
+    text): the same contract traces to the same lake lines, requests and manifests on both warehouses."""
+    from workflows.lake import Lake
+    from workflows.trace import trace
+    from workflows.warehouse import open_warehouse
+    from workflows.warehouse.duckdb import DuckDBWarehouse
+
+    lake = Lake.open(built.duckdb.lake)
+    with duckdb.connect(str(built.duckdb.duckdb.path), read_only=True) as con:
+        [(contract,)] = con.execute(
+            "select option_ticker from marts.mart_option_chain where trade_date = ? and close > 0 "
+            "order by option_ticker limit 1",
+            [END],
+        ).fetchall()
+        ours = trace(DuckDBWarehouse(built.duckdb.duckdb.path, connection=con), lake, contract, END)
+    with open_warehouse(built.snowflake) as warehouse:
+        theirs = trace(warehouse, lake, contract, END)
+    assert [m.model for m in theirs.models] == [m.model for m in ours.models]
+    assert len(theirs.landing) == len(ours.landing) == 2
+    for mine, other in zip(ours.landing, theirs.landing, strict=True):
+        assert (other.table, other.source_file, other.source_row) == (
+            mine.table,
+            mine.source_file,
+            mine.source_row,
+        )
+        assert other.request == mine.request and other.request["request_id"]
+        assert other.manifest_sha256 == mine.manifest_sha256 and other.lake_line == mine.lake_line
+    assert theirs.greeks is not None and ours.greeks is not None
+    assert theirs.greeks["status"] == ours.greeks["status"]

@@ -87,11 +87,14 @@ class DatasetWriter:
         endpoint: str,
         request_id: str | None,
         fetched_at: str,
+        request: str | None = None,
         **extra_meta: Any,
     ) -> None:
         """Append one API result item verbatim, plus the ``_meta`` object.
 
-        ``extra_meta`` adds what the item itself lacks, e.g. the option ``ticker`` of a range-aggs bar.
+        ``request`` is the request's path and query (never a key: ``polygon.urls.request_target``), so a line
+        traces to the exact call that fetched it (``smelt trace``). ``extra_meta`` adds what the item itself
+        lacks, e.g. the option ``ticker`` of a range-aggs bar.
         """
         if self._gz is None:
             self._open_part()
@@ -102,6 +105,7 @@ class DatasetWriter:
             "endpoint": endpoint,
             "request_id": request_id,
             "fetched_at": fetched_at,
+            **({"request": request} if request is not None else {}),
             "trade_date": self.trade_date.isoformat(),
             "underlying": self.underlying,
             **extra_meta,

@@ -47,6 +47,17 @@ def strip_credentials(url: str) -> str:
     return str(parsed.copy_with(userinfo=b"", params=kept))
 
 
+def request_target(url: str) -> str:
+    """The path and query of a requested URL (no scheme, host or credentials): what the lake keeps per line.
+
+    The host is the deployment's (an egress proxy, the simulator's port), not the data's; the query is what
+    makes the request reproducible (``date``, ``as_of``, the page's ``cursor``).
+    """
+    parsed = httpx.URL(strip_credentials(url))
+    query = parsed.query.decode("ascii", "replace")
+    return f"{parsed.path}?{query}" if query else parsed.path
+
+
 def page_key(url: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     """What makes two page URLs the same page: path and sorted query, whatever the host."""
     parsed = httpx.URL(url)

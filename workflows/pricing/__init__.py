@@ -7,6 +7,16 @@
 """
 
 from workflows.pricing.greeks import Valuation, price, valuation
-from workflows.pricing.implied import REASONS, VOL_MAX, VOL_MIN, Solution, solve
+from workflows.pricing.implied import REASON_TEXT, REASONS, VOL_MAX, VOL_MIN, Solution, solve
 
-__all__ = ["REASONS", "VOL_MAX", "VOL_MIN", "Solution", "Valuation", "price", "solve", "valuation"]
+__all__ = [
+    "REASONS",
+    "REASON_TEXT",
+    "VOL_MAX",
+    "VOL_MIN",
+    "Solution",
+    "Valuation",
+    "price",
+    "solve",
+    "valuation",
+]

@@ -36,6 +36,22 @@ REASONS = (
     "not_converged",  # the root finder did not converge
     "no_vega",  # solved, but a vol point moves the price by less than VEGA_FLOOR: the IV would be noise
 )
+#: Each computed status in a user's words: the reasons above, and the chain's 'pending' and 'solved'
+#: (the dashboard's provenance panel and `smelt trace` show them beside the code).
+REASON_TEXT = {
+    "no_price": "no usable option price (no quote midpoint, close or VWAP above zero)",
+    "no_underlying_price": "no close of the underlying that day",
+    "bad_terms": "strike, rate or dividend yield missing",
+    "expired": "expiry day: only intrinsic value is left",
+    "below_intrinsic": "price below intrinsic value (no volatility fits)",
+    "above_upper_bound": "price at or above its upper bound (the spot for calls, the strike for puts)",
+    "no_time_value": "price at its exercise value: no time value to solve from",
+    "vol_above_max": "price above the model price at the highest volatility tried",
+    "not_converged": "the solver did not converge",
+    "no_vega": "solved, but too insensitive to volatility for the value to mean anything",
+    "pending": "not computed yet (the next transform solves it)",
+    "solved": "solved",
+}
 #: Vega per vol point below which an implied volatility is not reported (a hundredth of a cent).
 VEGA_FLOOR = 1e-4
 #: Relative price tolerance for the bound checks, so that a price equal to a bound up to rounding counts as on it.

@@ -17,6 +17,7 @@ from typing import Any, get_args
 from workflows import calendar, logs
 from workflows.lake import DatasetWriter, new_run_id
 from workflows.polygon import PolygonClient
+from workflows.polygon.urls import request_target
 from workflows.progress import UnitProgress
 from workflows.steps.errors import StepError, describe, retryable
 from workflows.steps.flatfiles import ingest_flatfiles
@@ -200,7 +201,8 @@ async def _fetch_bars(
                     writer = writers.get(_bar_day(item))
                     if writer is not None:
                         writer.write(item, endpoint=page.endpoint, request_id=page.request_id,
-                                     fetched_at=page.fetched_at, ticker=contract)  # fmt: skip
+                                     fetched_at=page.fetched_at, request=request_target(page.url),
+                                     ticker=contract)  # fmt: skip
         except Exception as exc:
             raise StepError(
                 f"option_bars for {what} {contract}: {describe(exc)}", retryable=retryable(exc)

@@ -17,6 +17,7 @@ from typing import Any
 from workflows import logs
 from workflows.lake import DatasetWriter, Lake, Manifest, Source
 from workflows.polygon import Page
+from workflows.polygon.urls import request_target
 from workflows.progress import UnitProgress
 from workflows.steps.errors import StepError, describe, retryable
 
@@ -114,7 +115,7 @@ class Lander:
                         unit.count(page)
                         for item in page.items:
                             writer.write(item, endpoint=page.endpoint, request_id=page.request_id,
-                                         fetched_at=page.fetched_at)  # fmt: skip
+                                         fetched_at=page.fetched_at, request=request_target(page.url))  # fmt: skip
                             if collect is not None:
                                 collect(item)
                     writer.stats.update(requests=unit.requests, retries=unit.retries)

@@ -238,6 +238,13 @@ class Warehouse(ABC):
     def fetch(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         """The rows of one query (``params`` in the backend's own style), outside any load transaction."""
 
+    #: The backend's bound-parameter mark (DuckDB ``?``, the Snowflake connector ``%s``).
+    placeholder: str = "?"
+
+    @abstractmethod
+    def fetch_records(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        """Like :meth:`fetch`, each row a dict by lower-cased column name (for ``SELECT *`` readers)."""
+
     @abstractmethod
     def load_parts(
         self, tx: Any, lake: Lake, manifest: Manifest, loaded_at: dt.datetime

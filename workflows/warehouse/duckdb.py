@@ -222,6 +222,12 @@ class DuckDBWarehouse(Warehouse):
         with self._cursor() as cur:
             return cur.execute(sql, params).fetchall()
 
+    def fetch_records(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        with self._cursor() as cur:
+            rows = cur.execute(sql, params).fetchall()
+            names = [d[0].lower() for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
     def load_parts(
         self, tx: duckdb.DuckDBPyConnection, lake: Lake, manifest: Manifest, loaded_at: dt.datetime
     ) -> dict[str, int]:

@@ -166,6 +166,8 @@ class SnowflakeWarehouse(Warehouse):
     database, host/port for PrivateLink); :meth:`from_settings` builds them from ``SNOWFLAKE_*``.
     """
 
+    placeholder = "%s"
+
     name = "snowflake"
 
     def __init__(
@@ -316,6 +318,13 @@ class SnowflakeWarehouse(Warehouse):
         with self._cursor() as cur:
             cur.execute(sql, params)
             return list(cur.fetchall())
+
+    def fetch_records(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        with self._cursor() as cur:
+            cur.execute(sql, params)
+            rows = list(cur.fetchall())
+            names = [d[0].lower() for d in cur.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def load_parts(
         self, tx: _Transaction, lake: Lake, manifest: Manifest, loaded_at: dt.datetime
