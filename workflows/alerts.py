@@ -16,7 +16,7 @@ import httpx
 from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from workflows import logs
-from workflows.run_reports import SUCCEEDED
+from workflows.run_reports import SUCCEEDED, duration_text
 from workflows.settings import AlertSettings
 
 log = logs.get_logger("smelt.alerts")
@@ -54,7 +54,7 @@ def message(report: Mapping[str, Any]) -> dict[str, Any]:
     head = (
         f"{':white_check_mark:' if ok else ':x:'} smelt {report.get('kind', 'run')} run "
         f"`{report.get('run_id')}` {str(report.get('status', '?')).lower()}: {days}, "
-        f"{int(report.get('rows') or 0):,} rows landed in {_duration(float(report.get('seconds') or 0))}"
+        f"{int(report.get('rows') or 0):,} rows landed in {duration_text(float(report.get('seconds') or 0))}"
     )
     lines = [head]
     for node in report.get("failed_nodes") or []:
@@ -63,11 +63,6 @@ def message(report: Mapping[str, Any]) -> dict[str, Any]:
             f"• {node.get('node')} ({node.get('template')}, {code}): {str(node.get('message'))[:200]}"
         )
     return {"text": "\n".join(lines)}
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
 def notify(

@@ -421,7 +421,11 @@ def prune(root: Path, keep: int = KEEP_VERSIONS, grace_seconds: float = GRACE_SE
     current = current_version(root)
     now = _filesystem_now(root)
     versions = sorted(
-        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in NOT_VERSIONS),
+        (
+            p
+            for p in root.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and p.name not in NOT_VERSIONS
+        ),
         reverse=True,
     )
     removed = []

@@ -68,6 +68,13 @@ def rows_landed(lake: Lake, run_id: str, first: dt.date, last: dt.date) -> dict[
     return counts
 
 
+def duration_text(seconds: float) -> str:
+    """A run's wall time as a person reads it: ``42s``, ``12m 03s``, ``2h 05m``."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else (f"{minutes}m {secs:02d}s" if minutes else f"{secs}s")
+
+
 def report_name(started_at: dt.datetime, run_id: str) -> str:
     """The object's name: start time (UTC, to the second) first so names sort by start, then the run id."""
     if started_at.tzinfo is None:
