@@ -14,7 +14,7 @@ from typing import Any
 from dash import Dash, dcc, html
 
 from dashboard import state
-from dashboard.layout import notice
+from dashboard.layout import SOURCE_STORE, notice
 from dashboard.queries import Queries
 from workflows.run_reports import SUCCEEDED, duration_text
 
@@ -36,7 +36,10 @@ def layout(q: Queries, params: Mapping[str, str]) -> html.Div:
                           className="plain runs-table", id=f"{PREFIX}-table")  # fmt: skip
     failed = sum(1 for run in runs if run.get("status") != SUCCEEDED)
     summary = f"the {len(runs)} newest runs, {failed} of them not succeeded" if runs else ""
+    # the simulated-data banner, like the pages whose charts drew simulated rows
+    source = "simulator" if any(run.get("source") == "simulator" for run in runs) else None
     return html.Div([
+        dcc.Store(id={"type": SOURCE_STORE, "chart": f"{PREFIX}-table"}, data=source),
         html.Section([html.H2("Recent runs", className="card-title", id=f"{PREFIX}-title"),
                       html.P(summary, className="note", role="status", id=f"{PREFIX}-summary"), body],
                      className="card", **{"aria-labelledby": f"{PREFIX}-title"}),

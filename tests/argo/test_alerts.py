@@ -73,7 +73,7 @@ def _report(status: str = "Failed") -> dict[str, Any]:
         [FailedNode("run-day(0).load", "load", "Error (exit code 3)", 3)] if status != "Succeeded" else []
     )
     return run_report(
-        run_id="smelt-daily-x7k2p", kind="daily", status=status, started_at=STARTED,
+        run_id="smelt-daily-x7k2p", kind="daily", status=status, source="polygon", started_at=STARTED,
         finished_at=STARTED + dt.timedelta(minutes=12, seconds=3),
         days=[dt.date(2026, 11, 27)], rows_by_dataset={"stock_bars": 1200, "option_snapshots": 800},
         failed=failed,

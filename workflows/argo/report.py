@@ -98,7 +98,15 @@ def _seconds(text: str) -> float:
 
 
 def report_of(
-    result: Outcome, *, kind: str, started: str, duration: str, start: str, end: str, now: dt.datetime
+    result: Outcome,
+    *,
+    kind: str,
+    source: str,
+    started: str,
+    duration: str,
+    start: str,
+    end: str,
+    now: dt.datetime,
 ) -> dict[str, Any]:
     """The run report (workflows/run_reports.py) of an Argo run: its outcome, trading days, failed nodes with
     their exit codes (from Argo's node messages), and its wall time from ``{{workflow.duration}}``."""
@@ -109,6 +117,7 @@ def report_of(
         run_id=result.workflow,
         kind=kind,
         status=result.status,
+        source=source,
         started_at=_started(started, seconds, now),
         finished_at=now,
         days=days,

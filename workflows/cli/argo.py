@@ -60,6 +60,7 @@ def argo_report(
         record = report.report_of(
             result,
             kind=kind,
+            source=settings.source,
             started=started,
             duration=duration,
             start=start,

@@ -140,6 +140,7 @@ def _store_report(
     try:
         record = run_reports.run_report(
             run_id=report.run_id, kind="embedded", status="Failed" if failure else run_reports.SUCCEEDED,
+            source=resources.settings.source,
             started_at=started, finished_at=dt.datetime.now(dt.UTC), days=report.days,
             rows_by_dataset=run_reports.rows_landed(resources.lake, report.run_id, report.days[0], report.days[-1]),
             failed=failed, steps=report.seconds,
