@@ -6,8 +6,9 @@ default: midnight New York after a 16:00 close). The marts are late when their n
 than the newest due session (decision 102). Weekends and holidays need no rule of their own: the calendar
 knows no session there, so Monday morning still expects Friday.
 
-The clock is the real time, or the simulator's pinned one (``SMELT_SIM_NOW``, just after that day's close)
-when the dashboard is told it: simulated marts pinned to a past day are not late by the wall clock.
+The clock is the real time, or a pinned simulator's (just after that day's close): the dashboard's own
+``SMELT_SIM_NOW``, else the one the build was made with (``build.json``'s ``sim_now``), so simulated marts
+pinned to a past day are not late by the wall clock.
 """
 
 from __future__ import annotations

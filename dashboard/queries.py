@@ -18,7 +18,7 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -394,7 +394,10 @@ class Queries:
         return None if value is None or pd.isna(value) else _as_date(value)
 
     def freshness(self) -> Verdict:
-        return self.sla.judge(self.newest_day())
+        """The SLA on the dashboard's clock: its own SMELT_SIM_NOW, else the simulator day the build was made
+        on (pinned simulated marts), else the wall clock."""
+        pinned = self.sla.pinned or _optional_date(self.build().get("sim_now"))
+        return replace(self.sla, pinned=pinned).judge(self.newest_day())
 
     def runs(self, limit: int = RECENT_RUNS) -> list[dict[str, Any]]:
         """The newest run reports, newest first (not cached by version: a failed run publishes nothing)."""
@@ -406,6 +409,13 @@ class Queries:
             self.source.handle(), f"SELECT count(*) AS n FROM {self._t('mart_options_positioning')}", []
         )
         return int(df["n"].iloc[0])
+
+
+def _optional_date(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _as_date(value: Any) -> dt.date:

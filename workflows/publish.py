@@ -515,6 +515,8 @@ def _build_summary(
         "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "warehouse": settings.warehouse,
         "source": settings.source,
+        # the simulator's pinned day, if any: the dashboard judges freshness on that clock (decision 102)
+        "sim_now": settings.simulator.now.isoformat() if settings.simulator.now else None,
         "marts": dict(marts),
         "loads": loads,
         "tests": _test_results(target / "run_results.json"),

@@ -155,6 +155,12 @@ def test_readyz_and_the_quality_page_fail_the_sla_when_the_clock_moves_past_the_
     on_time = create_app(built_home, load_dashboard_settings()).server.test_client().get("/readyz")
     assert on_time.status_code == 200 and on_time.json["newest_day"] == str(END)
 
+    # without a clock of its own the dashboard takes the build's: the simulator day it was published on
+    assert json.loads(
+        (snapshot_folder(built_home.home) / on_time.json["version"] / "build.json").read_text()
+    )["sim_now"] == str(SIM_NOW)
+    unpinned = create_app(load_settings(home=built_home.home), load_dashboard_settings())
+    assert unpinned.server.test_client().get("/readyz").json == on_time.json
     # just after END's close its own data is not due yet (8 h grace): Wednesday is, Thursday was Thanksgiving
     assert on_time.json["expected_day"] == "2026-11-25"
     later = load_settings(
@@ -173,4 +179,3 @@ def test_readyz_and_the_quality_page_fail_the_sla_when_the_clock_moves_past_the_
     assert "on time: the marts hold" in _text(
         quality.layout(create_app(built_home).server.config["SMELT_QUERIES"], {})
     )
-    assert SIM_NOW == END
