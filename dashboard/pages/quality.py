@@ -66,7 +66,7 @@ def layout(q: Queries, params: Mapping[str, str]) -> html.Div:
     ])  # fmt: skip
 
 
-def _sla(q: Queries) -> html.P:
+def _sla(q: Queries) -> html.Div | html.P:
     """Judged when the page is drawn (the clock moves on between versions): on time, or late and why."""
     try:
         verdict = q.freshness()
@@ -76,8 +76,14 @@ def _sla(q: Queries) -> html.P:
         log.exception("freshness check failed")
         return notice(f"the freshness could not be judged ({type(exc).__name__}); the server log has the details",
                       "error")  # fmt: skip
-    return html.P(verdict.message, id=f"{PREFIX}-sla", role="status",
-                  className=f"sla sla-{'on-time' if verdict.fresh else 'late'}")  # fmt: skip
+    state = ("on time", "status-pass") if verdict.fresh else ("late", "status-fail")
+    kpis = [("marts", html.Span(state[0], className=f"kpi-value {state[1]}")),
+            ("newest trading day", str(verdict.newest or "none")), ("session due", str(verdict.expected)),
+            ("due by", f"{verdict.due_at:%Y-%m-%d %H:%M} UTC")]  # fmt: skip
+    items = [html.Li([html.Span(k, className="kpi-label"), v if not isinstance(v, str) else
+                      html.Span(v, className="kpi-value")], className="kpi") for k, v in kpis]  # fmt: skip
+    return html.Div([html.Ul(items, className="kpis"),
+                     html.P(verdict.message, id=f"{PREFIX}-sla", role="status", className="note")])  # fmt: skip
 
 
 def _table(header: list[str], rows: list[list[Any]], numeric: set[int] | None = None) -> html.Table:
