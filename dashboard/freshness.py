@@ -60,7 +60,11 @@ class FreshnessSla:
         rule = f"its close plus {self.grace_hours:g} h"
         if newest is not None and newest >= expected:
             return Verdict(
-                True, newest, expected, due, f"on time: the marts hold {newest}, the newest session due"
+                True,
+                newest,
+                expected,
+                due,
+                f"on time: the marts hold {newest}; the newest session due is {expected}",
             )
         held = f"the marts' newest trading day is {newest}" if newest else "the marts hold no trading day"
         return Verdict(False, newest, expected, due,
