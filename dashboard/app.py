@@ -11,6 +11,7 @@ from flask import Response, jsonify
 
 from dashboard import state
 from dashboard.config import DashboardSettings, load_dashboard_settings
+from dashboard.freshness import FreshnessSla
 from dashboard.layout import SOURCE_STORE, notice
 from dashboard.marts import NoSnapshotError, open_source
 from dashboard.pages import PAGES
@@ -39,6 +40,7 @@ def create_app(
     settings = settings or load_settings()
     dashboard = dashboard or load_dashboard_settings()
     q = queries or Queries.over(open_source(settings, dashboard), dashboard.cache_entries)
+    q.sla = FreshnessSla.from_settings(settings)
     app = Dash(
         __name__,
         title="smelt options analytics",
@@ -158,6 +160,27 @@ def _register_url_writer(app: Dash, page: Any) -> None:
     )(write)
 
 
+class NotReady(RuntimeError):
+    """A readiness check failed; the message is /readyz's reason."""
+
+
+def _marts_answer(q: Queries) -> dict[str, Any]:
+    """The marts answer a cheap query, on the current version."""
+    return {"version": q.version(), "positioning_rows": q.ready()}
+
+
+def _marts_on_time(q: Queries) -> dict[str, Any]:
+    """The freshness SLA (dashboard/freshness.py): the newest session due is in the marts."""
+    verdict = q.freshness()
+    if not verdict.fresh:
+        raise NotReady(verdict.message)
+    return {"newest_day": str(verdict.newest), "expected_day": str(verdict.expected)}
+
+
+#: /readyz passes when every check returns its fields; the first to raise is the reason it does not.
+READY_CHECKS = (_marts_answer, _marts_on_time)
+
+
 def _health_routes(app: Dash, q: Queries) -> None:
     server = app.server
 
@@ -167,9 +190,12 @@ def _health_routes(app: Dash, q: Queries) -> None:
 
     @server.route("/readyz")
     def _readyz() -> tuple[Response, int]:
-        try:
-            rows = q.ready()
-            version = q.version()
-        except Exception as exc:  # not ready, whatever the reason; the reason is the body
-            return jsonify({"ready": False, "reason": str(exc)[:300]}), 503
-        return jsonify({"ready": True, "version": version, "positioning_rows": rows}), 200
+        fields: dict[str, Any] = {}
+        for check in READY_CHECKS:
+            try:
+                fields |= check(q)
+            except Exception as exc:  # not ready, whatever the reason; the reason is the body
+                return jsonify(
+                    {"ready": False, "check": check.__name__.lstrip("_"), "reason": str(exc)[:300]}
+                ), 503
+        return jsonify({"ready": True, **fields}), 200

@@ -19,15 +19,21 @@ from typing import Any
 
 import pandas as pd
 
+from workflows import run_reports
 from workflows.marts_contract import (
     BUILD_FILE,
     CURRENT,
     LAKE_BUILDS_PREFIX,
     MART_NAMES,
+    RUNS_DIR,
     current_version,
     mart_files,
     snapshot_folder,
 )
+from workflows.run_reports import RUNS_PREFIX
+
+#: How long a list of run reports is reused before the store is listed again.
+RUNS_CHECK_SECONDS = 5.0
 
 
 class NoSnapshotError(RuntimeError):
@@ -46,6 +52,7 @@ class MartsSource(ABC):
     """A read-only view of the marts that switches to each newly published build."""
 
     kind: str
+    _runs: tuple[int, float, list[dict[str, Any]]] | None = None
 
     @abstractmethod
     def handle(self) -> Handle:
@@ -62,6 +69,21 @@ class MartsSource(ABC):
     @abstractmethod
     def build(self, handle: Handle) -> dict[str, Any]:
         """The build summary published with the version (marts, tests, freshness, loads)."""
+
+    def runs(self, limit: int) -> list[dict[str, Any]]:
+        """The newest run reports (workflows/run_reports.py), newest first; read again after a few seconds,
+        since runs come and go independently of the published version (a failed run publishes nothing)."""
+        now = time.monotonic()
+        cached = self._runs
+        if cached is not None and cached[0] == limit and now - cached[1] < RUNS_CHECK_SECONDS:
+            return list(cached[2])
+        found = self._read_runs(limit)
+        self._runs = (limit, now, found)
+        return list(found)
+
+    @abstractmethod
+    def _read_runs(self, limit: int) -> list[dict[str, Any]]:
+        """Where this source keeps the run reports."""
 
     def _known(self, name: str) -> str:
         if name not in MART_NAMES:
@@ -154,6 +176,11 @@ class SnapshotSource(MartsSource):
             self._builds = {handle.version: cached}
         return cached
 
+    def _read_runs(self, limit: int) -> list[dict[str, Any]]:
+        from workflows.lake.storage import FolderStorage
+
+        return run_reports.recent(FolderStorage(self.root), RUNS_DIR, limit)  # the exit handler's DuckDB copy
+
 
 # --------------------------------------------------------------------------------------------- snowflake
 
@@ -234,6 +261,9 @@ class SnowflakeSource(MartsSource):
 
     def build(self, handle: Handle) -> dict[str, Any]:
         return self._build
+
+    def _read_runs(self, limit: int) -> list[dict[str, Any]]:
+        return run_reports.recent(self._storage(), RUNS_PREFIX, limit)
 
 
 def open_source(settings: Any, dashboard: Any) -> MartsSource:

@@ -18,12 +18,14 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 
+from dashboard.freshness import FreshnessSla, Verdict
 from dashboard.marts import Handle, MartsSource
+from workflows.run_reports import RECENT_RUNS
 
 #: Split-adjusted or as-traded bars: the only column names that depend on a control.
 PRICE_COLUMNS: dict[bool, dict[str, str]] = {
@@ -97,6 +99,8 @@ class Queries:
     cache: Cache
     #: Callback outputs by (version, callback, arguments): a repeated view is not drawn again.
     answers: Cache
+    #: When the marts are late (the quality page, /readyz); create_app sets it from the settings.
+    sla: FreshnessSla = field(default_factory=FreshnessSla)
 
     @classmethod
     def over(cls, source: MartsSource, entries: int = 512, answers: int | None = None) -> Queries:
@@ -396,12 +400,35 @@ class Queries:
 
     # -- /readyz -------------------------------------------------------------------------------------
 
+    def newest_day(self) -> dt.date | None:
+        """The newest trading day in the marts (the positioning mart: one row per underlying and day)."""
+        df = self._run(f"SELECT max(trade_date) AS day FROM {self._t('mart_options_positioning')}")
+        value = df["day"].iloc[0] if len(df) else None
+        return None if value is None or pd.isna(value) else _as_date(value)
+
+    def freshness(self) -> Verdict:
+        """The SLA on the dashboard's clock: its own SMELT_SIM_NOW, else the simulator day the build was made
+        on (pinned simulated marts), else the wall clock."""
+        pinned = self.sla.pinned or _optional_date(self.build().get("sim_now"))
+        return replace(self.sla, pinned=pinned).judge(self.newest_day())
+
+    def runs(self, limit: int = RECENT_RUNS) -> list[dict[str, Any]]:
+        """The newest run reports, newest first (not cached by version: a failed run publishes nothing)."""
+        return self.source.runs(limit)
+
     def ready(self) -> int:
         """A cheap query that proves the marts answer (for /readyz): rows in the positioning mart."""
         df = self.source.run(
             self.source.handle(), f"SELECT count(*) AS n FROM {self._t('mart_options_positioning')}", []
         )
         return int(df["n"].iloc[0])
+
+
+def _optional_date(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _as_date(value: Any) -> dt.date:

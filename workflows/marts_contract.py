@@ -10,6 +10,7 @@ Layout of one embedded snapshot::
     $SMELT_HOME/marts-snapshot/<version>/manifest.json       the partition files that make up each mart
     $SMELT_HOME/marts-snapshot/<version>/build.json          the build summary of the whole snapshot
     $SMELT_HOME/marts-snapshot/parts/<mart>/<partition>/part-<version>.parquet
+    $SMELT_HOME/marts-snapshot/runs/<started>-<run id>.json     the runs' reports (not part of any version)
 
 A partition is a trading day (``trade_date=YYYY-MM-DD``, a Hive-style name: it repeats the files' own column)
 or a month (``month-YYYY-MM``, deliberately not Hive-style: a reader would add a column). Partition
@@ -39,6 +40,9 @@ BUILD_FILE = "build.json"
 MANIFEST_FILE = "manifest.json"
 #: Folder of the snapshot that holds every version's partition files.
 PARTS_DIR = "parts"
+#: Folder of the snapshot holding the runs' reports (workflows/run_reports.py), outside every version: a run
+#: stores its report after its publish, and a failed run publishes nothing (decision 100).
+RUNS_DIR = "runs"
 #: Lake prefix of the build summaries published for a Snowflake warehouse.
 LAKE_BUILDS_PREFIX = "_smelt/builds"
 

@@ -41,6 +41,7 @@ from workflows.marts_contract import (
     MANIFEST_FILE,
     PARTS_DIR,
     PUBLISHED_MARTS,
+    RUNS_DIR,
     MartSpec,
     current_version,
     part_path,
@@ -63,6 +64,8 @@ GRACE_SECONDS = 600.0
 #: Rows per Parquet row group: about one underlying-day of a chain is 500 rows, so one group spans a few
 #: hundred underlying-days and a point query decodes little more than it needs.
 ROW_GROUP_SIZE = 50_000
+#: Folders of the snapshot that are not versions: the shared partition files, and the runs' reports (decision 100).
+NOT_VERSIONS = frozenset({PARTS_DIR, RUNS_DIR})
 #: The staged splits: a split that applies changes the split-adjusted bars of every earlier day.
 STAGED_SPLITS = "staging.stg_polygon__stock_splits"
 
@@ -422,7 +425,11 @@ def prune(root: Path, keep: int = KEEP_VERSIONS, grace_seconds: float = GRACE_SE
     current = current_version(root)
     now = _filesystem_now(root)
     versions = sorted(
-        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != PARTS_DIR),
+        (
+            p
+            for p in root.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and p.name not in NOT_VERSIONS
+        ),
         reverse=True,
     )
     removed = []
@@ -512,6 +519,8 @@ def _build_summary(
         "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "warehouse": settings.warehouse,
         "source": settings.source,
+        # the simulator's pinned day, if any: the dashboard judges freshness on that clock (decision 102)
+        "sim_now": settings.simulator.now.isoformat() if settings.simulator.now else None,
         "marts": dict(marts),
         "loads": loads,
         "tests": _test_results(target / "run_results.json"),

@@ -118,6 +118,20 @@ class _Environment(BaseSettings):
     )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    freshness_grace_hours: float = Field(
+        default=8.0, ge=0, le=168,
+        description="Hours after a session's close before the marts are late without it (the freshness SLA).",
+    )  # fmt: skip
+
+    alert_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack-compatible incoming webhook the exit handler posts run summaries to."
+    )
+    alert_on_success: bool = Field(
+        default=False, description="Post succeeded runs too, not only failed ones."
+    )
+    alert_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Per attempt to post an alert."
+    )
 
     polygon_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("POLYGON_API_KEY"))
     polygon_base_url: str = Field(
@@ -316,6 +330,16 @@ class SimulatorSettings(BaseModel):
     faults: str | None
 
 
+class AlertSettings(BaseModel):
+    """``SMELT_ALERT_*``: where a run's summary is posted (a secret: the URL is the credential), and when."""
+
+    model_config = _GROUP
+
+    webhook_url: SecretStr | None
+    on_success: bool
+    timeout_seconds: float
+
+
 class DuckDBSettings(BaseModel):
     """The embedded warehouse: its file under ``SMELT_HOME`` and ``SMELT_DUCKDB_MEMORY_LIMIT``."""
 
@@ -341,11 +365,13 @@ class Settings(BaseModel):
     dbt_project_dir: Path
     log_format: Literal["auto", "json", "console"]
     log_level: Literal["debug", "info", "warning", "error"]
+    freshness_grace_hours: float
     polygon: PolygonSettings
     flatfiles: FlatFilesSettings
     snowflake: SnowflakeSettings
     simulator: SimulatorSettings
     duckdb: DuckDBSettings
+    alert: AlertSettings
 
     @cached_property
     def lake(self) -> str:
@@ -376,6 +402,7 @@ class Settings(BaseModel):
             self.snowflake.private_key_passphrase,
             self.flatfiles.access_key_id,
             self.flatfiles.secret_access_key,
+            self.alert.webhook_url,
         )
         secrets = [s.get_secret_value() for s in values if s]
         return [s for s in secrets if len(s) >= 4]
@@ -423,6 +450,7 @@ _GROUPS = {
     "snowflake_": "snowflake",
     "sim_": "simulator",
     "duckdb_": "duckdb",
+    "alert_": "alert",
 }
 
 

@@ -5,6 +5,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from dashboard.pages import chain, market, positioning, quality, strategy, volatility
+from dashboard.pages import chain, market, positioning, quality, runs, strategy, volatility
 
-PAGES: tuple[ModuleType, ...] = (market, chain, volatility, positioning, strategy, quality)
+PAGES: tuple[ModuleType, ...] = (market, chain, volatility, positioning, strategy, runs, quality)

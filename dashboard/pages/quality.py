@@ -17,7 +17,8 @@ from dash import Dash, Input, Output, html
 
 from dashboard import figures
 from dashboard.layout import chart, chart_outputs, drawn, not_drawn, notice
-from dashboard.pages.common import guarded
+from dashboard.marts import NoSnapshotError
+from dashboard.pages.common import guarded, log
 from dashboard.queries import Queries
 
 PATH, TITLE, PREFIX = "/quality", "Quality", "quality"
@@ -36,6 +37,8 @@ TEST_COLUMNS = [
 
 def layout(q: Queries, params: Mapping[str, str]) -> html.Div:
     return html.Div([
+        html.Section([html.H2("Freshness SLA", className="card-title", id=f"{PREFIX}-sla-title"),
+                      _sla(q)], className="card", **{"aria-labelledby": f"{PREFIX}-sla-title"}),
         html.Section([html.H2("Snapshot", className="card-title", id=f"{PREFIX}-snap-title"),
                       html.Ul(id=f"{PREFIX}-kpis", className="kpis")],
                      className="card", **{"aria-labelledby": f"{PREFIX}-snap-title"}),
@@ -61,6 +64,26 @@ def layout(q: Queries, params: Mapping[str, str]) -> html.Div:
                          className="card", **{"aria-labelledby": f"{PREFIX}-manifests-title"}),
         ], className="grid-2"),
     ])  # fmt: skip
+
+
+def _sla(q: Queries) -> html.Div | html.P:
+    """Judged when the page is drawn (the clock moves on between versions): on time, or late and why."""
+    try:
+        verdict = q.freshness()
+    except NoSnapshotError:
+        raise
+    except Exception as exc:
+        log.exception("freshness check failed")
+        return notice(f"the freshness could not be judged ({type(exc).__name__}); the server log has the details",
+                      "error")  # fmt: skip
+    state = ("on time", "status-pass") if verdict.fresh else ("late", "status-fail")
+    kpis = [("marts", html.Span(state[0], className=f"kpi-value {state[1]}")),
+            ("newest trading day", str(verdict.newest or "none")), ("session due", str(verdict.expected)),
+            ("due by", f"{verdict.due_at:%Y-%m-%d %H:%M} UTC")]  # fmt: skip
+    items = [html.Li([html.Span(k, className="kpi-label"), v if not isinstance(v, str) else
+                      html.Span(v, className="kpi-value")], className="kpi") for k, v in kpis]  # fmt: skip
+    return html.Div([html.Ul(items, className="kpis"),
+                     html.P(verdict.message, id=f"{PREFIX}-sla", role="status", className="note")])  # fmt: skip
 
 
 def _table(header: list[str], rows: list[list[Any]], numeric: set[int] | None = None) -> html.Table:

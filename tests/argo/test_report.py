@@ -6,11 +6,14 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from workflows import run_reports, steps
 from workflows.argo import report
 from workflows.cli import app
-from workflows.lake import Lake
+from workflows.lake import FolderStorage, Lake, open_storage
+from workflows.marts_contract import snapshot_folder
 from workflows.settings import load_settings
 
 DAY = "2026-11-24"
@@ -94,3 +97,52 @@ def test_a_flat_file_backfill_counts_the_csv_rows_of_its_days() -> None:
     result = report.outcome(lake, run, "Succeeded", "null", "2026-11-23", "2026-11-24")
     assert result.rows_by_dataset == {"stock_day_aggs": 3000, "option_day_aggs": 2_750_000}
     assert result.rows == 2_753_000
+
+
+def test_the_exit_handler_stores_one_report_per_run_and_a_retry_overwrites_it(tmp_path: Path) -> None:
+    _smelt("ingest", "stocks", "--date", DAY, "--run-id", "smelt-daily-r3p0t")
+    failures = json.dumps(json.dumps([
+        {"displayName": "run-day(0).load", "message": "Error (exit code 3)", "templateName": "load"},
+        {"displayName": "run-day(0)", "message": "child 'run-day(0).load' failed", "templateName": "day"},
+    ]))  # fmt: skip
+    args = ["argo", "report", "--workflow", "smelt-daily-r3p0t", "--start", DAY, "--end", DAY, "--kind", "daily",
+            "--started", "2026-11-24T23:30:05Z", "--duration", "95", "--failures", failures,
+            "--out-dir", str(tmp_path / "outputs")]  # fmt: skip
+    _smelt(*args, "--status", "Running")  # a first attempt of the exit handler, then its retry
+    _smelt(*args, "--status", "Failed")
+
+    settings = load_settings()
+    storage = FolderStorage(Path(settings.lake.removeprefix("file://")))
+    (key,) = storage.list_keys(run_reports.RUNS_PREFIX)
+    assert key == f"{run_reports.RUNS_PREFIX}/20261124T233005Z-smelt-daily-r3p0t.json"
+    stored = json.loads(storage.get_bytes(key))
+    assert stored["status"] == "Failed" and stored["kind"] == "daily"
+    assert (stored["first_day"], stored["last_day"], stored["trading_days"]) == (DAY, DAY, 1)
+    assert (
+        stored["rows"] == sum(stored["rows_by_dataset"].values()) > 0
+        and "stock_bars" in stored["rows_by_dataset"]
+    )
+    assert stored["failed_nodes"][0] == {
+        "node": "run-day(0).load", "template": "load", "exit_code": 3, "message": "Error (exit code 3)"
+    }  # fmt: skip
+    assert stored["failed_nodes"][1]["exit_code"] is None  # a DAG node fails without a process of its own
+    # DuckDB: the same report beside the marts snapshot, which is all the DuckDB dashboard reads
+    snapshot = snapshot_folder(settings.home) / "runs" / key.rsplit("/", 1)[-1]
+    assert json.loads(snapshot.read_text()) == stored
+    assert run_reports.recent(storage, run_reports.RUNS_PREFIX) == [stored]
+
+
+def test_a_failed_embedded_run_stores_its_report_naming_the_phase(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path / "home", underlyings=("IWM",), sim_now=DAY,
+                             sim_faults="rate_429=1,retry_after=0,max_consecutive=50")  # fmt: skip
+    day = dt.date.fromisoformat(DAY)
+    with pytest.raises(steps.StepError):
+        steps.run(
+            steps.Resources.from_settings(settings), start=day, end=day, run_id="20261124T233000Z-feedbeef"
+        )
+    (stored,) = run_reports.recent(open_storage(settings.lake), run_reports.RUNS_PREFIX)
+    assert stored["run_id"] == "20261124T233000Z-feedbeef" and stored["kind"] == "embedded"
+    assert stored["status"] == "Failed" and stored["first_day"] == DAY
+    (node,) = stored["failed_nodes"]
+    assert node["node"] == "ingest" and node["exit_code"] == 1 and "RateLimit" in node["message"]
+    assert stored["steps"] == []  # no phase finished

@@ -33,7 +33,7 @@ from workflows.marts_contract import (
     partition_key,
     read_manifest,
 )
-from workflows.publish import PublishError, prune, publish, snapshot_root
+from workflows.publish import NOT_VERSIONS, PublishError, prune, publish, snapshot_root
 from workflows.settings import Settings, load_settings
 
 DAY_MARTS = [m.name for m in PUBLISHED_MARTS if m.partition == "day"]
@@ -414,7 +414,7 @@ def test_a_crash_mid_publish_leaves_the_old_version_current(home_copy, killed_af
         publish(home_copy)
     assert current_version(root) == before
     assert source.handle().version == before and source.run(source.handle(), count, []).equals(rows)
-    versions = {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")} - {PARTS_DIR}
+    versions = {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")} - NOT_VERSIONS
     assert all(read_manifest(root, v) is not None or v == before for v in versions)
     orphans = list(set((root / PARTS_DIR).rglob("*.parquet")) - files_before)
     assert orphans  # the dead publish's files, named by no version

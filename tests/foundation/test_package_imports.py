@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: What the dashboard may use of the pipeline: the contract, the ground floor, and the pure pricing math.
 DASHBOARD_MAY_IMPORT = (
     "workflows.marts_contract",
+    "workflows.run_reports",  # the run reports' contract: the exit handler writes them, the Runs page reads them
     "workflows.settings",
     "workflows.logs",
     "workflows.calendar",

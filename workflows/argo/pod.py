@@ -42,6 +42,9 @@ SNOWFLAKE_PASSPHRASE_KEY = "private-key-passphrase"  # noqa: S105 - a key name; 
 #: settings' own names, so a pod takes them as they are.
 FLATFILES_SECRET = "smelt-flatfiles"  # noqa: S105 - the Secret's name
 FLATFILES_KEYS = ("POLYGON_FLATFILES_ACCESS_KEY_ID", "POLYGON_FLATFILES_SECRET_ACCESS_KEY")
+#: The run alerts' webhook URL (charts/pipeline externalsecret-alerts.yaml): the Secret's key is the setting's name,
+#: and only the exit handler (`report`) references it.
+ALERTS_SECRET, ALERTS_KEY = "smelt-alerts", "SMELT_ALERT_WEBHOOK_URL"
 #: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY for an in-cluster S3 server (local profile); IRSA needs none.
 S3_SECRET = "smelt-s3"  # noqa: S105 - the Secret's name
 HOME_CLAIM = "smelt-home"  # DuckDB only: the warehouse file and dbt's target, shared by every step
@@ -159,7 +162,7 @@ def _volumes(warehouse: Warehouse) -> list[m.Volume | ExistingVolume | EmptyDirV
     return volumes
 
 
-def _env(warehouse: Warehouse, flatfiles: bool) -> list[Env | SecretEnv]:
+def _env(warehouse: Warehouse, flatfiles: bool, alerts: bool) -> list[Env | SecretEnv]:
     env: list[Env | SecretEnv] = [
         Env(name="SMELT_HOME", value=HOME),
         Env(name="SMELT_WAREHOUSE", value=warehouse),
@@ -182,6 +185,10 @@ def _env(warehouse: Warehouse, flatfiles: bool) -> list[Env | SecretEnv]:
             SecretEnv(name=key, secret_name=FLATFILES_SECRET, secret_key=key, optional=True)
             for key in FLATFILES_KEYS
         ]
+    if alerts:  # optional: a release without alerts runs the same template and posts nothing
+        env.append(
+            SecretEnv(name=ALERTS_KEY, secret_name=ALERTS_SECRET, secret_key=ALERTS_KEY, optional=True)
+        )
     return env
 
 
@@ -198,16 +205,17 @@ def step(
     writes_warehouse: bool = False,
     transforms: bool = False,
     reads_flatfiles: bool = False,
+    posts_alerts: bool = False,
     labels: dict[str, str] | None = None,
     metrics: list[m.Prometheus] | None = None,
-    retries: bool = True,
 ) -> Container:
     """A container template running ``smelt <args>`` with the pipeline's conventions.
 
     ``calls_polygon`` puts the step under the Polygon semaphore; ``writes_warehouse`` under the
     warehouse-write mutex where the warehouse needs one (DuckDB: one writer per file; Snowflake: none);
     ``transforms`` under the transform mutex on both (two dbt builds of one warehouse would race);
-    ``reads_flatfiles`` gives it the flat-file keys, which no other step sees.
+    ``reads_flatfiles`` gives it the flat-file keys, which no other step sees; ``posts_alerts`` the alerts'
+    webhook URL, likewise.
     """
     resources = SIZES[size]
     semaphores = (
@@ -231,7 +239,7 @@ def step(
         args=args,
         inputs=inputs or [],
         outputs=[*(outputs or []), *(artifacts or [])],
-        env=_env(warehouse, reads_flatfiles),
+        env=_env(warehouse, reads_flatfiles, posts_alerts),
         env_from=[
             ConfigMapEnvFrom(name=ENV_CONFIGMAP, optional=False),
             SecretEnvFrom(name=S3_SECRET, optional=True),
@@ -243,7 +251,7 @@ def step(
         security_context=_container_security(),
         pod_security_context=_pod_security(),
         service_account_name=SERVICE_ACCOUNT,
-        retry_strategy=retry_strategy() if retries else None,
+        retry_strategy=retry_strategy(),
         synchronization=m.Synchronization(semaphores=semaphores, mutexes=mutexes)
         if semaphores or mutexes
         else None,

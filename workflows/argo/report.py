@@ -12,7 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from workflows import calendar, run_reports
 from workflows.lake import Lake
+from workflows.run_reports import FailedNode, exit_code_of, run_report
 
 
 @dataclass(frozen=True)
@@ -61,15 +63,7 @@ def rows_landed(lake: Lake, workflow: str, start: str, end: str) -> dict[str, in
     first, last = _day(start), _day(end)
     if first is None or last is None:
         return {}
-    counts: dict[str, int] = {}
-    day = first
-    while day <= last:
-        for key in lake.manifest_keys(day=day):
-            if key.rsplit("/", 1)[-1] == f"{workflow}.json":
-                manifest = lake.read_manifest(key)
-                counts[manifest.dataset] = counts.get(manifest.dataset, 0) + manifest.rows
-        day += dt.timedelta(days=1)
-    return counts
+    return run_reports.rows_landed(lake, workflow, first, last)
 
 
 def outcome(lake: Lake, workflow: str, status: str, failures: str, start: str, end: str) -> Outcome:
@@ -85,3 +79,48 @@ def as_log_fields(result: Outcome) -> dict[str, Any]:
         "rows_by_dataset": result.rows_by_dataset,
         "failed_nodes": [f"{f.node} ({f.template}): {f.message}" for f in result.failures],
     }
+
+
+def _started(text: str, seconds: float, now: dt.datetime) -> dt.datetime:
+    """The run's start: Argo's ``{{workflow.creationTimestamp}}`` (RFC 3339), else now less its duration."""
+    try:
+        started = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return now - dt.timedelta(seconds=seconds)
+    return started if started.tzinfo else started.replace(tzinfo=dt.UTC)
+
+
+def _seconds(text: str) -> float:
+    try:
+        return max(float(text), 0.0)
+    except ValueError:  # not substituted: a run the controller could not time
+        return 0.0
+
+
+def report_of(
+    result: Outcome,
+    *,
+    kind: str,
+    source: str,
+    started: str,
+    duration: str,
+    start: str,
+    end: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The run report (workflows/run_reports.py) of an Argo run: its outcome, trading days, failed nodes with
+    their exit codes (from Argo's node messages), and its wall time from ``{{workflow.duration}}``."""
+    seconds = _seconds(duration)
+    first, last = _day(start), _day(end)
+    days = calendar.trading_days(first, last) if first and last and first <= last else []
+    return run_report(
+        run_id=result.workflow,
+        kind=kind,
+        status=result.status,
+        source=source,
+        started_at=_started(started, seconds, now),
+        finished_at=now,
+        days=days,
+        rows_by_dataset=result.rows_by_dataset,
+        failed=[FailedNode(f.node, f.template, f.message, exit_code_of(f.message)) for f in result.failures],
+    )

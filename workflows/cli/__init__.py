@@ -19,7 +19,7 @@ import typer
 # typer vendors click since 0.22: its usage errors are these classes, not the click package's.
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
-from workflows.cli import argo, calendar, dashboard, sim, snowflake, steps, trace
+from workflows.cli import argo, calendar, dashboard, runs, sim, snowflake, steps, trace
 from workflows.cli.shared import EXIT_USAGE
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -40,6 +40,7 @@ app.command("run")(steps.run)
 app.command("publish")(steps.publish)
 app.command("summary")(steps.summary)
 app.command("trace")(trace.trace)
+app.command("runs")(runs.runs)
 
 
 def main() -> None:

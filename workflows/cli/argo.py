@@ -39,9 +39,16 @@ def argo_report(
     start: Annotated[str, typer.Option(help="First trading day of the run.")],
     end: Annotated[str, typer.Option(help="Last trading day of the run.")],
     failures: Annotated[str, typer.Option(help="{{workflow.failures}} (JSON).")] = "null",
+    kind: Annotated[str, typer.Option(help="The run's template: daily or backfill.")] = "daily",
+    started: Annotated[str, typer.Option(help="{{workflow.creationTimestamp}} (RFC 3339).")] = "",
+    duration: Annotated[str, typer.Option(help="{{workflow.duration}} (seconds).")] = "",
     out_dir: OutDir = Path("outputs"),
 ) -> None:
-    """Exit handler: log the run's outcome and failed nodes; write the rows it landed to --out-dir/rows."""
+    """Exit handler: log the run's outcome, store its report in the lake, post an alert if configured;
+    write the rows it landed to --out-dir/rows."""
+    import datetime as dt
+
+    from workflows import alerts, run_reports
     from workflows.argo import report
     from workflows.lake import Lake, LakeError
 
@@ -50,15 +57,27 @@ def argo_report(
         result = report.outcome(
             Lake.open(settings.lake, settings.s3_endpoint_url), workflow, status, failures, start, end
         )
-    except LakeError as exc:
-        log.error("report: cannot read the lake", error=logs.redact(str(exc)))
+        record = report.report_of(
+            result,
+            kind=kind,
+            source=settings.source,
+            started=started,
+            duration=duration,
+            start=start,
+            end=end,
+            now=dt.datetime.now(dt.UTC),
+        )
+        stored = run_reports.store(settings, record)
+    except (LakeError, OSError) as exc:
+        log.error("report: cannot read or write the lake", error=logs.redact(str(exc)))
         raise typer.Exit(EXIT_RETRYABLE) from None
     write_outputs(out_dir, rows=str(result.rows))
     fields = report.as_log_fields(result)
     if status == "Succeeded":
-        log.info("run succeeded", **fields)
+        log.info("run succeeded", report=stored[0], **fields)
     else:
-        log.error("run did not succeed", **fields)
+        log.error("run did not succeed", report=stored[0], **fields)
+    alerts.notify(settings.alert, record)
 
 
 @argo_app.command("render")

@@ -14,10 +14,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from workflows import calendar, logs
+from workflows import alerts, calendar, logs, run_reports
 from workflows.lake import new_run_id
 from workflows.publish import PublishReport
-from workflows.steps.errors import StepError
+from workflows.steps.errors import StepError, retryable
 from workflows.steps.ingest import backfill_flatfiles, backfill_options, ingest_options, ingest_stocks
 from workflows.steps.load import load
 from workflows.steps.plan import plan, source_now
@@ -29,6 +29,10 @@ from workflows.warehouse import LoadReport
 log = logs.get_logger("smelt.steps")
 
 DEFAULT_RUN_DAYS = 30
+#: The run's phases in order: the first one without a time is the one that failed.
+PHASES = ("ingest", "load", "transform", "publish")
+#: The exit codes `smelt run` ends with (workflows/cli/shared.py), recorded in a failed run's report.
+EXIT_CODE_RETRYABLE, EXIT_CODE_PERMANENT = 1, 3
 
 
 @dataclass
@@ -72,7 +76,18 @@ def run(
     if not days:
         raise StepError(f"run: no trading days between {start} and {end}", retryable=False)
     report = RunReport(run_id or new_run_id(), days)
-    tickers = tuple(underlyings or settings.underlyings)
+    started = dt.datetime.now(dt.UTC)
+    try:
+        _run(resources, report, now, tuple(underlyings or settings.underlyings))
+    except Exception as exc:
+        _store_report(resources, report, started, failure=exc)
+        raise
+    _store_report(resources, report, started)
+    return report
+
+
+def _run(resources: Resources, report: RunReport, now: dt.datetime, tickers: tuple[str, ...]) -> None:
+    settings, days = resources.settings, report.days
     paths = plan(settings, days, now)
     snapshots, backfill = paths.days_on("snapshot"), paths.days_on("backfill")
     flatfiles, replays = paths.days_on("flatfiles"), paths.days_on("replay")
@@ -123,7 +138,32 @@ def run(
             report.transform = transform(resources, run_id=report.run_id)
         with _phase(report, "publish"):
             report.publish = publish(resources, run_id=report.run_id)
-    return report
+
+
+def _store_report(
+    resources: Resources, report: RunReport, started: dt.datetime, failure: Exception | None = None
+) -> None:
+    """The run's report, as the exit handler writes an Argo run's (workflows/run_reports.py): the phase that
+    failed stands for the failed node. Storing it or alerting never replaces the run's own outcome."""
+    failed = []
+    if failure is not None:
+        phase = next((p for p in PHASES if p not in report.seconds), "run")
+        code = EXIT_CODE_RETRYABLE if retryable(failure) else EXIT_CODE_PERMANENT
+        failed = [run_reports.FailedNode(phase, "smelt run", logs.redact(str(failure)), code)]
+    try:
+        record = run_reports.run_report(
+            run_id=report.run_id, kind="embedded", status="Failed" if failure else run_reports.SUCCEEDED,
+            source=resources.settings.source,
+            started_at=started, finished_at=dt.datetime.now(dt.UTC), days=report.days,
+            rows_by_dataset=run_reports.rows_landed(resources.lake, report.run_id, report.days[0], report.days[-1]),
+            failed=failed, steps=report.seconds,
+        )  # fmt: skip
+        where = run_reports.store(resources.settings, record)
+    except Exception as exc:  # the run's outcome stands; the missing report is logged
+        log.warning("run report not stored", error=logs.redact(str(exc)))
+        return
+    log.info("run report stored", report=where[0])
+    alerts.notify(resources.settings.alert, record)
 
 
 @contextmanager

@@ -1,0 +1,181 @@
+"""The Runs page, `smelt runs`, the freshness SLA (the quality page and /readyz) and the readiness checks.
+
+The fast tests build run reports by hand into a throwaway SMELT_HOME; the slow ones read the report that the
+session's `smelt run` stored, and judge the built marts at pinned clocks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from dashboard.app import create_app
+from dashboard.config import load_dashboard_settings
+from dashboard.freshness import FreshnessSla
+from dashboard.marts import SnapshotSource
+from dashboard.pages import PAGES, quality, runs
+from dashboard.queries import Queries
+from tests.dashboard.support import END, SIM_NOW
+from workflows import run_reports
+from workflows.cli import app as cli
+from workflows.marts_contract import snapshot_folder
+from workflows.run_reports import FailedNode, run_report
+from workflows.settings import Settings, load_settings
+
+UTC = dt.UTC
+
+
+def _store(settings: Settings, run_id: str, status: str, started: dt.datetime, days: list[dt.date],
+           failed: list[FailedNode] | None = None) -> dict[str, Any]:  # fmt: skip
+    report = run_report(run_id=run_id, kind="daily", status=status, source="simulator", started_at=started,
+                        finished_at=started + dt.timedelta(minutes=14, seconds=2), days=days,
+                        rows_by_dataset={"stock_bars": 10_000, "option_snapshots": 2_345}, failed=failed or [])  # fmt: skip
+    run_reports.store(settings, report)
+    return report
+
+
+@pytest.fixture
+def two_runs(tmp_path: Path) -> Settings:
+    settings = load_settings(home=tmp_path / "home")
+    _store(settings, "smelt-daily-aaaaa", "Succeeded", dt.datetime(2026, 11, 25, 23, 30, tzinfo=UTC),
+           [dt.date(2026, 11, 25)])  # fmt: skip
+    _store(settings, "smelt-daily-bbbbb", "Failed", dt.datetime(2026, 11, 27, 23, 30, tzinfo=UTC),
+           [dt.date(2026, 11, 27)], [FailedNode("run-day(0).load", "load", "Error (exit code 3)", 3)])  # fmt: skip
+    return settings
+
+
+def _text(component: Any) -> str:
+    """Every string inside a Dash component tree."""
+    if isinstance(component, str | int | float):
+        return str(component)
+    if isinstance(component, list | tuple):
+        return " ".join(_text(c) for c in component)
+    children = getattr(component, "children", None)
+    return _text(children) if children is not None else ""
+
+
+def _links(component: Any) -> list[str]:
+    found = [component.href] if getattr(component, "href", None) else []
+    children = getattr(component, "children", None)
+    for child in (
+        children if isinstance(children, list | tuple) else [children] if children is not None else []
+    ):
+        found += _links(child)
+    return found
+
+
+def test_runs_page_sits_before_quality_and_lists_newest_first(two_runs: Settings) -> None:
+    assert [p.PATH for p in PAGES][-2:] == ["/runs", "/quality"]
+    q = Queries.over(SnapshotSource(snapshot_folder(two_runs.home)))  # no marts published: runs still show
+    page = runs.layout(q, {})
+    assert page.children[0].data == "simulator"  # the simulated-data banner's store, as on the chart pages
+    text = _text(page)
+    assert "the 2 newest runs, 1 of them not succeeded" in text
+    assert text.index("smelt-daily-bbbbb") < text.index("smelt-daily-aaaaa")
+    assert "run-day(0).load (load, exit 3)" in text and "14m 02s" in text and "12,345" in text
+    assert _links(page) == [
+        f"{path}?date={day}"
+        for day in ("2026-11-27", "2026-11-25")
+        for path in ("/market", "/chain", "/positioning")
+    ]
+
+
+def test_runs_page_without_reports_says_where_they_come_from(tmp_path: Path) -> None:
+    q = Queries.over(SnapshotSource(snapshot_folder(tmp_path / "home")))
+    assert "no run reports yet: `smelt run` stores one" in _text(runs.layout(q, {}))
+
+
+def test_smelt_runs_prints_the_same_list_and_json(
+    two_runs: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMELT_HOME", str(two_runs.home))
+    table = CliRunner().invoke(cli, ["runs"])
+    assert table.exit_code == 0, table.output
+    header, newest, oldest = table.output.splitlines()
+    assert header.split()[:3] == ["started", "(UTC)", "outcome"]
+    assert newest.split()[:5] == ["2026-11-27", "23:30:00", "failed", "smelt-daily-bbbbb", "daily"]
+    assert newest.endswith("run-day(0).load (exit 3)") and oldest.split()[2] == "succeeded"
+    as_json = CliRunner().invoke(cli, ["runs", "--json", "--limit", "1"])
+    (report,) = json.loads(as_json.output)
+    assert report["run_id"] == "smelt-daily-bbbbb" and report["failed_nodes"][0]["exit_code"] == 3
+
+
+@pytest.mark.parametrize(
+    ("now", "newest", "expected", "fresh"),
+    [
+        # Monday 2026-11-30 08:00 New York: Friday (an early close) is the newest session due
+        (dt.datetime(2026, 11, 30, 13, 0, tzinfo=UTC), dt.date(2026, 11, 27), dt.date(2026, 11, 27), True),
+        # Wednesday 2026-11-25 23:00 New York: Wednesday's close (21:00 UTC) plus 8 h has not passed yet
+        (dt.datetime(2026, 11, 26, 4, 0, tzinfo=UTC), dt.date(2026, 11, 24), dt.date(2026, 11, 24), True),
+        # Thursday 01:30 New York: Wednesday is due now, the marts still end on Tuesday
+        (dt.datetime(2026, 11, 26, 6, 30, tzinfo=UTC), dt.date(2026, 11, 24), dt.date(2026, 11, 25), False),
+        # Thanksgiving Friday morning: no session on Thursday, so Wednesday is still the one due
+        (dt.datetime(2026, 11, 27, 14, 0, tzinfo=UTC), dt.date(2026, 11, 25), dt.date(2026, 11, 25), True),
+        (dt.datetime(2026, 11, 27, 14, 0, tzinfo=UTC), None, dt.date(2026, 11, 25), False),
+    ],
+)
+def test_the_sla_expects_the_newest_session_past_its_close_and_grace(
+    now: dt.datetime, newest: dt.date | None, expected: dt.date, fresh: bool
+) -> None:
+    verdict = FreshnessSla(grace_hours=8).judge(newest, now)
+    assert (verdict.expected, verdict.fresh) == (expected, fresh)
+    if not fresh:
+        assert verdict.message.startswith("late: ") and f"{expected} was due by" in verdict.message
+
+
+def test_the_grace_setting_moves_the_deadline() -> None:
+    now = dt.datetime(2026, 11, 26, 6, 30, tzinfo=UTC)  # Wednesday's close + 9.5 h
+    assert not FreshnessSla(grace_hours=8).judge(dt.date(2026, 11, 24), now).fresh
+    assert FreshnessSla(grace_hours=10).judge(dt.date(2026, 11, 24), now).fresh
+    assert FreshnessSla.from_settings(load_settings(freshness_grace_hours=10, sim_now=END)).now() == (
+        dt.datetime(
+            2026, 11, 27, 18, 1, tzinfo=UTC
+        )  # the pinned simulator's clock: just after an early close
+    )
+
+
+@pytest.mark.slow
+def test_the_session_run_is_on_the_runs_page(built_home: Settings) -> None:
+    q = Queries.over(SnapshotSource(snapshot_folder(built_home.home)))
+    (report,) = q.runs()
+    assert report["kind"] == "embedded" and report["status"] == "Succeeded" and report["last_day"] == str(END)
+    assert [s["step"] for s in report["steps"]] == ["ingest", "load", "transform", "publish"]
+    assert report["rows"] > 0 and not report["failed_nodes"]
+    assert f"/chain?date={END}" in _links(runs.layout(q, {}))
+
+
+@pytest.mark.slow
+def test_readyz_and_the_quality_page_fail_the_sla_when_the_clock_moves_past_the_marts(
+    built_home: Settings,
+) -> None:
+    on_time = create_app(built_home, load_dashboard_settings()).server.test_client().get("/readyz")
+    assert on_time.status_code == 200 and on_time.json["newest_day"] == str(END)
+
+    # without a clock of its own the dashboard takes the build's: the simulator day it was published on
+    assert json.loads(
+        (snapshot_folder(built_home.home) / on_time.json["version"] / "build.json").read_text()
+    )["sim_now"] == str(SIM_NOW)
+    unpinned = create_app(load_settings(home=built_home.home), load_dashboard_settings())
+    assert unpinned.server.test_client().get("/readyz").json == on_time.json
+    # just after END's close its own data is not due yet (8 h grace): Wednesday is, Thursday was Thanksgiving
+    assert on_time.json["expected_day"] == "2026-11-25"
+    later = load_settings(
+        home=built_home.home, underlyings=built_home.underlyings, sim_now=dt.date(2026, 12, 2)
+    )
+    app = create_app(later, load_dashboard_settings())
+    late = app.server.test_client().get("/readyz")
+    assert late.status_code == 503 and late.json["check"] == "marts_on_time"
+    assert late.json["reason"].startswith(
+        f"late: the marts' newest trading day is {END}, but 2026-12-01 was due"
+    )
+    assert app.server.test_client().get("/healthz").status_code == 200  # alive, only not ready
+
+    page = _text(quality.layout(app.server.config["SMELT_QUERIES"], {}))
+    assert "late: the marts' newest trading day is" in page
+    assert "on time: the marts hold" in _text(
+        quality.layout(create_app(built_home).server.config["SMELT_QUERIES"], {})
+    )
