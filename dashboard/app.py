@@ -3,6 +3,7 @@ routes and security. ``create_app()`` builds it from the environment; tests pass
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from flask import Response, jsonify
 from dashboard import state
 from dashboard.config import DashboardSettings, load_dashboard_settings
 from dashboard.layout import SOURCE_STORE, notice
-from dashboard.marts import NoSnapshotError, open_source
+from dashboard.marts import NoSnapshotError, SourceUnavailableError, open_source
 from dashboard.pages import PAGES
 from dashboard.pages.common import page_error
 from dashboard.queries import Queries
@@ -96,7 +97,7 @@ def route(
                          html.Ul(links)])  # fmt: skip
     try:
         return html.Div([html.H1(page.TITLE, className="page-title"), page.layout(q, state.parse(search))])
-    except NoSnapshotError as exc:
+    except (NoSnapshotError, SourceUnavailableError) as exc:
         return page_error(exc)
 
 
@@ -158,6 +159,17 @@ def _register_url_writer(app: Dash, page: Any) -> None:
     )(write)
 
 
+def marts_answer(q: Queries) -> dict[str, Any]:
+    """Readiness: the marts answer a cheap query. No snapshot yet, or Snowflake not answering (within
+    ``SMELT_DASHBOARD_SNOWFLAKE_TIMEOUT_SECONDS``), raises: the pod leaves the Service while /healthz stays up.
+    Each probe makes one round trip that needs no running warehouse (see ``Queries.ready``)."""
+    return {"version": q.version(), "positioning_rows": q.ready()}
+
+
+#: What /readyz checks, in order: each returns details for the body, or raises with the reason it is not ready.
+READINESS_CHECKS: tuple[Callable[[Queries], dict[str, Any]], ...] = (marts_answer,)
+
+
 def _health_routes(app: Dash, q: Queries) -> None:
     server = app.server
 
@@ -167,9 +179,10 @@ def _health_routes(app: Dash, q: Queries) -> None:
 
     @server.route("/readyz")
     def _readyz() -> tuple[Response, int]:
-        try:
-            rows = q.ready()
-            version = q.version()
-        except Exception as exc:  # not ready, whatever the reason; the reason is the body
-            return jsonify({"ready": False, "reason": str(exc)[:300]}), 503
-        return jsonify({"ready": True, "version": version, "positioning_rows": rows}), 200
+        body: dict[str, Any] = {"ready": True}
+        for check in READINESS_CHECKS:
+            try:
+                body.update(check(q))
+            except Exception as exc:  # not ready, whatever the reason; the reason is the body
+                return jsonify({"ready": False, "check": check.__name__, "reason": str(exc)[:300]}), 503
+        return jsonify(body), 200

@@ -8,6 +8,7 @@ any credentials, so the tests prove the client side of key-pair auth, not Snowfl
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -75,12 +76,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def fakesnow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSnowflake]:
-    """A fakesnow server for this module only: started here, terminated (then killed) at the module's end."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("fakesnow") / "server.log"
-    with log.open("wb") as out:
+@contextlib.contextmanager
+def fakesnow_server(log: Path, port: int | None = None) -> Iterator[FakeSnowflake]:
+    """A fakesnow server in a child process (on ``port``, or a free one), terminated (then killed) on exit."""
+    port = port or _free_port()
+    with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.snowflake.fakesnow_server", "--port", str(port)],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
@@ -101,6 +101,13 @@ def fakesnow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSnowflake
         yield FakeSnowflake("127.0.0.1", port, log)
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="module")
+def fakesnow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSnowflake]:
+    """A fakesnow server for this module only: started here, terminated (then killed) at the module's end."""
+    with fakesnow_server(tmp_path_factory.mktemp("fakesnow") / "server.log") as server:
+        yield server
 
 
 def write_key_pair(folder: Path) -> tuple[Path, str]:
