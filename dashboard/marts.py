@@ -221,12 +221,11 @@ class SnowflakeSource(MartsSource):
         if con is None:
             import snowflake.connector
 
-            from workflows.warehouse.snowflake import connect_args
+            from workflows.snowflake_login import connect_args
 
-            args = connect_args(self.settings)
+            args = connect_args(self.settings, "MARTS")
             tag = json.dumps({"app": "smelt", "step": "dashboard"})
             args.update(
-                schema="MARTS",
                 paramstyle="qmark",
                 login_timeout=self.timeout_seconds,
                 network_timeout=self.timeout_seconds,
@@ -241,11 +240,11 @@ class SnowflakeSource(MartsSource):
         return con
 
     def _unavailable(self, exc: BaseException) -> SourceUnavailableError:
-        from workflows.warehouse.base import first_line
-
+        """The connector's first line only: it may append the statement's text below it."""
         account = self.settings.snowflake.account
+        said = (str(exc).strip() or type(exc).__name__).splitlines()[0][:200]
         return SourceUnavailableError(
-            f"Snowflake (account {account}) is not answering: {first_line(exc)[:200]}. The page shows the "
+            f"Snowflake (account {account}) is not answering: {said}. The page shows the "
             "marts again once it answers; reload then"
         )
 
