@@ -22,18 +22,14 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import datetime as dt
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from structlog.testing import capture_logs  # noqa: E402
 
-from tests.snowflake.conftest import FakeSnowflake, prepare_database, write_key_pair  # noqa: E402
+from tests.snowflake.conftest import fakesnow_server, prepare_database, write_key_pair  # noqa: E402
 from workflows import steps  # noqa: E402
 from workflows.lake import FolderStorage, Lake  # noqa: E402
 from workflows.logs import configure  # noqa: E402
@@ -57,28 +53,6 @@ class RemoteFolder(FolderStorage):
 
     def local_path(self, key: str) -> Path | None:
         return None
-
-
-@contextlib.contextmanager
-def fakesnow_server(log: Path) -> Iterator[FakeSnowflake]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.snowflake.fakesnow_server", "--port", str(port)],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )  # fmt: skip
-    try:
-        for _ in range(300):
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            time.sleep(0.2)
-        yield FakeSnowflake("127.0.0.1", port, log)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def main() -> None:

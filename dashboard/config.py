@@ -35,7 +35,16 @@ class DashboardSettings(BaseSettings):
     threads: int = Field(default=4, ge=1, le=64, description="gunicorn threads per worker.")
     cache_entries: int = Field(default=512, ge=0, le=100_000, description="Query results kept per process.")
     snapshot_check_seconds: float = Field(
-        default=1.0, ge=0, le=3600, description="How often CURRENT is read."
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="How often CURRENT is read (the snapshot's, or the lake's on Snowflake).",
+    )
+    snowflake_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Snowflake login and request timeout: an outage shows within it.",
     )
     duckdb_memory_limit: str = Field(default="512MB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$")
     duckdb_threads: int = Field(default=2, ge=1, le=64)

@@ -7,6 +7,7 @@ changes when a new build is published, which is what keys (and clears) the query
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 import threading
@@ -38,6 +39,10 @@ RUNS_CHECK_SECONDS = 5.0
 
 class NoSnapshotError(RuntimeError):
     """Nothing published yet: the message says which command makes the first snapshot."""
+
+
+class SourceUnavailableError(RuntimeError):
+    """The marts' warehouse does not answer: the page says so (no traceback) and /readyz fails until it does."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,10 @@ class MartsSource(ABC):
     @abstractmethod
     def _read_runs(self, limit: int) -> list[dict[str, Any]]:
         """Where this source keeps the run reports."""
+
+    def ping(self, handle: Handle) -> None:
+        """One round trip that needs no data (on Snowflake, no running warehouse): the source answers."""
+        self.run(handle, "SELECT 1 AS ok", [])
 
     def _known(self, name: str) -> str:
         if name not in MART_NAMES:
@@ -186,17 +195,24 @@ class SnapshotSource(MartsSource):
 
 
 class SnowflakeSource(MartsSource):
-    """Snowflake through a read-only role (key-pair auth); the build version comes from the lake.
+    """Snowflake through the reporter role (key-pair auth, read only); the build version comes from the lake.
 
-    The connector is told to use ``?`` placeholders (qmark), so the query module's SQL is the same on both
-    sources. One connection per thread: the connector's cursors are not meant to be shared.
+    The connector is told to use ``?`` placeholders (qmark, bound on the server), so the query module's SQL is
+    the same on both sources. One connection per thread (the connector's cursors are not meant to be shared),
+    dropped after a failure so the next query logs in again. Column names come back in lower case, as
+    DuckDB's do; the marts' contracts declare DOUBLE and BIGINT, so no value arrives as a ``Decimal``.
+
+    A warehouse that does not answer (unreachable, a login refused) raises :class:`SourceUnavailableError`
+    within ``timeout_seconds`` (the connector would otherwise retry for minutes); a SQL error is a bug and
+    propagates as it is.
     """
 
     kind = "snowflake"
 
-    def __init__(self, settings: Any, *, check_seconds: float = 30.0) -> None:
+    def __init__(self, settings: Any, *, check_seconds: float = 30.0, timeout_seconds: float = 30.0) -> None:
         self.settings = settings
         self.check_seconds = check_seconds
+        self.timeout_seconds = timeout_seconds
         self._local = threading.local()
         self._lock = threading.Lock()
         self._handle: Handle | None = None
@@ -232,32 +248,63 @@ class SnowflakeSource(MartsSource):
         if con is None:
             import snowflake.connector
 
-            s = self.settings
-            con = snowflake.connector.connect(
-                account=s.snowflake.account,
-                user=s.snowflake.user,
-                private_key_file=str(s.snowflake.private_key_path) if s.snowflake.private_key_path else None,
-                role=s.snowflake.role,
-                warehouse=s.snowflake.warehouse,
-                database=s.snowflake.database,
-                schema="marts",
+            from workflows.snowflake_login import connect_args
+
+            args = connect_args(self.settings, "MARTS")
+            tag = json.dumps({"app": "smelt", "step": "dashboard"})
+            args.update(
                 paramstyle="qmark",
+                login_timeout=self.timeout_seconds,
+                network_timeout=self.timeout_seconds,
                 client_session_keep_alive=True,
+                session_parameters={**args.get("session_parameters", {}), "QUERY_TAG": tag},
             )
+            try:
+                con = snowflake.connector.connect(**args)
+            except snowflake.connector.errors.Error as exc:
+                raise self._unavailable(exc) from exc
             self._local.con = con
         return con
+
+    def _unavailable(self, exc: BaseException) -> SourceUnavailableError:
+        """The connector's first line only: it may append the statement's text below it."""
+        account = self.settings.snowflake.account
+        said = (str(exc).strip() or type(exc).__name__).splitlines()[0][:200]
+        return SourceUnavailableError(
+            f"Snowflake (account {account}) is not answering: {said}. The page shows the "
+            "marts again once it answers; reload then"
+        )
 
     def table(self, name: str) -> str:
         return f"marts.{self._known(name)}"
 
     def run(self, handle: Handle, sql: str, params: Sequence[Any]) -> pd.DataFrame:
-        cursor = self._connection().cursor()
+        from snowflake.connector.errors import (
+            DatabaseError,
+            InterfaceError,
+            OperationalError,
+            ProgrammingError,
+        )
+
+        con = self._connection()
         try:
-            cursor.execute(sql, list(params))
-            columns = [d[0].lower() for d in cursor.description]
-            return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
-        finally:
-            cursor.close()
+            cursor = con.cursor()
+            try:
+                cursor.execute(sql, list(params))
+                columns = [d[0].lower() for d in cursor.description]
+                return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
+            finally:
+                cursor.close()
+        except ProgrammingError:
+            raise  # a query Snowflake refused: a bug to see in the log, not an outage
+        except (OperationalError, InterfaceError, DatabaseError) as exc:
+            self._drop(con)
+            raise self._unavailable(exc) from exc
+
+    def _drop(self, con: Any) -> None:
+        self._local.con = None
+        with contextlib.suppress(Exception):
+            con.close()
 
     def build(self, handle: Handle) -> dict[str, Any]:
         return self._build
@@ -267,9 +314,14 @@ class SnowflakeSource(MartsSource):
 
 
 def open_source(settings: Any, dashboard: Any) -> MartsSource:
-    """The configured source: the snapshot under ``SMELT_HOME`` or Snowflake."""
+    """The configured source: the snapshot under ``SMELT_HOME`` or Snowflake (both re-read ``CURRENT`` at most
+    every ``snapshot_check_seconds``)."""
     if settings.warehouse == "snowflake":
-        return SnowflakeSource(settings)
+        return SnowflakeSource(
+            settings,
+            check_seconds=dashboard.snapshot_check_seconds,
+            timeout_seconds=dashboard.snowflake_timeout_seconds,
+        )
     return SnapshotSource(
         snapshot_folder(settings.home),
         memory_limit=dashboard.duckdb_memory_limit,

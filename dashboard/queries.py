@@ -7,7 +7,9 @@ Rules this module keeps:
 * results are cached per process, keyed by the source's version, the SQL and the parameters, and the cache
   is cleared when a new snapshot is published; so are the callbacks' answers (``answers``, filled by
   ``pages.common.guarded``), because building a figure costs more than a cached query;
-* the SQL is portable between DuckDB and Snowflake (``min_by``, ``qualify`` and plain windows only).
+* the SQL is portable between DuckDB and Snowflake (``min_by``, ``qualify`` and plain windows only); a bound
+  float is cast (``CAST(? AS DOUBLE)``) where arithmetic or a comparison meets it, since a binding's type is
+  the driver's guess (the emulator passes a REAL binding on as text).
 
 Callers validate inputs first (``dashboard.inputs``); the functions here take canonical Python values.
 """
@@ -223,7 +225,7 @@ class Queries:
             for side in ("call", "put")
             for f in CHAIN_FIELDS
         )
-        where = "" if max_log_moneyness is None else " AND abs(log_moneyness) <= ?"
+        where = "" if max_log_moneyness is None else " AND abs(log_moneyness) <= CAST(? AS DOUBLE)"
         params: list[Any] = [underlying, day, expiry] + (
             [] if max_log_moneyness is None else [max_log_moneyness]
         )
@@ -316,7 +318,7 @@ class Queries:
                    avg(implied_volatility) AS implied_volatility, max(source) AS source
             FROM {self._t("mart_vol_surface")}
             WHERE underlying = ? AND trade_date = ? AND implied_volatility IS NOT NULL
-              AND abs(log_moneyness) <= ?
+              AND abs(log_moneyness) <= CAST(? AS DOUBLE)
             GROUP BY expiration_date, round(log_moneyness / {SURFACE_BIN}) * {SURFACE_BIN}
             ORDER BY expiration_date, log_moneyness_bin
         """
@@ -371,7 +373,7 @@ class Queries:
                    t.net_gex, t.volume_gex, t.call_oi - b.call_oi AS call_oi_change, t.put_oi - b.put_oi AS put_oi_change,
                    CAST(? AS DATE) AS previous_day, t.source
             FROM today AS t LEFT JOIN before AS b ON b.strike_price = t.strike_price
-            WHERE t.strike_price BETWEEN t.underlying_price * (1 - ?) AND t.underlying_price * (1 + ?)
+            WHERE t.strike_price BETWEEN t.underlying_price * (1 - CAST(? AS DOUBLE)) AND t.underlying_price * (1 + CAST(? AS DOUBLE))
             ORDER BY t.strike_price
         """  # fmt: skip
         other = previous or day  # no previous day: the same day twice, and no "before" rows
@@ -417,10 +419,12 @@ class Queries:
         return self.source.runs(limit)
 
     def ready(self) -> int:
-        """A cheap query that proves the marts answer (for /readyz): rows in the positioning mart."""
-        df = self.source.run(
-            self.source.handle(), f"SELECT count(*) AS n FROM {self._t('mart_options_positioning')}", []
-        )
+        """For /readyz: a round trip to the source on every call, then the rows of the positioning mart (cached
+        per build like any query: on Snowflake the marts are views, and counting one on every probe would keep
+        the dashboard's warehouse running day and night)."""
+        handle = self.source.handle()
+        self.source.ping(handle)
+        df = self._run(f"SELECT count(*) AS n FROM {self._t('mart_options_positioning')}")
         return int(df["n"].iloc[0])
 
 

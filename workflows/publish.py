@@ -135,7 +135,9 @@ def publish(
                 settings, warehouse or (lambda: open_warehouse(settings)), target, started, full
             )
         else:
-            report = _publish_build_only(settings, target, started)
+            report = _publish_build_only(
+                settings, warehouse or (lambda: open_warehouse(settings)), target, started
+            )
         log.info("snapshot published", version=report.version, path=report.path, rows=sum(report.rows.values()),
                  bytes=report.bytes, seconds=report.seconds, full=report.full, days=len(report.days),
                  written=report.written, reused=report.reused)  # fmt: skip
@@ -384,13 +386,19 @@ def _publish_record(
 
 
 def _ledger(warehouse: Warehouse) -> list[dict[str, Any]]:
-    """Manifests and raw rows loaded per dataset and trading day (aggregated in the warehouse)."""
+    """Manifests and raw rows loaded per dataset and trading day (aggregated in the warehouse).
+
+    ``"ROWS"`` is quoted because ROWS is reserved on Snowflake, where the ledger's column is upper case; DuckDB
+    matches quoted names without regard to case. Values are made JSON's plain types on both warehouses."""
     rows = warehouse.fetch(
-        "SELECT dataset, trade_date, count(*) AS manifests, sum(rows) AS rows, max(loaded_at) AS last_loaded_at "
+        'SELECT dataset, trade_date, count(*), sum("ROWS"), max(loaded_at) '
         "FROM raw.smelt_loads GROUP BY dataset, trade_date ORDER BY dataset, trade_date"
     )
-    keys = ("dataset", "trade_date", "manifests", "rows", "last_loaded_at")
-    return [dict(zip(keys, row, strict=True)) for row in rows]
+    return [
+        {"dataset": str(dataset), "trade_date": str(_as_date(day)), "manifests": int(manifests),
+         "rows": int(total or 0), "last_loaded_at": str(loaded_at)}
+        for dataset, day, manifests, total, loaded_at in rows
+    ]  # fmt: skip
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -484,12 +492,19 @@ def _as_date(value: Any) -> dt.date:
 # --------------------------------------------------------------------------------------------- snowflake
 
 
-def _publish_build_only(settings: Settings, target: Path, started: float) -> PublishReport:
-    """Snowflake: the marts are read in place; publish the build summary to the lake for the quality page."""
+def _publish_build_only(
+    settings: Settings, open_marts: Callable[[], Warehouse], target: Path, started: float
+) -> PublishReport:
+    """Snowflake: the marts are read in place; publish the build summary to the lake for the quality page,
+    with what a snapshot's carries (each mart's rows, days and sources, the load ledger per dataset and day)
+    counted in the warehouse."""
     from workflows.lake import open_storage
 
     version = new_version()
-    build = _build_summary(version, settings, target, {}, [])
+    with open_marts() as warehouse:
+        marts = {spec.name: _mart_stats_in_place(warehouse, spec) for spec in PUBLISHED_MARTS}
+        loads = _ledger(warehouse)
+    build = _build_summary(version, settings, target, marts, loads)
     body = json.dumps(build, indent=1, default=str).encode()
     storage = open_storage(settings.lake, settings.s3_endpoint_url)
     storage.put_exclusive(f"{LAKE_BUILDS_PREFIX}/{version}/{BUILD_FILE}", body)
@@ -501,7 +516,21 @@ def _publish_build_only(settings: Settings, target: Path, started: float) -> Pub
     finally:
         pointer.unlink(missing_ok=True)
     where = f"{settings.lake}/{LAKE_BUILDS_PREFIX}/{version}"
-    return PublishReport(version, where, {}, len(body), round(time.perf_counter() - started, 2))
+    rows = {name: int(mart["rows"]) for name, mart in marts.items()}
+    return PublishReport(version, where, rows, len(body), round(time.perf_counter() - started, 2))
+
+
+def _mart_stats_in_place(warehouse: Warehouse, spec: MartSpec) -> dict[str, Any]:
+    """A mart's rows, date range and sources as :func:`_mart_stats` gives them for a snapshot."""
+    found = warehouse.fetch(
+        f"SELECT source, count(*), min(trade_date), max(trade_date) FROM marts.{spec.name} GROUP BY source"
+    )
+    return {
+        "rows": sum(int(n) for _, n, _, _ in found),
+        "first_date": min((str(_as_date(low)) for _, _, low, _ in found), default=None),
+        "last_date": max((str(_as_date(high)) for _, _, _, high in found), default=None),
+        "sources": sorted(str(source) for source, _, _, _ in found if source is not None),
+    }
 
 
 # --------------------------------------------------------------------------------------------- build.json

@@ -13,7 +13,7 @@ from dash import Dash, Input, Output, State, html, no_update
 from dashboard import inputs
 from dashboard.inputs import InputError
 from dashboard.layout import control, day_options, dropdown, not_drawn, notice
-from dashboard.marts import NoSnapshotError
+from dashboard.marts import NoSnapshotError, SourceUnavailableError
 from dashboard.queries import Queries
 from dashboard.theme import THEMES
 from workflows import calendar, logs
@@ -59,7 +59,7 @@ def guarded(
                 return q.answer(fn.__qualname__, rest, lambda: fn(*args))  # type: ignore[no-any-return]
             except InputError as exc:
                 return failed(str(exc), "refused")
-            except NoSnapshotError as exc:
+            except (NoSnapshotError, SourceUnavailableError) as exc:
                 return failed(str(exc), "error")
             except Exception as exc:
                 log.exception("callback failed", callback=fn.__name__)
@@ -172,5 +172,5 @@ def short_history(q: Queries, ticker: str, end: dt.date, needs: Mapping[str, int
 
 
 def page_error(exc: Exception) -> html.Div:
-    kind = "error" if isinstance(exc, NoSnapshotError) else "refused"
+    kind = "error" if isinstance(exc, NoSnapshotError | SourceUnavailableError) else "refused"
     return html.Div(notice(str(exc), kind), className="page-error")

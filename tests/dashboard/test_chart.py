@@ -208,6 +208,38 @@ def test_pods_meet_the_restricted_standard_and_the_image_contract(values: Path) 
     assert {"name": "tmp", "mountPath": "/tmp"} in app["volumeMounts"]
 
 
+def test_production_reads_the_reporter_key_from_an_external_secret_never_a_value() -> None:
+    """ci/snowflake-production.yaml: the key comes from AWS Secrets Manager through an ExternalSecret and the
+    pipeline's SecretStore, is mounted read-only where SNOWFLAKE_PRIVATE_KEY_PATH points, and the login is the
+    reporter of snowflake/grants.sql (the chart's defaults name the same user, role and warehouse)."""
+    from workflows.warehouse.snowflake_scripts import PARAMETERS
+
+    docs = manifests(CHART / "ci" / "snowflake-production.yaml")
+    [secret] = [d for d in docs if d["kind"] == "ExternalSecret"]
+    assert secret["apiVersion"] == "external-secrets.io/v1"
+    assert secret["spec"]["secretStoreRef"] == {"name": "smelt-secrets", "kind": "SecretStore"}
+    assert secret["spec"]["data"] == [{"secretKey": "private-key",
+                                       "remoteRef": {"key": "smelt/snowflake/reporter", "property": "private_key"}}]  # fmt: skip
+    name = secret["spec"]["target"]["name"]
+    [app] = [d["spec"]["template"]["spec"] for d in docs if d["kind"] == "Deployment"]
+    assert {"name": "snowflake-key", "secret": {"secretName": name, "defaultMode": 0o440}} in app["volumes"]
+    container = app["containers"][0]
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "snowflake-key")
+    assert mount["readOnly"] is True and "env" not in container  # the key is a file, never a variable
+    [config] = [d["data"] for d in docs if d["kind"] == "ConfigMap"]
+    assert config["SNOWFLAKE_PRIVATE_KEY_PATH"] == f"{mount['mountPath']}/private-key"
+    defaults = {"SNOWFLAKE_USER": "reporter_user", "SNOWFLAKE_ROLE": "reporter_role",
+                "SNOWFLAKE_WAREHOUSE": "dashboard_warehouse"}  # fmt: skip
+    for values in (
+        "snowflake-production.yaml",
+        "snowflake-basic-auth.yaml",
+    ):  # the latter: the chart's defaults
+        data = next(d["data"] for d in manifests(CHART / "ci" / values) if d["kind"] == "ConfigMap")
+        assert {k: data[k] for k in defaults} == {k: PARAMETERS[p][1] for k, p in defaults.items()}, values
+    assert config["SMELT_DASHBOARD_SNOWFLAKE_TIMEOUT_SECONDS"] == "10"
+    assert "PRIVATE KEY" not in render("-f", CHART / "ci" / "snowflake-production.yaml").stdout
+
+
 def test_the_restricted_check_catches_violations() -> None:
     pod = pod_specs(manifests(SCENARIOS[0]))[0][1]
     pod["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True

@@ -167,11 +167,19 @@ def test_readyz_and_the_quality_page_fail_the_sla_when_the_clock_moves_past_the_
         home=built_home.home, underlyings=built_home.underlyings, sim_now=dt.date(2026, 12, 2)
     )
     app = create_app(later, load_dashboard_settings())
+    # late marts are still served (the pod stays in its Service) and /readyz says so; a monitor asks strictly
     late = app.server.test_client().get("/readyz")
-    assert late.status_code == 503 and late.json["check"] == "marts_on_time"
+    assert late.status_code == 200 and late.json["on_time"] is False and late.json["check"] == "marts_on_time"
     assert late.json["reason"].startswith(
         f"late: the marts' newest trading day is {END}, but 2026-12-01 was due"
     )
+    strict = app.server.test_client().get("/readyz?strict=1")
+    assert (
+        strict.status_code == 503
+        and strict.json["ready"] is False
+        and strict.json["reason"] == late.json["reason"]
+    )
+    assert on_time.json["on_time"] is True
     assert app.server.test_client().get("/healthz").status_code == 200  # alive, only not ready
 
     page = _text(quality.layout(app.server.config["SMELT_QUERIES"], {}))

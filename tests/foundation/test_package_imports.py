@@ -22,6 +22,7 @@ DASHBOARD_MAY_IMPORT = (
     "workflows.logs",
     "workflows.calendar",
     "workflows.lake",
+    "workflows.snowflake_login",
     "workflows.pricing",
 )
 

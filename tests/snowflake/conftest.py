@@ -76,19 +76,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def fakesnow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSnowflake]:
-    """A fakesnow server for this module only: started here, terminated (then killed) at the module's end."""
-    with serve_fakesnow(tmp_path_factory) as server:
-        yield server
-
-
 @contextlib.contextmanager
-def serve_fakesnow(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterator[FakeSnowflake]:
-    """A fakesnow server with ``env`` added to its environment (the emulator's switches), stopped on exit."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("fakesnow") / "server.log"
-    with log.open("wb") as out:
+def fakesnow_server(log: Path, port: int | None = None, **env: str) -> Iterator[FakeSnowflake]:
+    """A fakesnow server in a child process (on ``port``, or a free one), with ``env`` added to its environment
+    (the emulator's switches), terminated (then killed) on exit."""
+    port = port or _free_port()
+    with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.snowflake.fakesnow_server", "--port", str(port)],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
@@ -109,6 +102,20 @@ def serve_fakesnow(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iter
         yield FakeSnowflake("127.0.0.1", port, log)
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="module")
+def fakesnow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeSnowflake]:
+    """A fakesnow server for this module only: started here, terminated (then killed) at the module's end."""
+    with serve_fakesnow(tmp_path_factory) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serve_fakesnow(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterator[FakeSnowflake]:
+    """A fakesnow server with its log in a fresh temporary folder."""
+    with fakesnow_server(tmp_path_factory.mktemp("fakesnow") / "server.log", **env) as server:
+        yield server
 
 
 def write_key_pair(folder: Path) -> tuple[Path, str]:

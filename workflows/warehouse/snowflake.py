@@ -30,6 +30,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_rand
 
 from workflows.lake import FLATFILE_DATASETS, RAW_PREFIX, Lake, Manifest
 from workflows.logs import get_logger
+from workflows.snowflake_login import SnowflakeConfigError, connect_args
 from workflows.warehouse import flatfiles
 from workflows.warehouse.base import (
     LedgerEntry,
@@ -54,12 +55,6 @@ LAKE_STAGE = f"{SCHEMA}.LAKE"
 UPLOAD_STAGE = f"{SCHEMA}.LAKE_UPLOADS"
 FILE_FORMAT = f"{SCHEMA}.NDJSON_GZ"
 CSV_FILE_FORMAT = f"{SCHEMA}.CSV_GZ"
-
-
-class SnowflakeConfigError(RuntimeError):
-    """Snowflake refused because of how the account or smelt is set up; retrying will not help."""
-
-    retryable = False
 
 
 # Misconfigurations and what to do about each, known by Snowflake's error code where it has one, else by its
@@ -186,7 +181,7 @@ class SnowflakeWarehouse(Warehouse):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SnowflakeWarehouse:
-        return cls(connect_args(settings))
+        return cls(connect_args(settings, SCHEMA.upper()))
 
     # -- sessions -----------------------------------------------------------------------------------
 
@@ -563,46 +558,3 @@ def _counts(
             retryable=False,
         )
     return counts
-
-
-def connect_args(settings: Settings) -> dict[str, Any]:
-    """``snowflake.connector.connect`` arguments from ``SNOWFLAKE_*``: key-pair authentication only."""
-    from cryptography.hazmat.primitives import serialization
-
-    path = settings.snowflake.private_key_path
-    assert path is not None and settings.snowflake.database  # the settings validate both for snowflake
-    passphrase = settings.snowflake.private_key_passphrase
-    try:
-        key = serialization.load_pem_private_key(
-            path.read_bytes(), password=passphrase.get_secret_value().encode() if passphrase else None
-        )
-    except FileNotFoundError:
-        raise SnowflakeConfigError(
-            f"SNOWFLAKE_PRIVATE_KEY_PATH={path} does not exist: mount the key's Secret there"
-        ) from None
-    except (ValueError, TypeError) as exc:
-        raise SnowflakeConfigError(
-            f"SNOWFLAKE_PRIVATE_KEY_PATH={path} is not a PEM private key, or needs "
-            f"SNOWFLAKE_PRIVATE_KEY_PASSPHRASE ({type(exc).__name__})"
-        ) from None
-    args: dict[str, Any] = {
-        "account": settings.snowflake.account,
-        "user": settings.snowflake.user,
-        "authenticator": "SNOWFLAKE_JWT",
-        "private_key": key,
-        "role": settings.snowflake.role,
-        "warehouse": settings.snowflake.warehouse,
-        "database": settings.snowflake.database,
-        "schema": SCHEMA.upper(),
-        "application": "smelt",
-        "session_parameters": {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-        "login_timeout": 60,
-        "network_timeout": 600,
-    }
-    if settings.snowflake.host:
-        args["host"] = settings.snowflake.host
-    if settings.snowflake.port:
-        args["port"] = settings.snowflake.port
-    if settings.snowflake.protocol != "https":
-        args["protocol"] = settings.snowflake.protocol
-    return {k: v for k, v in args.items() if v is not None}
