@@ -197,12 +197,12 @@ async def _fetch_bars(
         try:
             async for page in client.aggregates(contract, days[0], days[-1]):
                 counted.count(page)
+                target = request_target(page.url)  # once per page, not per bar
                 for item in page.items:
                     writer = writers.get(_bar_day(item))
                     if writer is not None:
                         writer.write(item, endpoint=page.endpoint, request_id=page.request_id,
-                                     fetched_at=page.fetched_at, request=request_target(page.url),
-                                     ticker=contract)  # fmt: skip
+                                     fetched_at=page.fetched_at, request=target, ticker=contract)  # fmt: skip
         except Exception as exc:
             raise StepError(
                 f"option_bars for {what} {contract}: {describe(exc)}", retryable=retryable(exc)

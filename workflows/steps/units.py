@@ -113,9 +113,12 @@ class Lander:
                     writer.stats["run_id"] = self.run_id
                     async for page in pages:
                         unit.count(page)
+                        target = request_target(
+                            page.url
+                        )  # once per page: parsing a URL per item doubled the ingest
                         for item in page.items:
                             writer.write(item, endpoint=page.endpoint, request_id=page.request_id,
-                                         fetched_at=page.fetched_at, request=request_target(page.url))  # fmt: skip
+                                         fetched_at=page.fetched_at, request=target)  # fmt: skip
                             if collect is not None:
                                 collect(item)
                     writer.stats.update(requests=unit.requests, retries=unit.retries)
