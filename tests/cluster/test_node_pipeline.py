@@ -419,6 +419,76 @@ def test_smelt_doctor_passes_against_the_real_node(
         assert line in done.stdout, done.stdout
 
 
+FLATFILE_DAYS = ["2026-11-20", "2026-11-23"]  # published by 11:00 New York the next day: before DAY
+
+
+def _publish_vendor_flatfiles(secret: str) -> dict[str, int]:
+    """The vendor's side, outside the cluster as Polygon is: ``smelt sim publish-flatfiles`` (same market seed
+    as the chart's simulator) into a ``flatfiles`` bucket on the in-cluster S3 server; data lines per key."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMELT_", "POLYGON_", "AWS_"))}
+    env |= {"SMELT_SIM_SEED": "7", "SMELT_SIM_NOW": DAY, "SMELT_UNDERLYINGS": ",".join(UNDERLYINGS),
+            "POLYGON_FLATFILES_ENDPOINT_URL": "http://127.0.0.1:19000", "POLYGON_FLATFILES_BUCKET": "flatfiles",
+            "POLYGON_FLATFILES_ACCESS_KEY_ID": "vendor", "POLYGON_FLATFILES_SECRET_ACCESS_KEY": secret}  # fmt: skip
+    run([sys.executable, "-m", "workflows", "sim", "publish-flatfiles", "--start", FLATFILE_DAYS[0],
+         "--end", FLATFILE_DAYS[-1]], env=env, timeout=300)  # fmt: skip
+    import gzip
+
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:19000", region_name="us-east-1",
+                      aws_access_key_id="vendor", aws_secret_access_key=secret)  # fmt: skip
+    listed = s3.list_objects_v2(Bucket="flatfiles")["Contents"]
+    body = {o["Key"]: gzip.decompress(s3.get_object(Bucket="flatfiles", Key=o["Key"])["Body"].read())
+            for o in listed}  # fmt: skip
+    return {key: data.count(b"\n") - 1 for key, data in body.items()}  # less the header line
+
+
+def test_a_flatfile_backfill_runs_on_real_pods_from_the_vendor_bucket(
+    installed: Install, first_run: dict[str, Any]
+) -> None:
+    """``smelt-backfill -p bars=flatfiles``: one day DAG per trading day downloads the two vendor objects in a
+    real pod (keys from the Secret ESO would write), the loads land every data line once, one transform."""
+    secret = uuid.uuid4().hex
+    published = _publish_vendor_flatfiles(secret)
+    assert len(published) == 2 * len(FLATFILE_DAYS) and all(n > 0 for n in published.values()), published
+    installed.kubectl("create", "secret", "generic", "smelt-flatfiles",
+                      "--from-literal=POLYGON_FLATFILES_ACCESS_KEY_ID=vendor",
+                      f"--from-literal=POLYGON_FLATFILES_SECRET_ACCESS_KEY={secret}")  # fmt: skip
+    flatfiles = ("--set", "flatfiles.enabled=true", "--set", "flatfiles.endpointUrl=http://127.0.0.1:19000")
+    installed.helm(
+        "upgrade", "smelt", PIPELINE, *installed.pipeline_values(*flatfiles), "--wait", "--timeout", "3m"
+    )
+    _mark_external_secrets_ready(installed)
+    started = time.monotonic()
+    name = installed.argo("submit", "--from", "workflowtemplate/smelt-backfill", "-p", f"start={FLATFILE_DAYS[0]}",
+                          "-p", f"end={FLATFILE_DAYS[-1]}", "-p", f"underlyings={json.dumps(UNDERLYINGS)}",
+                          "-o", "name").strip()  # fmt: skip
+    workflow = installed.wait(name, timeout=600)
+    installed.timings["smelt-backfill bars=flatfiles, 2 days"] = time.monotonic() - started
+    assert workflow["status"]["phase"] == "Succeeded", installed.argo("get", name)
+    steps = sorted(step_of(n) for n in pod_nodes(workflow) if n["phase"] == "Succeeded")
+    assert steps.count("ingest-flatfiles") == steps.count("load") == len(FLATFILE_DAYS), steps
+    assert steps.count("transform") == steps.count("publish") == 1, steps
+    assert not [n for n in pod_nodes(workflow) if n["displayName"].startswith("underlying(")]  # no REST bars
+    with tempfile.TemporaryDirectory() as scratch:
+        copy = Path(scratch) / "w.duckdb"
+        shutil.copy(installed.warehouse(), copy)
+        with duckdb.connect(str(copy), read_only=True) as con:
+            landed = dict(con.execute(
+                "select 'stocks', count(*) from raw.polygon_stock_day_aggs union all "
+                "select 'options', count(*) from raw.polygon_option_day_aggs"
+            ).fetchall())  # fmt: skip
+            bars = con.execute(
+                "select count(*) from marts.mart_option_chain where trade_date = ?",
+                [FLATFILE_DAYS[0]],
+            ).fetchone()  # type: ignore[misc]
+    vendor = {"stocks": sum(n for k, n in published.items() if k.startswith("us_stocks_sip/")),
+              "options": sum(n for k, n in published.items() if k.startswith("us_options_opra/"))}  # fmt: skip
+    assert landed == vendor  # every data line of every object, once
+    assert bars[0] > 0  # the flat-file day reached the marts
+    _assert_each_manifest_loaded_once(installed)
+
+
 def test_zz_report_timings(installed: Install) -> None:
     """Not an assertion: the suite's figures, printed for docs/benchmarks.md (pytest -s)."""
     print("\n" + "\n".join(f"{k}: {v:.1f}s" for k, v in installed.timings.items()))
