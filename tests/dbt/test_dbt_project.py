@@ -24,6 +24,7 @@ from tests.dbt.support import (
     OPTION_DAYS,
     Builds,
 )
+from tests.pipeline.support import FETCH_LINEAGE
 from workflows.marts_contract import MART_NAMES
 
 STAGING = {
@@ -63,11 +64,6 @@ RESCALED_BY_SPLIT = {
     "marts.mart_stock_daily",
     "marts.mart_polygon__options_stocks_joined",
 }
-#: The provenance columns that name a fetch (its lake line, request and load) rather than the data.
-FETCH_LINEAGE = (
-    "source_file", "source_row", "request_id", "request", "fetched_at", "loaded_at", "manifest_key", "manifest_sha256",
-    "underlying_source_file", "underlying_source_row", "underlying_request_id", "underlying_request",
-)  # fmt: skip
 MARTS = {
     "mart_polygon__options_stocks_joined",
     "mart_stock_daily",

@@ -32,8 +32,20 @@ def make_settings(home: Path, **overrides: Any) -> Settings:
                             "sim_snapshot_history": True, "sim_now": END, **overrides})  # fmt: skip
 
 
-def mart_rows(settings: Settings, without: Collection[str] = ()) -> dict[str, list[tuple[Any, ...]]]:
-    """Every mart's rows in a stable order, leaving out the columns named in ``without``."""
+#: The provenance columns that name a fetch (its lake line, request and load) rather than the data: two runs of
+#: the same days land the same data through different requests, and a re-ingested day's provenance moves with it.
+FETCH_LINEAGE = (
+    "source_file", "source_row", "request_id", "request", "fetched_at", "loaded_at", "manifest_key", "manifest_sha256",
+    "underlying_source_file", "underlying_source_row", "underlying_request_id", "underlying_request",
+)  # fmt: skip
+FETCH_COLUMNS = {"mart_option_provenance": FETCH_LINEAGE}
+
+
+def mart_rows(
+    settings: Settings, without: Collection[str] = (), *, fetches: bool = True
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Every mart's rows in a stable order, leaving out the columns named in ``without`` (and, without
+    ``fetches``, the columns that name a fetch: ``FETCH_COLUMNS``)."""
     out = {}
     with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
         names = [r[0] for r in con.execute(
@@ -41,15 +53,17 @@ def mart_rows(settings: Settings, without: Collection[str] = ()) -> dict[str, li
         ).fetchall()]  # fmt: skip
         for name in names:
             columns = [r[0] for r in con.execute(f"describe marts.{name}").fetchall()]
-            kept = ", ".join(f'"{c}"' for c in columns if c not in without)
+            dropped = {*without, *(() if fetches else FETCH_COLUMNS.get(name, ()))}
+            kept = ", ".join(f'"{c}"' for c in columns if c not in dropped)
             out[name] = sorted(con.execute(f"select {kept} from marts.{name}").fetchall(), key=repr)
     return out
 
 
 def mart_fingerprints(settings: Settings) -> dict[str, tuple[int, str]]:
-    """Row count and an order-independent checksum of every mart's full contents."""
+    """Row count and an order-independent checksum of every mart's contents, less the columns that name a fetch
+    (the same data fetched again is the same marts)."""
     out = {}
-    for name, rows in mart_rows(settings).items():
+    for name, rows in mart_rows(settings, fetches=False).items():
         digest = hashlib.sha256()
         for line in sorted(repr(r) for r in rows):
             digest.update(line.encode())

@@ -85,13 +85,26 @@ def test_smelt_run_started_again_with_its_run_id_lands_nothing_twice(
     lake = Lake.open(make_settings(home).lake)
     landed = lake.manifest_keys("option_bars", DAY) + lake.manifest_keys("stock_bars", DAY)
     assert len(landed) == 2 and all(RUN in key for key in landed)
-    written = {f: f.stat().st_mtime_ns for f in (home / "lake").rglob("*") if f.is_file()}
+    written = _data_files(home)
+    reports = sorted((home / "lake" / "_smelt" / "runs").glob(f"*-{RUN}.json"))
 
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0, again.output
     assert lake.manifest_keys("option_bars", DAY) + lake.manifest_keys("stock_bars", DAY) == landed
-    # every file in the lake is the one the first run wrote: nothing fetched and landed again
-    assert {f: f.stat().st_mtime_ns for f in (home / "lake").rglob("*") if f.is_file()} == written
+    # every data file in the lake is the one the first run wrote: nothing fetched and landed again; the only
+    # new object is the second attempt's run report (decision 100: one per invocation, keyed by its start)
+    assert _data_files(home) == written
+    assert len(reports) == 1 and len(list((home / "lake" / "_smelt" / "runs").glob(f"*-{RUN}.json"))) == 2
+
+
+def _data_files(home: Path) -> dict[Path, int]:
+    """The lake's files and their modification times, less smelt's own records (run reports, builds)."""
+    lake = home / "lake"
+    return {
+        f: f.stat().st_mtime_ns
+        for f in lake.rglob("*")
+        if f.is_file() and "_smelt" not in f.relative_to(lake).parts
+    }
 
 
 def test_an_underlying_without_contracts_is_named_in_a_warning(tmp_path: Path) -> None:
