@@ -24,7 +24,7 @@ def test_daily_runs_ingests_then_load_then_transform_fanned_out_per_underlying(p
     (load,) = nodes_named(workflow, "load")
     (transform,) = nodes_named(workflow, "transform")
     (publish,) = nodes_named(workflow, "publish")
-    (report,) = [n for n in pod_nodes(workflow) if n["displayName"] == f"{name}.onExit"]
+    (report,) = nodes_named(workflow, f"{name}.onExit")  # retried like every step: ".onExit(0)"
     ingests_done = max(when(n["finishedAt"]) for n in [stocks, *options])
     assert when(load["startedAt"]) >= ingests_done
     assert when(transform["startedAt"]) >= when(load["finishedAt"])

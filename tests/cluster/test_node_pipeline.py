@@ -329,9 +329,7 @@ def test_argo_retry_of_a_real_failure_reruns_only_the_failed_nodes(
     assert retried["status"]["phase"] == "Succeeded", installed.argo("get", name)
     after = {n["id"]: n for n in pod_nodes(retried)}
     # what succeeded stays; the exit handler (report) runs again after the retry, as it must
-    kept = [
-        i for i, n in before.items() if n["phase"] == "Succeeded" and not n["displayName"].endswith(".onExit")
-    ]
+    kept = [i for i, n in before.items() if n["phase"] == "Succeeded" and ".onExit" not in n["displayName"]]
     assert kept and all(after[i]["startedAt"] == before[i]["startedAt"] for i in kept)  # not re-run
     assert all(
         after[i]["phase"] == "Succeeded" and after[i]["startedAt"] != before[i]["startedAt"] for i in broken
