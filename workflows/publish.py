@@ -14,7 +14,7 @@ day too) and names the previous version's files for the rest, so its cost follow
 history. It writes everything when there is no previous version, after a full refresh, or when asked.
 
 Each version also carries ``build.json``: the marts' row counts and date ranges, the dbt build's test
-results (``run_results.json``), source freshness (``sources.json``) and the load ledger per dataset and day,
+results (``run_results.json``), source freshness (the transform's ``freshness.json``) and the load ledger per dataset and day,
 which the dashboard's quality page shows. On Snowflake the marts stay in Snowflake (the dashboard reads them
 through a read-only role) and only ``build.json`` is published, to the lake under ``_smelt/builds/``.
 """
@@ -553,7 +553,7 @@ def _build_summary(
         "marts": dict(marts),
         "loads": loads,
         "tests": _test_results(target / "run_results.json"),
-        "freshness": _freshness(target / "sources.json"),
+        "freshness": _freshness(target / "freshness.json"),
     }
 
 
@@ -586,16 +586,9 @@ def _test_results(path: Path) -> list[dict[str, Any]]:
 
 
 def _freshness(path: Path) -> list[dict[str, Any]]:
-    """dbt source freshness per source table: newest load, age, status against its warn/error rules."""
-    data = _read_json(path)
-    out = []
-    for result in (data or {}).get("results", []):
-        unique_id = str(result.get("unique_id", ""))
-        out.append({
-            "source": ".".join(unique_id.split(".")[-2:]),
-            "status": result.get("status"),
-            "max_loaded_at": result.get("max_loaded_at"),
-            "age_hours": round(float(result.get("max_loaded_at_time_ago_in_s") or 0.0) / 3600, 1),
-            "checked_at": result.get("snapshotted_at"),
-        })  # fmt: skip
-    return out
+    """The transform's source freshness per source table (workflows/freshness.py ``as_records``)."""
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return []
+    return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []

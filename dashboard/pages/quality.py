@@ -127,7 +127,7 @@ def quality_view(q: Queries, theme: Any) -> tuple[Any, ...]:
         for f in build.get("freshness") or []
     ]
     freshness = (_table(["source", "status", "newest load", "age, hours"], fresh_rows, {3}) if fresh_rows
-                 else notice("no source freshness in this build (dbt source freshness did not run)"))  # fmt: skip
+                 else notice("no source freshness in this build (no transform has judged it yet)"))  # fmt: skip
     mart_rows = [[name, f"{int(m.get('rows') or 0):,}", m.get("first_date"), m.get("last_date"), ", ".join(m.get("sources") or [])]
                  for name, m in sorted(marts.items())]  # fmt: skip
     marts_table = (

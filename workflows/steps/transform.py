@@ -1,12 +1,13 @@
 """The transform step: the models up to the pricing inputs, the greeks step (computed IV and Greeks landed and
-loaded as the ``option_greeks`` dataset), ``dbt build`` (incremental), then source freshness judged by what the
-data in hand is expected to have; ``run_results.json`` is kept. Publishing the marts is the next step's job.
+loaded as the ``option_greeks`` dataset), ``dbt build`` (incremental), then source freshness judged from the load
+ledger by what the data in hand is expected to have; ``run_results.json`` and ``freshness.json`` are kept for the
+publish's build summary. Publishing the marts is the next step's job.
 
 A day costs what the day holds: the build runs only when the ledger holds loads the last successful build did
 not take (its watermark, ``staging.smelt_watermarks``), and its data tests read only those loads' trading days
 (the ``smelt_test_days`` var, applied by the project's ``get_where_subquery``). The whole-table tests run in
 ``--full-validation`` (weekly). With nothing new there is no dbt invocation at all: freshness is judged from
-the ledger. docs/architecture.md (decisions 75-79) says which test runs where.
+the ledger, as after every build (decision 123). docs/architecture.md (decisions 75-79) says which test runs where.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workflows import dbt_runner, logs
-from workflows.freshness import Verdict, judge, judge_ledger, rules
+from workflows.freshness import Verdict, as_records, judge_ledger, rules
 from workflows.lake import DATASETS, new_run_id
 from workflows.steps.errors import StepError, describe
 from workflows.steps.greeks import DATASET, compute_greeks
@@ -83,7 +84,7 @@ def transform(
             increment = increment_since(warehouse, since, TRIGGERS)
             days = set(increment.days) | _unstaged_days(warehouse)
             if not days and scope == "increment":
-                _judge_freshness(_ledger_verdicts(warehouse, project))
+                _judge_freshness(_ledger_verdicts(warehouse, project), settings.home)
                 report = TransformReport(
                     0, 0, round(time.perf_counter() - started, 1), None, (), False, "nothing-new"
                 )
@@ -113,16 +114,11 @@ def transform(
             raise StepError(f"transform: dbt build failed: {dbt.explain(detail)}", retryable=transient)
         results = dbt_runner.node_results(result)
         tests = sum(1 for r in results if r.node.resource_type in {"test", "unit_test"})
-        if not select and increment.watermark is not None:  # a partial build leaves the watermark where it is
-            with resources.warehouse() as warehouse:
+        with resources.warehouse() as warehouse:
+            if not select and increment.watermark is not None:  # a partial build leaves the watermark where it is
                 write_watermark(warehouse, CONSUMER, increment.watermark)
-        # its sources.json goes into the publish's build summary
-        freshness = dbt.invoke("source", "freshness")
-        verdicts = judge(dbt_runner.node_results(freshness))
-        if not verdicts and not freshness.success:
-            detail = describe(freshness.exception or RuntimeError("dbt gave no results"))
-            raise StepError(f"transform: source freshness failed: {detail}", retryable=False)
-        _judge_freshness(verdicts)
+            verdicts = _ledger_verdicts(warehouse, project)
+        _judge_freshness(verdicts, settings.home)
         report = TransformReport(
             len(results) - tests,
             tests,
@@ -166,7 +162,15 @@ def _ledger_verdicts(warehouse: Warehouse, project: Path, now: dt.datetime | Non
     return judge_ledger(rules(project), newest, now or dt.datetime.now(dt.UTC))
 
 
-def _judge_freshness(verdicts: list[Verdict]) -> None:
+#: Where the transform keeps its freshness verdicts for the publish's build summary, beside dbt's run_results.
+FRESHNESS_FILE = Path("dbt", "target", "freshness.json")
+
+
+def _judge_freshness(verdicts: list[Verdict], home: Path) -> None:
+    """Log the warnings, keep the verdicts for the build summary, fail the step on an error."""
+    path = home / FRESHNESS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(as_records(verdicts, dt.datetime.now(dt.UTC)), indent=1))
     for verdict in verdicts:
         if verdict.status == "warn":
             log.warning("source freshness", detail=verdict.message)
