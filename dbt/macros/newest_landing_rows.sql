@@ -74,13 +74,19 @@
 {% endmacro %}
 
 {#-
-    landing_lineage(): the columns every staging model carries from its landing row: where the row came
+    landing_lineage(parsed): the columns every staging model carries from its landing row: where the row came
     from (`source`: polygon or simulator) and when it was fetched and loaded, its address in the lake, and
-    the build that wrote it (`_batch_at`, which the models downstream follow).
+    the build that wrote it (`_batch_at`, which the models downstream follow). `parsed`: the record's
+    json_parse column, if the model has one (its structure then holds `_meta.source` and `_meta.fetched_at`).
 -#}
-{% macro landing_lineage() -%}
+{% macro landing_lineage(parsed=none) -%}
+    {%- if parsed -%}
+        {{ parsed_field(parsed, '_meta.source', 'varchar') }} as source,
+        {{ parsed_field(parsed, '_meta.fetched_at', 'timestamp_tz') }} as _fetched_at,
+    {%- else -%}
         {{ json_field('record', '_meta.source', 'varchar') }} as source,
         {{ json_field('record', '_meta.fetched_at', 'timestamp_tz') }} as _fetched_at,
+    {%- endif %}
         loaded_at as _loaded_at,
         source_file as _source_file,
         source_row as _source_row,

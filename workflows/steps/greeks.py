@@ -162,41 +162,46 @@ def _solve_and_land(lake: Lake, run_id: str, t: dict[str, Any], report: GreeksRe
     for reason in solution.reason[~solution.solved].tolist():
         report.reasons[reason] = report.reasons.get(reason, 0) + 1
     fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-    values = {
-        name: _json_floats(getattr(solution, name)) for name in ("iv", "delta", "gamma", "theta", "vega")
+    # one list per column, built once: the loop below then costs a dict per row and nothing else
+    tickers = t["option_ticker"].tolist()
+    columns = {
+        "implied_volatility": _json_floats(solution.iv),
+        **{name: _json_floats(getattr(solution, name)) for name in ("delta", "gamma", "theta", "vega")},
+        "unsolved_reason": solution.reason.tolist(),
+        "pricing_model": [MODELS["american" if a else "european"] for a in american.tolist()],
+        "inputs_hash": t["inputs_hash"].tolist(),
     }
-    days, underlyings = t["trade_date"], np.asarray(t["underlying"], dtype=object)
-    keys = np.array(
-        [f"{d}|{u}" for d, u in zip(days.tolist(), underlyings.tolist(), strict=True)], dtype=object
-    )
-    for key in dict.fromkeys(keys.tolist()):
-        rows = np.nonzero(keys == key)[0]
-        day = _as_date(days[rows[0]])
-        underlying = str(underlyings[rows[0]])
+    days, underlyings, sources = t["trade_date"].tolist(), t["underlying"].tolist(), t["source"].tolist()
+    for first, end in _units(days, underlyings):  # the rows come sorted by (day, underlying)
+        day, underlying = _as_date(days[first]), str(underlyings[first])
         # simulated inputs give simulated answers: the label follows the rows, whatever the source setting
-        row_source: Source = "polygon" if all(t["source"][i] == "polygon" for i in rows) else "simulator"
+        row_source: Source = "polygon" if all(x == "polygon" for x in sources[first:end]) else "simulator"
+        key = {"trade_date": day.isoformat(), "underlying": underlying}
         with lake.writer(DATASET, day, underlying, run_id, row_source) as writer:
-            for i in rows.tolist():
+            answers = [columns[name][first:end] for name in ANSWER_COLUMNS]
+            for ticker, *answer in zip(tickers[first:end], *answers, strict=True):
                 writer.write(
-                    {
-                        "option_ticker": t["option_ticker"][i],
-                        "trade_date": day.isoformat(),
-                        "underlying": underlying,
-                        "implied_volatility": values["iv"][i],
-                        "delta": values["delta"][i],
-                        "gamma": values["gamma"][i],
-                        "theta": values["theta"][i],
-                        "vega": values["vega"][i],
-                        "unsolved_reason": solution.reason[i],
-                        "pricing_model": MODELS["american" if american[i] else "european"],
-                        "inputs_hash": t["inputs_hash"][i],
-                    },
+                    {"option_ticker": ticker, **key, **dict(zip(ANSWER_COLUMNS, answer, strict=True))},
                     endpoint=ENDPOINT,
                     request_id=run_id,
                     fetched_at=fetched_at,
                 )
         if day not in report.days:
             report.days.append(day)
+
+
+#: The answer's columns after the key, in the order each line holds them.
+ANSWER_COLUMNS = ("implied_volatility", "delta", "gamma", "theta", "vega", "unsolved_reason", "pricing_model",
+                  "inputs_hash")  # fmt: skip
+
+
+def _units(days: list[Any], underlyings: list[Any]) -> list[tuple[int, int]]:
+    """The [first, end) row ranges of each (day, underlying) in rows sorted by both."""
+    bounds = [
+        i for i in range(1, len(days)) if days[i] != days[i - 1] or underlyings[i] != underlyings[i - 1]
+    ]
+    starts = [0, *bounds]
+    return list(zip(starts, [*bounds, len(days)], strict=True))
 
 
 def _json_floats(values: np.ndarray) -> list[float | None]:

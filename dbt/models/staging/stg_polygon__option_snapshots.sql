@@ -2,6 +2,20 @@
 
 -- One row per option contract and trading day: the chain snapshot taken at the close of trade_date
 -- (day bar, Greeks, implied volatility, open interest, last quote and trade, underlying price).
+{% set snapshot = {
+    'details': {'ticker': 'varchar', 'contract_type': 'varchar', 'exercise_style': 'varchar',
+                'expiration_date': 'date', 'strike_price': 'double', 'shares_per_contract': 'double'},
+    'day': {'open': 'double', 'high': 'double', 'low': 'double', 'close': 'double', 'volume': 'double',
+            'vwap': 'double', 'previous_close': 'double', 'change': 'double', 'change_percent': 'double',
+            'last_updated': 'bigint'},
+    'greeks': {'delta': 'double', 'gamma': 'double', 'theta': 'double', 'vega': 'double'},
+    'implied_volatility': 'double', 'open_interest': 'bigint', 'fmv': 'double', 'break_even_price': 'double',
+    'last_quote': {'bid': 'double', 'ask': 'double', 'bid_size': 'double', 'ask_size': 'double',
+                   'midpoint': 'double', 'timeframe': 'varchar', 'last_updated': 'bigint'},
+    'last_trade': {'price': 'double', 'size': 'double', 'sip_timestamp': 'bigint'},
+    'underlying_asset': {'ticker': 'varchar', 'price': 'double', 'timeframe': 'varchar', 'last_updated': 'bigint'},
+    '_meta': {'underlying': 'varchar', 'source': 'varchar', 'fetched_at': 'timestamp_tz'},
+} %}
 with
 
 source as (
@@ -13,63 +27,65 @@ source as (
 renamed as (
 
     select
-        {{ json_field('record', 'details.ticker', 'varchar') }} as option_ticker,
+        -- the record parsed once (json_parse), its fields read below
+        {{ json_parse('record', snapshot) }} as parsed,
+        {{ parsed_field('parsed', 'details.ticker', 'varchar') }} as option_ticker,
         trade_date,
-        coalesce(underlying, {{ json_field('record', 'underlying_asset.ticker', 'varchar') }},
-                 {{ json_field('record', '_meta.underlying', 'varchar') }}) as underlying,
+        coalesce(underlying, {{ parsed_field('parsed', 'underlying_asset.ticker', 'varchar') }},
+                 {{ parsed_field('parsed', '_meta.underlying', 'varchar') }}) as underlying,
 
         -- contract terms
-        lower({{ json_field('record', 'details.contract_type', 'varchar') }}) as contract_type,
-        lower({{ json_field('record', 'details.exercise_style', 'varchar') }}) as exercise_style,
-        {{ json_field('record', 'details.expiration_date', 'date') }} as expiration_date,
-        {{ json_field('record', 'details.strike_price', 'double') }} as strike_price,
-        {{ json_field('record', 'details.shares_per_contract', 'double') }} as shares_per_contract,
+        lower({{ parsed_field('parsed', 'details.contract_type', 'varchar') }}) as contract_type,
+        lower({{ parsed_field('parsed', 'details.exercise_style', 'varchar') }}) as exercise_style,
+        {{ parsed_field('parsed', 'details.expiration_date', 'date') }} as expiration_date,
+        {{ parsed_field('parsed', 'details.strike_price', 'double') }} as strike_price,
+        {{ parsed_field('parsed', 'details.shares_per_contract', 'double') }} as shares_per_contract,
 
         -- the contract's day bar
-        {{ json_field('record', 'day.open', 'double') }} as open,
-        {{ json_field('record', 'day.high', 'double') }} as high,
-        {{ json_field('record', 'day.low', 'double') }} as low,
-        {{ json_field('record', 'day.close', 'double') }} as close,
-        {{ json_field('record', 'day.volume', 'double') }} as volume,
-        {{ json_field('record', 'day.vwap', 'double') }} as vwap,
-        {{ json_field('record', 'day.previous_close', 'double') }} as previous_close,
-        {{ json_field('record', 'day.change', 'double') }} as change,
-        {{ json_field('record', 'day.change_percent', 'double') }} as change_percent,
-        {{ epoch_to_timestamp(json_field('record', 'day.last_updated', 'bigint'), 'ns') }} as day_updated_at,
+        {{ parsed_field('parsed', 'day.open', 'double') }} as open,
+        {{ parsed_field('parsed', 'day.high', 'double') }} as high,
+        {{ parsed_field('parsed', 'day.low', 'double') }} as low,
+        {{ parsed_field('parsed', 'day.close', 'double') }} as close,
+        {{ parsed_field('parsed', 'day.volume', 'double') }} as volume,
+        {{ parsed_field('parsed', 'day.vwap', 'double') }} as vwap,
+        {{ parsed_field('parsed', 'day.previous_close', 'double') }} as previous_close,
+        {{ parsed_field('parsed', 'day.change', 'double') }} as change,
+        {{ parsed_field('parsed', 'day.change_percent', 'double') }} as change_percent,
+        {{ epoch_to_timestamp(parsed_field('parsed', 'day.last_updated', 'bigint'), 'ns') }} as day_updated_at,
 
         -- Greeks, volatility, open interest
-        {{ json_field('record', 'greeks.delta', 'double') }} as delta,
-        {{ json_field('record', 'greeks.gamma', 'double') }} as gamma,
-        {{ json_field('record', 'greeks.theta', 'double') }} as theta,
-        {{ json_field('record', 'greeks.vega', 'double') }} as vega,
-        {{ json_field('record', 'implied_volatility', 'double') }} as implied_volatility,
-        {{ json_field('record', 'open_interest', 'bigint') }} as open_interest,
-        {{ json_field('record', 'fmv', 'double') }} as fair_market_value,
-        {{ json_field('record', 'break_even_price', 'double') }} as break_even_price,
+        {{ parsed_field('parsed', 'greeks.delta', 'double') }} as delta,
+        {{ parsed_field('parsed', 'greeks.gamma', 'double') }} as gamma,
+        {{ parsed_field('parsed', 'greeks.theta', 'double') }} as theta,
+        {{ parsed_field('parsed', 'greeks.vega', 'double') }} as vega,
+        {{ parsed_field('parsed', 'implied_volatility', 'double') }} as implied_volatility,
+        {{ parsed_field('parsed', 'open_interest', 'bigint') }} as open_interest,
+        {{ parsed_field('parsed', 'fmv', 'double') }} as fair_market_value,
+        {{ parsed_field('parsed', 'break_even_price', 'double') }} as break_even_price,
 
         -- last quote and trade
-        {{ json_field('record', 'last_quote.bid', 'double') }} as bid,
-        {{ json_field('record', 'last_quote.ask', 'double') }} as ask,
-        {{ json_field('record', 'last_quote.bid_size', 'double') }} as bid_size,
-        {{ json_field('record', 'last_quote.ask_size', 'double') }} as ask_size,
-        {{ json_field('record', 'last_quote.midpoint', 'double') }} as midpoint,
-        {{ json_field('record', 'last_quote.timeframe', 'varchar') }} as quote_timeframe,
-        {{ epoch_to_timestamp(json_field('record', 'last_quote.last_updated', 'bigint'), 'ns') }} as quote_updated_at,
-        {{ json_field('record', 'last_trade.price', 'double') }} as last_trade_price,
-        {{ json_field('record', 'last_trade.size', 'double') }} as last_trade_size,
-        {{ epoch_to_timestamp(json_field('record', 'last_trade.sip_timestamp', 'bigint'), 'ns') }} as last_trade_at,
+        {{ parsed_field('parsed', 'last_quote.bid', 'double') }} as bid,
+        {{ parsed_field('parsed', 'last_quote.ask', 'double') }} as ask,
+        {{ parsed_field('parsed', 'last_quote.bid_size', 'double') }} as bid_size,
+        {{ parsed_field('parsed', 'last_quote.ask_size', 'double') }} as ask_size,
+        {{ parsed_field('parsed', 'last_quote.midpoint', 'double') }} as midpoint,
+        {{ parsed_field('parsed', 'last_quote.timeframe', 'varchar') }} as quote_timeframe,
+        {{ epoch_to_timestamp(parsed_field('parsed', 'last_quote.last_updated', 'bigint'), 'ns') }} as quote_updated_at,
+        {{ parsed_field('parsed', 'last_trade.price', 'double') }} as last_trade_price,
+        {{ parsed_field('parsed', 'last_trade.size', 'double') }} as last_trade_size,
+        {{ epoch_to_timestamp(parsed_field('parsed', 'last_trade.sip_timestamp', 'bigint'), 'ns') }} as last_trade_at,
 
         -- the underlying at snapshot time
-        {{ json_field('record', 'underlying_asset.price', 'double') }} as underlying_price,
-        {{ json_field('record', 'underlying_asset.timeframe', 'varchar') }} as underlying_timeframe,
-        {{ epoch_to_timestamp(json_field('record', 'underlying_asset.last_updated', 'bigint'), 'ns') }}
+        {{ parsed_field('parsed', 'underlying_asset.price', 'double') }} as underlying_price,
+        {{ parsed_field('parsed', 'underlying_asset.timeframe', 'varchar') }} as underlying_timeframe,
+        {{ epoch_to_timestamp(parsed_field('parsed', 'underlying_asset.last_updated', 'bigint'), 'ns') }}
             as underlying_updated_at,
 
-        {{ landing_lineage() }}
+        {{ landing_lineage('parsed') }}
 
     from source
 
 )
 
-select * from renamed
+select * exclude (parsed) from renamed
 where option_ticker is not null
