@@ -16,13 +16,23 @@ from dash import Dash, dcc, html
 from dashboard import state
 from dashboard.layout import SOURCE_STORE, notice
 from dashboard.queries import Queries
-from workflows.run_reports import SUCCEEDED, duration_text
+from workflows.run_reports import SUCCEEDED, duration_text, slowest_step, step_text
 
 PATH, TITLE, PREFIX = "/runs", "Runs", "runs"
 STATE: dict[str, tuple[str, str]] = {}
 #: Where a run's day links to: the pages that read `?date=`.
 DAY_PAGES = (("/market", "market"), ("/chain", "chain"), ("/positioning", "positioning"))
-HEADER = ["started (UTC)", "outcome", "run", "trading days", "duration", "rows", "failed nodes", "its data"]
+HEADER = [
+    "started (UTC)",
+    "outcome",
+    "run",
+    "trading days",
+    "duration",
+    "slowest step",
+    "rows",
+    "failed nodes",
+    "its data",
+]
 
 
 def layout(q: Queries, params: Mapping[str, str]) -> html.Div:
@@ -59,11 +69,24 @@ def _row(run: Mapping[str, Any]) -> html.Tr:
         html.Td([html.Span(str(run.get("run_id", "?"))), html.Br(), html.Small(str(run.get("kind", "")))]),
         html.Td(_days(run)),
         html.Td(duration_text(float(run.get("seconds") or 0)), className="num"),
+        html.Td(_steps(run)),
         html.Td(f"{int(run.get('rows') or 0):,}", className="num",
                 title=", ".join(f"{k}: {v:,}" for k, v in (run.get("rows_by_dataset") or {}).items())),
         html.Td(html.Ul(nodes, className="plain-list") if nodes else "none"),
         html.Td(_links(run.get("last_day"))),
     ])  # fmt: skip
+
+
+def _steps(run: Mapping[str, Any]) -> Any:
+    """The slowest step, opening onto every step attempt in start order; or why the run has none."""
+    slowest = slowest_step(run)
+    if slowest is None:
+        why = run.get("steps_unavailable")
+        return html.Span("not recorded", title=str(why), className="note") if why else "-"
+    steps = [html.Li(step_text(step), title=f"{step.get('node')} ({step.get('template')})"
+                     + (f", exit {step['exit_code']}" if step.get("exit_code") is not None else ""))
+             for step in run.get("steps") or []]  # fmt: skip
+    return html.Details([html.Summary(step_text(slowest)), html.Ol(steps, className="plain-list run-steps")])
 
 
 def _days(run: Mapping[str, Any]) -> str:

@@ -36,10 +36,12 @@ class InCluster:
     token_file: Path
     ca_file: Path | None
     namespace: str
+    timeout: float = TIMEOUT_SECONDS
 
     @classmethod
-    def from_pod(cls, credentials: Path = SERVICE_ACCOUNT_DIR) -> InCluster:
+    def from_pod(cls, credentials: Path | None = None) -> InCluster:
         """The API server from the Service variables Kubernetes sets in every pod, the rest from the mount."""
+        credentials = credentials or SERVICE_ACCOUNT_DIR
         host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT")
         if not host or not port:
             raise WorkflowUnreadable("not in a cluster: KUBERNETES_SERVICE_HOST/PORT are unset")
@@ -58,10 +60,10 @@ class InCluster:
             raise WorkflowUnreadable(f"no ServiceAccount token at {self.token_file}") from None
         url = f"{self.server}/{WORKFLOWS_API}/namespaces/{self.namespace}/workflows/{name}"
         try:
-            with httpx.Client(verify=self._tls(), timeout=TIMEOUT_SECONDS) as client:
+            with httpx.Client(verify=self._tls(), timeout=self.timeout) as client:
                 response = client.get(url, headers={"Authorization": f"Bearer {token}"})
         except httpx.TimeoutException:
-            raise WorkflowUnreadable(f"the API server did not answer within {TIMEOUT_SECONDS:g}s") from None
+            raise WorkflowUnreadable(f"the API server did not answer within {self.timeout:g}s") from None
         except (httpx.HTTPError, ssl.SSLError, OSError) as exc:
             raise WorkflowUnreadable(f"cannot reach the API server ({type(exc).__name__})") from None
         if response.status_code == httpx.codes.FORBIDDEN:

@@ -3,7 +3,7 @@
 Argo gives the exit handler its failures and the run's duration as variables, but not each node's times;
 those are in the Workflow's ``status.nodes`` (decision 114). Each step template has a retry strategy, so
 a step is a Retry node whose Pod children are its attempts (``load(0)``, ``load(1)``); the exit handler's
-own pod is still running while it reads, so it has no finish and no duration.
+own pod (step ``onExit``) is still running while it reads, so it has no finish and no duration.
 """
 
 from __future__ import annotations
@@ -43,17 +43,25 @@ def nodes_of(workflow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 def step_times(workflow: Mapping[str, Any]) -> list[StepTime]:
     """Every Pod node of the run as a :class:`StepTime`, in start order (not started last, by name)."""
     nodes = nodes_of(workflow)
-    parents = {child: node for node in nodes.values() for child in node.get("children") or []}
+    # a Pod node's children are the tasks after it, so only a Retry node's children are its attempts
+    retry_of = {
+        child: node
+        for node in nodes.values()
+        if node.get("type") == "Retry"
+        for child in node.get("children") or []
+    }
+    run = str((workflow.get("metadata") or {}).get("name") or "")
     steps = []
     for node_id, node in nodes.items():
         if node.get("type") != "Pod":
             continue
-        parent = parents.get(node_id)
-        if parent is not None and parent.get("type") == "Retry":
-            attempts = [c for c in parent.get("children") or [] if nodes.get(c, {}).get("type") == "Pod"]
-            step, attempt, count = str(parent.get("displayName")), attempts.index(node_id) + 1, len(attempts)
+        retry = retry_of.get(node_id)
+        if retry is not None:
+            attempts = [c for c in retry.get("children") or [] if nodes.get(c, {}).get("type") == "Pod"]
+            step, attempt, count = str(retry.get("displayName")), attempts.index(node_id) + 1, len(attempts)
         else:
             step, attempt, count = str(node.get("displayName")), 1, 1
+        step = step.removeprefix(f"{run}.") if run else step  # the exit handler: "<run>.onExit" is "onExit"
         started, finished = _when(node.get("startedAt")), _when(node.get("finishedAt"))
         steps.append(StepTime(
             step=step, template=_template(node), node=str(node.get("displayName")),
