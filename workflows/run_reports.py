@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from workflows.lake.errors import KeyMissingError
 from workflows.marts_contract import RUNS_DIR, snapshot_folder
 
@@ -173,7 +175,7 @@ def recent(storage: Storage, prefix: str, limit: int = RECENT_RUNS) -> list[dict
     reports = []
     for key in reversed(keys[-limit:] if limit > 0 else []):
         try:
-            data = json.loads(storage.get_bytes(key))
+            data = orjson.loads(storage.get_bytes(key))  # a whole-market run's report is megabytes of steps
         except (ValueError, KeyMissingError):  # malformed, or deleted between the listing and the read
             continue
         if isinstance(data, dict):
