@@ -108,7 +108,7 @@ def _by_template(steps: list[dict[str, Any]]) -> list[str]:
     ):
         timed = [float(s["seconds"]) for s in group if s.get("seconds") is not None]
         failed = sum(1 for s in group if s.get("phase") not in (SUCCEEDED, "Running", "Pending"))
-        lines.append(f"{template}: {len(group):,} attempts, " + (f"slowest {duration_text(max(timed))}, "
+        lines.append(f"{template}: {len(group):,} attempt{'s' if len(group) > 1 else ''}, " + (f"slowest {duration_text(max(timed))}, "
                      f"{duration_text(sum(timed))} in all" if timed else "none finished")
                      + (f", {failed:,} failed" if failed else ""))  # fmt: skip
     return lines[:STEP_LINES]

@@ -238,3 +238,23 @@ def test_readyz_and_the_quality_page_fail_the_sla_when_the_clock_moves_past_the_
     assert "on time: the marts hold" in _text(
         quality.layout(create_app(built_home).server.config["SMELT_QUERIES"], {})
     )
+
+
+def test_a_wide_fan_out_is_one_line_per_template(tmp_path: Path) -> None:
+    """A whole-market day has thousands of pods: past 60 attempts a run's detail sums them per template
+    (most time first) instead of a line each, so the page stays small."""
+    settings = load_settings(home=tmp_path / "home")
+    fan_out = [_attempt("underlying", f"underlying({i}:T{i})(0)", "Succeeded", "23:31:00", 10.0 + i % 7, 0)
+               for i in range(70)]  # fmt: skip
+    fan_out[3] = _attempt("underlying", "underlying(3:T3)(0)", "Failed", "23:31:00", 30.0, 3)
+    steps = [*STEPS[:1], *fan_out, STEPS[1], STEPS[2]]
+    _store(settings, "smelt-daily-wide", "Failed", dt.datetime(2026, 11, 27, 23, 30, tzinfo=UTC),
+           [dt.date(2026, 11, 27)], steps=steps)  # fmt: skip
+    q = Queries.over(SnapshotSource(snapshot_folder(settings.home)))
+    (details,) = _find(runs.layout(q, {}), "Details")
+    assert _text(details.children[0]) == "load (attempt 2 of 2) 2m 05s, failed"
+    assert [_text(li) for li in details.children[1].children] == [
+        "underlying: 70 attempts, slowest 30s, 15m 27s in all, 1 failed",  # 70 x 10 s, + 0..6 s, one 30 s
+        "load: 2 attempts, slowest 2m 05s, 3m 06s in all, 2 failed",
+        "ingest-stocks: 1 attempt, slowest 42s, 42s in all",
+    ]
