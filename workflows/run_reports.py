@@ -155,7 +155,7 @@ def step_text(step: Mapping[str, Any]) -> str:
         else ""
     )
     took = duration_text(float(step["seconds"])) if step.get("seconds") is not None else "not finished"
-    phase = str(step.get("phase") or "?")
+    phase = str(step.get("phase") or SUCCEEDED)  # reports before decision 114 kept finished phases only
     return f"{step.get('step')}{attempt} {took}" + ("" if phase == SUCCEEDED else f", {phase.lower()}")
 
 

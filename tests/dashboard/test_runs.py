@@ -258,3 +258,10 @@ def test_a_wide_fan_out_is_one_line_per_template(tmp_path: Path) -> None:
         "load: 2 attempts, slowest 2m 05s, 3m 06s in all, 2 failed",
         "ingest-stocks: 1 attempt, slowest 42s, 42s in all",
     ]
+
+
+def test_a_report_from_before_step_attempts_still_reads() -> None:
+    """Reports stored before decision 114 carry `steps: [{step, seconds}]`, finished phases only."""
+    old = {"steps": [{"step": "ingest", "seconds": 12.0}, {"step": "transform", "seconds": 61.0}]}
+    assert run_reports.step_text(run_reports.slowest_step(old) or {}) == "transform 1m 01s"
+    assert run_reports.slowest_step({"steps": []}) is None and run_reports.slowest_step({}) is None
