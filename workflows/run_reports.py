@@ -17,9 +17,11 @@ import json
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from workflows.lake.errors import KeyMissingError
 from workflows.marts_contract import RUNS_DIR, snapshot_folder
@@ -36,6 +38,23 @@ RECENT_RUNS = 30
 SUCCEEDED = "Succeeded"
 #: Argo's node message for a container that exited non-zero: "Error (exit code 3)".
 _EXIT_CODE = re.compile(r"exit code (\d+)")
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """One attempt of one step, the same shape from Argo (a Pod node of the Workflow) and ``smelt run`` (a
+    phase): where a run's time went and which attempts it took (decision 114)."""
+
+    step: str
+    template: str
+    node: str
+    phase: str
+    started_at: str | None
+    finished_at: str | None
+    seconds: float | None
+    exit_code: int | None = None
+    attempt: int = 1
+    attempts: int = 1
 
 
 @dataclass(frozen=True)
@@ -94,9 +113,11 @@ def run_report(
     days: Iterable[dt.date],
     rows_by_dataset: Mapping[str, int],
     failed: Iterable[FailedNode] = (),
-    steps: Mapping[str, float] | None = None,
+    steps: Iterable[StepTime] = (),
+    steps_unavailable: str | None = None,
 ) -> dict[str, Any]:
-    """The report's JSON object: what happened, to which trading days, how many rows, how long each step took."""
+    """The report's JSON object: what happened, to which trading days, how many rows, how long each step took
+    (``steps``, in start order; ``steps_unavailable`` says why there are none when they could not be read)."""
     trading = sorted(set(days))
     return {
         "run_id": run_id,
@@ -115,8 +136,27 @@ def run_report(
             {"node": f.node, "template": f.template, "exit_code": f.exit_code, "message": f.message[:500]}
             for f in failed
         ],
-        "steps": [{"step": name, "seconds": seconds} for name, seconds in (steps or {}).items()],
+        "steps": [asdict(step) for step in steps],
+        "steps_unavailable": steps_unavailable,
     }
+
+
+def slowest_step(report: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The finished step attempt that took longest, or None (no steps recorded, e.g. an older report)."""
+    timed = [s for s in report.get("steps") or [] if isinstance(s, dict) and s.get("seconds") is not None]
+    return max(timed, key=lambda s: float(s["seconds"]), default=None)
+
+
+def step_text(step: Mapping[str, Any]) -> str:
+    """One step attempt as a person reads it: ``transform 1m 02s``, ``load (attempt 2 of 2) 4s, failed``."""
+    attempt = (
+        f" (attempt {step.get('attempt')} of {step.get('attempts')})"
+        if (step.get("attempts") or 1) > 1
+        else ""
+    )
+    took = duration_text(float(step["seconds"])) if step.get("seconds") is not None else "not finished"
+    phase = str(step.get("phase") or SUCCEEDED)  # reports before decision 114 kept finished phases only
+    return f"{step.get('step')}{attempt} {took}" + ("" if phase == SUCCEEDED else f", {phase.lower()}")
 
 
 def write(storage: Storage, prefix: str, report: Mapping[str, Any]) -> str:
@@ -135,7 +175,7 @@ def recent(storage: Storage, prefix: str, limit: int = RECENT_RUNS) -> list[dict
     reports = []
     for key in reversed(keys[-limit:] if limit > 0 else []):
         try:
-            data = json.loads(storage.get_bytes(key))
+            data = orjson.loads(storage.get_bytes(key))  # a whole-market run's report is megabytes of steps
         except (ValueError, KeyMissingError):  # malformed, or deleted between the listing and the read
             continue
         if isinstance(data, dict):

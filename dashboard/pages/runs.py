@@ -16,13 +16,25 @@ from dash import Dash, dcc, html
 from dashboard import state
 from dashboard.layout import SOURCE_STORE, notice
 from dashboard.queries import Queries
-from workflows.run_reports import SUCCEEDED, duration_text
+from workflows.run_reports import SUCCEEDED, duration_text, slowest_step, step_text
 
 PATH, TITLE, PREFIX = "/runs", "Runs", "runs"
 STATE: dict[str, tuple[str, str]] = {}
 #: Where a run's day links to: the pages that read `?date=`.
 DAY_PAGES = (("/market", "market"), ("/chain", "chain"), ("/positioning", "positioning"))
-HEADER = ["started (UTC)", "outcome", "run", "trading days", "duration", "rows", "failed nodes", "its data"]
+#: Step attempts a run's detail lists one by one; a wider fan-out is summarised per template.
+STEP_LINES = 60
+HEADER = [
+    "started (UTC)",
+    "outcome",
+    "run",
+    "trading days",
+    "duration",
+    "slowest step",
+    "rows",
+    "failed nodes",
+    "its data",
+]
 
 
 def layout(q: Queries, params: Mapping[str, str]) -> html.Div:
@@ -59,11 +71,47 @@ def _row(run: Mapping[str, Any]) -> html.Tr:
         html.Td([html.Span(str(run.get("run_id", "?"))), html.Br(), html.Small(str(run.get("kind", "")))]),
         html.Td(_days(run)),
         html.Td(duration_text(float(run.get("seconds") or 0)), className="num"),
+        html.Td(_steps(run)),
         html.Td(f"{int(run.get('rows') or 0):,}", className="num",
                 title=", ".join(f"{k}: {v:,}" for k, v in (run.get("rows_by_dataset") or {}).items())),
         html.Td(html.Ul(nodes, className="plain-list") if nodes else "none"),
         html.Td(_links(run.get("last_day"))),
     ])  # fmt: skip
+
+
+def _steps(run: Mapping[str, Any]) -> Any:
+    """The slowest step, opening onto every step attempt in start order (or, for a wide fan-out, one line per
+    template); or why the run has none."""
+    slowest = slowest_step(run)
+    if slowest is None:
+        why = run.get("steps_unavailable")
+        return html.Span("not recorded", title=str(why), className="note") if why else "-"
+    steps = [s for s in run.get("steps") or [] if isinstance(s, dict)]
+    if len(steps) <= STEP_LINES:
+        lines = [html.Li(step_text(step), title=f"{step.get('node')} ({step.get('template')})"
+                         + (f", exit {step['exit_code']}" if step.get("exit_code") is not None else ""))
+                 for step in steps]  # fmt: skip
+    else:
+        lines = [html.Li(line) for line in _by_template(steps)]
+    return html.Details([html.Summary(step_text(slowest)), html.Ol(lines, className="plain-list run-steps")])
+
+
+def _by_template(steps: list[dict[str, Any]]) -> list[str]:
+    """A fan-out's attempts as one line per template, most time first: a whole-market day has thousands of
+    pods, and a line each would make the page megabytes (docs/benchmarks.md, run steps)."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for step in steps:
+        groups.setdefault(str(step.get("template")), []).append(step)
+    lines = []
+    for template, group in sorted(
+        groups.items(), key=lambda g: -sum(float(s.get("seconds") or 0) for s in g[1])
+    ):
+        timed = [float(s["seconds"]) for s in group if s.get("seconds") is not None]
+        failed = sum(1 for s in group if s.get("phase") not in (SUCCEEDED, "Running", "Pending"))
+        lines.append(f"{template}: {len(group):,} attempt{'s' if len(group) > 1 else ''}, " + (f"slowest {duration_text(max(timed))}, "
+                     f"{duration_text(sum(timed))} in all" if timed else "none finished")
+                     + (f", {failed:,} failed" if failed else ""))  # fmt: skip
+    return lines[:STEP_LINES]
 
 
 def _days(run: Mapping[str, Any]) -> str:

@@ -145,4 +145,11 @@ def test_a_failed_embedded_run_stores_its_report_naming_the_phase(tmp_path: Path
     assert stored["status"] == "Failed" and stored["first_day"] == DAY
     (node,) = stored["failed_nodes"]
     assert node["node"] == "ingest" and node["exit_code"] == 1 and "RateLimit" in node["message"]
-    assert stored["steps"] == []  # no phase finished
+    # the phase that failed is a step of its own, in the shape an Argo run's pod nodes have
+    (step,) = stored["steps"]
+    assert {k: step[k] for k in ("step", "template", "node", "phase", "exit_code", "attempt", "attempts")} == {
+        "step": "ingest", "template": "smelt run", "node": "ingest", "phase": "Failed", "exit_code": 1,
+        "attempt": 1, "attempts": 1,
+    }  # fmt: skip
+    assert step["seconds"] >= 0 and step["started_at"] <= step["finished_at"]
+    assert stored["steps_unavailable"] is None

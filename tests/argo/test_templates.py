@@ -22,9 +22,12 @@ def _containers(warehouse: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("warehouse", render.WAREHOUSES)
 def test_every_container_runs_smelt_as_the_pipeline_service_account(warehouse: str) -> None:
+    """Every step as `smelt-workflow`, but the exit handler as `smelt-report`, the one that may read the
+    run's Workflow (its step times)."""
     for template in _containers(warehouse):
         assert template["container"]["command"] == ["smelt"], template["name"]
-        assert template["serviceAccountName"] == pod.SERVICE_ACCOUNT
+        expected = pod.REPORT_SERVICE_ACCOUNT if template["name"] == "report" else pod.SERVICE_ACCOUNT
+        assert template["serviceAccountName"] == expected, template["name"]
         assert template["metadata"]["labels"][pod.STEP_LABEL] == template["name"]
         assert template["container"]["securityContext"]["readOnlyRootFilesystem"] is True
 

@@ -11,6 +11,7 @@ container would have computed: that is `smelt run`'s and the step tests' job.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import time
@@ -22,6 +23,7 @@ from typing import Any
 import yaml
 
 from tests.tooling import ROOT, run, tool
+from workflows.argo.incluster import InCluster
 
 CHART = ROOT / "charts" / "pipeline"
 DAY = "2026-11-24"
@@ -58,6 +60,16 @@ class Cluster:
 
     def apply(self, manifest: dict[str, Any]) -> None:
         self.kubectl("apply", "-f", "-", input=yaml.safe_dump(manifest))
+
+    def in_cluster_as(self, account: str, folder: Path) -> InCluster:
+        """What a pod running as ``account`` sees of the API (workflows/argo/incluster.py): the server and
+        CA of this kubeconfig, and a token the API server issues for the account (TokenRequest)."""
+        config = yaml.safe_load(self.kubeconfig.read_text())["clusters"][0]["cluster"]
+        (folder / account).mkdir(parents=True, exist_ok=True)
+        ca, token = folder / account / "ca.crt", folder / account / "token"
+        ca.write_bytes(base64.b64decode(config["certificate-authority-data"]))
+        token.write_text(self.kubectl("create", "token", account, "--duration", "10m").strip())
+        return InCluster(config["server"], token, ca, self.namespace)
 
     def install_pipeline(self, *values: str) -> None:
         """helm install the pipeline chart (local profile) and what a cluster would add around it."""

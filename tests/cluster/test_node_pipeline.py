@@ -253,6 +253,53 @@ def test_the_lake_is_on_the_in_cluster_s3_server(installed: Install, first_run: 
     assert any(run_id in k and "option_snapshots" in k for k in keys), keys[:20]
 
 
+def _lake_object(key_suffix: str) -> dict[str, Any]:
+    """The JSON object of the in-cluster lake (moto's S3 server) whose key ends with ``key_suffix``."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url="http://127.0.0.1:19000", region_name="us-east-1",
+                      aws_access_key_id="x", aws_secret_access_key="x")  # fmt: skip
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="smelt-lake", Prefix="_smelt/runs/")
+            for o in page.get("Contents", [])]  # fmt: skip
+    (key,) = [k for k in keys if k.endswith(key_suffix)]
+    return dict(json.loads(s3.get_object(Bucket="smelt-lake", Key=key)["Body"].read()))
+
+
+def test_the_run_report_carries_every_steps_times_read_by_the_exit_handler(
+    installed: Install, first_run: dict[str, Any]
+) -> None:
+    """The exit handler, as the chart's `smelt-report` account, read its Workflow through the in-pod API
+    address and stored each Pod node's times in the run's report (decisions 114, 115)."""
+    import datetime as dt
+
+    name = first_run["metadata"]["name"]
+    report = _lake_object(f"-{name}.json")
+    assert report["status"] == "Succeeded" and report["steps_unavailable"] is None, report[
+        "steps_unavailable"
+    ]
+    pods = {n["displayName"]: n for n in pod_nodes(first_run)}
+    steps = {s["node"]: s for s in report["steps"]}
+    assert set(steps) == set(pods)  # every pod node, the exit handler's own included
+
+    def at(stamp: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+    for node, step in steps.items():
+        if ".onExit" in node:  # its own pod, still running while it read the Workflow
+            assert step["finished_at"] is None and step["seconds"] is None, step
+            continue
+        assert (step["phase"], step["exit_code"], step["attempt"], step["attempts"]) == (
+            "Succeeded",
+            0,
+            1,
+            1,
+        ), step
+        took = (at(pods[node]["finishedAt"]) - at(pods[node]["startedAt"])).total_seconds()
+        assert step["seconds"] == pytest.approx(took, abs=0.05) and step["seconds"] >= 0, step
+    assert {s["step"] for s in report["steps"]} == {"resolve-trade-date", "ingest-stocks", "underlying(0:SPY)",
+                                                   "underlying(1:QQQ)", "load", "transform", "publish", "onExit"}  # fmt: skip
+
+
 def _kill_when_running(cluster: Install, workflow: str, step: str, timeout: float = 240) -> tuple[str, str]:
     """Delete the step's pod while its main container runs, at least 11 s after the pod started; the pod's
     name and uid. Argo's controller re-creates the pod of a node whose pod vanishes within 10 s of its start

@@ -31,6 +31,9 @@ Warehouse = Literal["duckdb", "snowflake"]
 #: The chart replaces this with its `image` values; rendered files stay free of registries and tags.
 IMAGE = "smelt-pipeline:rendered"
 SERVICE_ACCOUNT = "smelt-workflow"
+#: The exit handler's own identity: the one account that may `get` the run's Workflow (its step times),
+#: which no other step needs (decision 115; charts/pipeline role-report.yaml).
+REPORT_SERVICE_ACCOUNT = "smelt-report"
 ENV_CONFIGMAP = "smelt-pipeline-env"
 SEMAPHORE_CONFIGMAP = "smelt-semaphores"
 POLYGON_SEMAPHORE_KEY = "polygon"
@@ -206,6 +209,7 @@ def step(
     transforms: bool = False,
     reads_flatfiles: bool = False,
     posts_alerts: bool = False,
+    reads_workflow: bool = False,
     labels: dict[str, str] | None = None,
     metrics: list[m.Prometheus] | None = None,
 ) -> Container:
@@ -215,7 +219,7 @@ def step(
     warehouse-write mutex where the warehouse needs one (DuckDB: one writer per file; Snowflake: none);
     ``transforms`` under the transform mutex on both (two dbt builds of one warehouse would race);
     ``reads_flatfiles`` gives it the flat-file keys, which no other step sees; ``posts_alerts`` the alerts'
-    webhook URL, likewise.
+    webhook URL, likewise; ``reads_workflow`` runs it as the one ServiceAccount that may read the Workflow.
     """
     resources = SIZES[size]
     semaphores = (
@@ -250,7 +254,7 @@ def step(
         ),
         security_context=_container_security(),
         pod_security_context=_pod_security(),
-        service_account_name=SERVICE_ACCOUNT,
+        service_account_name=REPORT_SERVICE_ACCOUNT if reads_workflow else SERVICE_ACCOUNT,
         retry_strategy=retry_strategy(),
         synchronization=m.Synchronization(semaphores=semaphores, mutexes=mutexes)
         if semaphores or mutexes

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from workflows import calendar, run_reports
+from workflows.argo.incluster import InCluster, WorkflowUnreadable
+from workflows.argo.node_times import NodesUnavailable, step_times
 from workflows.lake import Lake
-from workflows.run_reports import FailedNode, exit_code_of, run_report
+from workflows.run_reports import FailedNode, StepTime, exit_code_of, run_report
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,19 @@ def as_log_fields(result: Outcome) -> dict[str, Any]:
     }
 
 
+def run_steps(
+    workflow: str, cluster: Callable[[], InCluster] = InCluster.from_pod
+) -> tuple[list[StepTime], str | None]:
+    """The run's step attempts from its own Workflow object, or none and why: reading them is a courtesy
+    the report can do without, so nothing here fails the exit handler (decision 115)."""
+    try:
+        return step_times(cluster().workflow(workflow)), None
+    except (WorkflowUnreadable, NodesUnavailable) as exc:
+        return [], str(exc)
+    except Exception as exc:  # a malformed object must not cost the run its report
+        return [], f"unexpected {type(exc).__name__} reading the workflow's nodes"
+
+
 def _started(text: str, seconds: float, now: dt.datetime) -> dt.datetime:
     """The run's start: Argo's ``{{workflow.creationTimestamp}}`` (RFC 3339), else now less its duration."""
     try:
@@ -107,9 +123,12 @@ def report_of(
     start: str,
     end: str,
     now: dt.datetime,
+    steps: list[StepTime] | None = None,
+    steps_unavailable: str | None = None,
 ) -> dict[str, Any]:
     """The run report (workflows/run_reports.py) of an Argo run: its outcome, trading days, failed nodes with
-    their exit codes (from Argo's node messages), and its wall time from ``{{workflow.duration}}``."""
+    their exit codes (from Argo's node messages), its wall time from ``{{workflow.duration}}``, and its step
+    attempts from the Workflow object when they could be read (:func:`run_steps`)."""
     seconds = _seconds(duration)
     first, last = _day(start), _day(end)
     days = calendar.trading_days(first, last) if first and last and first <= last else []
@@ -123,4 +142,6 @@ def report_of(
         days=days,
         rows_by_dataset=result.rows_by_dataset,
         failed=[FailedNode(f.node, f.template, f.message, exit_code_of(f.message)) for f in result.failures],
+        steps=steps or [],
+        steps_unavailable=steps_unavailable,
     )

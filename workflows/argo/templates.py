@@ -212,15 +212,16 @@ def _ref(template: str, name: str) -> m.TemplateRef:
 
 
 def _report(warehouse: Warehouse, run: str, start: str, end: str) -> object:
-    """The exit handler: logs the outcome, counts the rows this run landed, stores the run's report in the lake
-    (one object per run: a retry overwrites it) and posts an alert when the release configured a webhook."""
+    """The exit handler: logs the outcome, counts the rows this run landed, reads each step's times from the
+    Workflow (as its own ServiceAccount), stores the run's report in the lake (one object per run: a retry
+    overwrites it) and posts an alert when the release configured a webhook."""
     return pod.step(
         "report",
         ["argo", "report", "--workflow", "{{workflow.name}}", "--status", "{{workflow.status}}",
          "--failures", "{{workflow.failures}}", "--start", start, "--end", end, "--kind", run,
          "--started", "{{workflow.creationTimestamp}}", "--duration", "{{workflow.duration}}",
          "--out-dir", pod.OUTPUTS],
-        warehouse=warehouse, size="report", posts_alerts=True,
+        warehouse=warehouse, size="report", posts_alerts=True, reads_workflow=True,
         outputs=[Parameter(name="rows", value_from=m.ValueFrom(path=f"{pod.OUTPUTS}/rows"))],
         metrics=[
             m.Prometheus(

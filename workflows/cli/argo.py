@@ -44,8 +44,8 @@ def argo_report(
     duration: Annotated[str, typer.Option(help="{{workflow.duration}} (seconds).")] = "",
     out_dir: OutDir = Path("outputs"),
 ) -> None:
-    """Exit handler: log the run's outcome, store its report in the lake, post an alert if configured;
-    write the rows it landed to --out-dir/rows."""
+    """Exit handler: log the run's outcome, store its report in the lake (with each step's durations, read
+    from the run's Workflow object), post an alert if configured; write the rows it landed to --out-dir/rows."""
     import datetime as dt
 
     from workflows import alerts, run_reports
@@ -53,6 +53,9 @@ def argo_report(
     from workflows.lake import Lake, LakeError
 
     settings = settings_or_exit()
+    steps, steps_unavailable = report.run_steps(workflow)
+    if steps_unavailable:
+        log.warning("report: no step durations", reason=steps_unavailable)
     try:
         result = report.outcome(
             Lake.open(settings.lake, settings.s3_endpoint_url), workflow, status, failures, start, end
@@ -66,6 +69,8 @@ def argo_report(
             start=start,
             end=end,
             now=dt.datetime.now(dt.UTC),
+            steps=steps,
+            steps_unavailable=steps_unavailable,
         )
         stored = run_reports.store(settings, record)
     except (LakeError, OSError) as exc:

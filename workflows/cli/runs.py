@@ -11,7 +11,17 @@ import typer
 
 from workflows.cli.shared import EXIT_RETRYABLE, settings_or_exit
 
-HEADER = ("started (UTC)", "outcome", "run", "kind", "trading days", "duration", "rows", "failed nodes")
+HEADER = (
+    "started (UTC)",
+    "outcome",
+    "run",
+    "kind",
+    "trading days",
+    "duration",
+    "slowest step",
+    "rows",
+    "failed nodes",
+)
 
 
 def runs(
@@ -19,8 +29,12 @@ def runs(
     as_json: Annotated[
         bool, typer.Option("--json", help="The reports as a JSON list, newest first.")
     ] = False,
+    steps: Annotated[
+        bool, typer.Option("--steps", help="Under each run, every step attempt with its duration.")
+    ] = False,
 ) -> None:
-    """The newest runs, newest first: outcome, trading days, duration, rows landed, failed nodes."""
+    """The newest runs, newest first: outcome, trading days, duration, slowest step, rows landed, failed
+    nodes; with --steps, each run's step attempts in start order."""
     from workflows import logs, run_reports
     from workflows.lake import LakeError, open_storage
 
@@ -41,14 +55,25 @@ def runs(
         return
     rows = [HEADER, *(_row(r) for r in reports)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER) - 1)]
-    for row in rows:
+    for i, row in enumerate(rows):
         sys.stdout.write(
             "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)) + "  " + row[-1] + "\n"
         )
+        if steps and i:
+            sys.stdout.write("".join(f"    {line}\n" for line in _steps(reports[i - 1])))
+
+
+def _steps(report: dict[str, Any]) -> list[str]:
+    """A run's step attempts, one line each: when it started, the step, its attempt, duration and outcome."""
+    from workflows.run_reports import step_text
+
+    if not report.get("steps"):
+        return [f"no steps recorded: {report.get('steps_unavailable') or 'the report predates them'}"]
+    return [f"{str(s.get('started_at') or '')[11:19] or '--:--:--'}  {step_text(s)}" for s in report["steps"]]
 
 
 def _row(report: dict[str, Any]) -> tuple[str, ...]:
-    from workflows.run_reports import duration_text
+    from workflows.run_reports import duration_text, slowest_step, step_text
 
     started = str(report.get("started_at") or "")
     first, last = report.get("first_day"), report.get("last_day")
@@ -63,4 +88,5 @@ def _row(report: dict[str, Any]) -> tuple[str, ...]:
     )
     return (f"{started[:10]} {started[11:19]}", str(report.get("status", "?")).lower(), str(report.get("run_id")),
             str(report.get("kind", "")), days, duration_text(float(report.get("seconds") or 0)),
+            step_text(slowest) if (slowest := slowest_step(report)) else "-",
             f"{int(report.get('rows') or 0):,}", failed or "-")  # fmt: skip

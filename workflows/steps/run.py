@@ -33,6 +33,8 @@ DEFAULT_RUN_DAYS = 30
 PHASES = ("ingest", "load", "transform", "publish")
 #: The exit codes `smelt run` ends with (workflows/cli/shared.py), recorded in a failed run's report.
 EXIT_CODE_RETRYABLE, EXIT_CODE_PERMANENT = 1, 3
+#: What an embedded run's steps and failed node name as their template (an Argo run names its own).
+RUN_TEMPLATE = "smelt run"
 
 
 @dataclass
@@ -44,8 +46,10 @@ class RunReport:
     loaded_rows: int = 0
     transform: TransformReport | None = None
     publish: PublishReport | None = None
-    #: Wall-clock seconds per phase (ingest, load, transform, publish), in the order they ran.
+    #: Wall-clock seconds per finished phase (ingest, load, transform, publish), in the order they ran.
     seconds: dict[str, float] = field(default_factory=dict)
+    #: Each phase that started, failed ones included: the run report's ``steps`` (decision 114).
+    steps: list[run_reports.StepTime] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -148,15 +152,14 @@ def _store_report(
     failed = []
     if failure is not None:
         phase = next((p for p in PHASES if p not in report.seconds), "run")
-        code = EXIT_CODE_RETRYABLE if retryable(failure) else EXIT_CODE_PERMANENT
-        failed = [run_reports.FailedNode(phase, "smelt run", logs.redact(str(failure)), code)]
+        failed = [run_reports.FailedNode(phase, RUN_TEMPLATE, logs.redact(str(failure)), _exit_code(failure))]
     try:
         record = run_reports.run_report(
             run_id=report.run_id, kind="embedded", status="Failed" if failure else run_reports.SUCCEEDED,
             source=resources.settings.source,
             started_at=started, finished_at=dt.datetime.now(dt.UTC), days=report.days,
             rows_by_dataset=run_reports.rows_landed(resources.lake, report.run_id, report.days[0], report.days[-1]),
-            failed=failed, steps=report.seconds,
+            failed=failed, steps=report.steps,
         )  # fmt: skip
         where = run_reports.store(resources.settings, record)
     except Exception as exc:  # the run's outcome stands; the missing report is logged
@@ -166,10 +169,32 @@ def _store_report(
     alerts.notify(resources.settings.alert, record)
 
 
+def _exit_code(failure: BaseException) -> int:
+    return EXIT_CODE_RETRYABLE if retryable(failure) else EXIT_CODE_PERMANENT
+
+
 @contextmanager
 def _phase(report: RunReport, name: str, clock: Callable[[], float] = time.perf_counter) -> Iterator[None]:
-    """Time one phase of the run and say so: where a first run's minutes go."""
-    started = clock()
-    yield
-    report.seconds[name] = round(clock() - started, 1)
+    """Time one phase of the run and say so: where a first run's minutes go. A phase that raises is recorded
+    too (as a failed step, with the exit code the run ends with), so the report shows how far it got."""
+    started, started_at = clock(), dt.datetime.now(dt.UTC)
+
+    def record(phase: str, exit_code: int) -> float:
+        seconds = round(clock() - started, 1)
+        report.steps.append(run_reports.StepTime(
+            step=name, template=RUN_TEMPLATE, node=name, phase=phase, started_at=_stamp(started_at),
+            finished_at=_stamp(dt.datetime.now(dt.UTC)), seconds=seconds, exit_code=exit_code,
+        ))  # fmt: skip
+        return seconds
+
+    try:
+        yield
+    except Exception as exc:
+        record("Failed", _exit_code(exc))
+        raise
+    report.seconds[name] = record(run_reports.SUCCEEDED, 0)
     log.info(f"{name} finished", phase=name, seconds=report.seconds[name])
+
+
+def _stamp(when: dt.datetime) -> str:
+    return when.isoformat(timespec="seconds")
