@@ -1,9 +1,9 @@
 """A quick yes to "does this page hold what the models expect, and nothing more?", mirrored from the models.
 
 pydantic's validation of each page, then a walk over every item for fields no model declares (schema drift),
-were half of the options ingest client's CPU on a whole-market day (docs/benchmarks.md, decision 120). A
+were the largest part of the options ingest client's CPU (docs/benchmarks.md, decision 120). A
 msgspec Struct per model, generated from the pydantic model so there is one schema, checks the same types in
-strict mode about ten times faster and, with ``forbid_unknown_fields``, also refuses any undeclared field.
+strict mode in a seventh of the time and, with ``forbid_unknown_fields``, also refuses any undeclared field.
 A page it accepts is valid and has no drift; a page it refuses takes the pydantic path, which says what is
 wrong (or accepts it and reports the drift), so errors and warnings read exactly as before.
 
