@@ -7,6 +7,7 @@ import traceback
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.polygon.support import NGINX_504, FakeApi, drain, respond, run_fake_time
 from workflows.logs import get_logger
@@ -105,3 +106,30 @@ def test_the_request_a_lake_line_keeps_is_path_and_query_without_a_key() -> None
     assert request_target("http://127.0.0.1:8700/v2/aggs/grouped/locale/us/market/stocks/2026-11-27") == (
         "/v2/aggs/grouped/locale/us/market/stocks/2026-11-27"
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://api.polygon.io/v3/x?cursor=c2&apiKey={KEY}",
+        f"https://api.polygon.io/v3/x?APIKEY={KEY}&limit=1",
+        f"https://api.polygon.io/v3/x?api_key={KEY}",
+        f"https://api.polygon.io/v3/x?%61pi%4Bey={KEY}",  # the name hidden in percent-escapes
+        f"https://user:{KEY}@127.0.0.1:8700/v3/x",
+        f"http://{KEY}@127.0.0.1:8700/v3/x",
+    ],
+)
+def test_a_url_that_carries_a_key_in_any_spelling_is_stripped(url: str) -> None:
+    """A URL skips the parse only when it cannot carry credentials (decision 122): every form is still caught."""
+    from workflows.polygon.urls import strip_credentials
+
+    assert KEY not in strip_credentials(url)
+
+
+def test_a_url_without_credentials_comes_back_unchanged_and_unparsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API's own host has ``api`` in it: only the query is searched for a key's name."""
+    from workflows.polygon import urls
+
+    url = "https://api.polygon.io/v3/snapshot/options/SPY?cursor=YXA6MTA&limit=250"
+    monkeypatch.setattr(urls.httpx, "URL", None)  # a parse would fail
+    assert urls.strip_credentials(url) == url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import quote
 
 import httpx
@@ -13,6 +14,10 @@ log = get_logger("smelt.polygon")
 
 #: Query parameters that carry an API key in Polygon's legacy URL auth; the client never sends them.
 KEY_PARAMS = frozenset({"apikey", "api_key"})
+
+#: What a query must contain to carry a key: a key parameter's name has ``api`` in some case, or hides it in
+#: percent-escapes. A URL without that and without ``@`` (user info) is returned as it is, unparsed.
+_MAY_CARRY_KEY = re.compile(r"api|%", re.IGNORECASE)
 
 
 def path_part(value: str | int | dt.date) -> str:
@@ -33,8 +38,11 @@ def fill(template: str, **parts: str | int | dt.date) -> str:
 def strip_credentials(url: str) -> str:
     """Drop ``apiKey``-style parameters and user info from ``url``; the dropped values become secrets.
 
-    A key embedded in a ``next_url`` is never used (auth is the client's own header) and never logged.
+    A key embedded in a ``next_url`` is never used (auth is the client's own header) and never logged. Every
+    page's URL passes here; most cannot carry credentials and skip the parse (decision 122).
     """
+    if "@" not in url and not _MAY_CARRY_KEY.search(url.partition("?")[2]):
+        return url
     parsed = httpx.URL(url)
     dropped = [value for name, value in parsed.params.multi_items() if name.lower() in KEY_PARAMS]
     if parsed.userinfo:
