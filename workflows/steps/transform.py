@@ -96,17 +96,11 @@ def transform(
                 return report
         # the greeks step needs its inputs built; then everything is built once more, tests too
         if not select:
-            days |= set(_compute_greeks(resources, full_refresh))
+            days |= set(_compute_greeks(resources, full_refresh, _scoped_vars(days, since_utc, scope)))
         args = ["build", "--exclude-resource-type", "unit_test"]
         args += (["--full-refresh"] if full_refresh else []) + (["--select", select] if select else [])
         tested = tuple(sorted(days)) if scope == "increment" else ()
-        if tested:
-            scoped = {
-                TEST_DAYS_VAR: [d.isoformat() for d in tested],
-                TEST_SINCE_VAR: since_utc.isoformat(" "),
-            }
-            args += ["--vars", json.dumps(scoped)]
-        result = dbt.invoke(*args)
+        result = dbt.invoke(*args, *_scoped_vars(days, since_utc, scope))
         if not result.success:
             failed = dbt_runner.failures(result)
             detail = "; ".join(failed) if failed else describe(result.exception or RuntimeError("unknown"))
@@ -115,7 +109,9 @@ def transform(
         results = dbt_runner.node_results(result)
         tests = sum(1 for r in results if r.node.resource_type in {"test", "unit_test"})
         with resources.warehouse() as warehouse:
-            if not select and increment.watermark is not None:  # a partial build leaves the watermark where it is
+            if (
+                not select and increment.watermark is not None
+            ):  # a partial build leaves the watermark where it is
                 write_watermark(warehouse, CONSUMER, increment.watermark)
             verdicts = _ledger_verdicts(warehouse, project)
         _judge_freshness(verdicts, settings.home)
@@ -131,6 +127,16 @@ def transform(
         log.info("transform finished", nodes=report.models, tests=tests, days=len(tested), scope=scope,
                  seconds=report.seconds)  # fmt: skip
         return report
+
+
+def _scoped_vars(days: set[dt.date], since_utc: dt.datetime, scope: str) -> list[str]:
+    """``--vars`` scoping the data tests to ``days`` (an increment only). Both dbt invocations of a transform
+    pass the same vars when the greeks add no day: dbt re-parses the whole project whenever they change, and
+    that is seconds of each invocation's start-up."""
+    if scope != "increment" or not days:
+        return []
+    scoped = {TEST_DAYS_VAR: [d.isoformat() for d in sorted(days)], TEST_SINCE_VAR: since_utc.isoformat(" ")}
+    return ["--vars", json.dumps(scoped)]
 
 
 def _unstaged_days(warehouse: Warehouse) -> set[dt.date]:
@@ -183,14 +189,17 @@ def _judge_freshness(verdicts: list[Verdict], home: Path) -> None:
 GREEKS_INPUTS = "+int_options__pricing_inputs"
 
 
-def _compute_greeks(resources: Resources, full_refresh: bool) -> tuple[dt.date, ...]:
+def _compute_greeks(resources: Resources, full_refresh: bool, scoped: list[str]) -> tuple[dt.date, ...]:
     """Build the pricing inputs, solve the rows that have no answer yet, land and load the answers; the days
     answered, which the build then tests.
 
     The warehouse is open only between the two dbt runs: on DuckDB, dbt needs the file to itself.
     """
     dbt = resources.dbt
-    result = dbt.invoke("run", "--select", GREEKS_INPUTS, *(["--full-refresh"] if full_refresh else []))
+    # ``scoped``: the build's vars, which tests alone read, so that the build reuses this invocation's parse
+    result = dbt.invoke(
+        "run", "--select", GREEKS_INPUTS, *(["--full-refresh"] if full_refresh else []), *scoped
+    )
     if not result.success:
         failed = dbt_runner.failures(result)
         detail = "; ".join(failed) if failed else describe(result.exception or RuntimeError("unknown"))
