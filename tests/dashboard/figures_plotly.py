@@ -16,6 +16,10 @@ from dashboard.figures import TRADING_DAYS, _dates, _hidden_days, _r
 from dashboard.payoff import Payoff
 from dashboard.theme import SERIES, palette, template
 
+#: Every figure builder of ``dashboard.figures`` the pages call, each with its graph-object build here.
+BUILDERS = ("empty", "market", "smiles", "term_structure", "surface", "realized_vs_implied", "oi_by_strike",
+            "gamma_exposure", "put_call_ratios", "max_pain", "payoff", "loads")  # fmt: skip
+
 
 def _base(theme: str, title: str, **layout: Any) -> go.Figure:
     fig = go.Figure()

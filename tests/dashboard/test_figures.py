@@ -20,14 +20,12 @@ from dashboard import figures
 from dashboard.marts import SnapshotSource
 from dashboard.queries import Queries
 from tests.dashboard import figures_plotly
+from tests.dashboard.figures_plotly import BUILDERS
 from tests.dashboard.test_callbacks import BACKFILLED, CHARTS
 from workflows.publish import snapshot_root
 from workflows.settings import Settings
 
 OVERLAYS = ({"sma20", "sma50", "sma200", "bollinger", "move"}, set(), {"move"})
-#: Every figure builder the pages call, each of which has a graph-object reference.
-BUILDERS = ("empty", "market", "smiles", "term_structure", "surface", "realized_vs_implied", "oi_by_strike",
-            "gamma_exposure", "put_call_ratios", "max_pain", "payoff", "loads")  # fmt: skip
 #: Views beyond each chart's defaults (tests/dashboard/test_callbacks.py): the other theme, the backfill path
 #: (no open interest: the volume proxy for gamma), the other metric, and days or inputs that draw nothing.
 VIEWS: tuple[tuple[str, dict[str, Any]], ...] = (
