@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.colors
-import plotly.graph_objects as go
 
 from dashboard.payoff import Payoff
-from dashboard.theme import SERIES, palette, template
+from dashboard.theme import SERIES, palette, template_json
 
 TRADING_DAYS = 252
 _VIRIDIS = plotly.colors.sequential.Viridis
@@ -28,15 +27,19 @@ _VIRIDIS = plotly.colors.sequential.Viridis
 VIRIDIS = [[i / (len(_VIRIDIS) - 1), colour] for i, colour in enumerate(_VIRIDIS)]
 
 Trace = dict[str, Any]
+#: A figure as Dash sends it: ``{"data": [trace, …], "layout": {…}}``, plain JSON types only.
+Figure = dict[str, Any]
 
 
-def figure(data: list[Trace], theme: str, title: str, height: int, **layout: Any) -> go.Figure:
-    """A figure from plain dicts, not validated property by property: plotly's graph objects spent 5-25 ms of
-    CPU per figure setting and checking each property, most of a chart callback's cost (decisions 106, 117).
-    ``layout`` is the rest of the layout as plotly writes it out (axes, ``shapes``, ``annotations``). Only
-    for figures whose every key is covered by a test comparing them with plotly's own build."""
-    base = {"template": template(theme), "title": {"text": title}, "height": height}
-    return go.Figure({"data": data, "layout": {**base, **layout}}, _validate=False)
+def figure(data: list[Trace], theme: str, title: str, height: int, **layout: Any) -> Figure:
+    """A figure as plain dicts, not validated property by property: plotly's graph objects spent 5-45 ms of
+    CPU per figure setting and checking each property, most of a chart callback's cost, and an unvalidated
+    ``go.Figure`` still cost a deep copy and a walk of every value each time Dash sent it, where plain JSON
+    types go to orjson as they are (decisions 106, 117). ``layout`` is the rest of the layout as plotly
+    writes it out (axes, ``shapes``, ``annotations``). Only for figures whose every key is covered by a test
+    comparing them with plotly's own build."""
+    return {"data": data, "layout": {"template": template_json(theme), "title": {"text": title}, "height": height,
+                                     **layout}}  # fmt: skip
 
 
 def axis(title: str | None = None, **props: Any) -> dict[str, Any]:
@@ -62,7 +65,7 @@ def top_label(x: float, text: str) -> dict[str, Any]:
             "yref": "y domain"}  # fmt: skip
 
 
-def empty(theme: str) -> go.Figure:
+def empty(theme: str) -> Figure:
     """A figure with nothing drawn and no axes: the page shows the reason beside it."""
     return figure([], theme, "", 120, xaxis={"visible": False}, yaxis={"visible": False})
 
@@ -120,7 +123,7 @@ MARKET_AXES = {
 }
 
 
-def market(bars: pd.DataFrame, iv: pd.DataFrame, theme: str, overlays: set[str], title: str) -> go.Figure:
+def market(bars: pd.DataFrame, iv: pd.DataFrame, theme: str, overlays: set[str], title: str) -> Figure:
     """Candles with volume, SMA 20/50/200, Bollinger bands and the one-day expected move from ATM IV.
 
     The expected-move band on day D is the previous close times (1 +/- ATM IV x sqrt(1/252)): the one-sigma
@@ -172,7 +175,7 @@ def market(bars: pd.DataFrame, iv: pd.DataFrame, theme: str, overlays: set[str],
 # --------------------------------------------------------------------------------------------- /volatility
 
 
-def smiles(df: pd.DataFrame, theme: str, title: str) -> go.Figure:
+def smiles(df: pd.DataFrame, theme: str, title: str) -> Figure:
     data = [
         {"type": "scatter", "x": _r(group["strike_price"], 2), "y": _r(group["implied_volatility"]),
          "mode": "lines+markers", "name": f"{str(expiry)[:10]} ({int(group['days_to_expiry'].iloc[0])}d)",
@@ -186,7 +189,7 @@ def smiles(df: pd.DataFrame, theme: str, title: str) -> go.Figure:
                   annotations=[top_label(spot, "spot")])  # fmt: skip
 
 
-def term_structure(df: pd.DataFrame, theme: str, title: str) -> go.Figure:
+def term_structure(df: pd.DataFrame, theme: str, title: str) -> Figure:
     trace = {"type": "scatter", "x": [int(d) for d in df["days_to_expiry"]], "y": _r(df["atm_iv"]),
              "mode": "lines+markers", "text": _dates(df["expiration_date"]), "name": "ATM IV",
              "hovertemplate": "%{text}: %{y:.1%}<extra></extra>", "line": {"color": palette(theme)["accent"]}}  # fmt: skip
@@ -194,7 +197,7 @@ def term_structure(df: pd.DataFrame, theme: str, title: str) -> go.Figure:
                   yaxis=axis("ATM implied volatility", tickformat=".0%"))  # fmt: skip
 
 
-def surface(df: pd.DataFrame, theme: str, title: str, view: str) -> go.Figure:
+def surface(df: pd.DataFrame, theme: str, title: str, view: str) -> Figure:
     """IV by expiry and log-moneyness bin: a heatmap, or a 3-D surface on request."""
     grid = df.pivot_table(index="log_moneyness_bin", columns="days_to_expiry", values="implied_volatility")
     x = [int(c) for c in grid.columns]
@@ -212,7 +215,7 @@ def surface(df: pd.DataFrame, theme: str, title: str, view: str) -> go.Figure:
                   yaxis=axis("log-moneyness ln(S/K)"))  # fmt: skip
 
 
-def realized_vs_implied(df: pd.DataFrame, theme: str, title: str) -> go.Figure:
+def realized_vs_implied(df: pd.DataFrame, theme: str, title: str) -> Figure:
     return _two_series(df, theme, title, ("atm_iv", "implied (ATM, 30d)"),
                        ("realized_volatility_20d", "realized (20d)"), 380, axis(tickformat=".0%"))  # fmt: skip
 
@@ -220,7 +223,7 @@ def realized_vs_implied(df: pd.DataFrame, theme: str, title: str) -> go.Figure:
 def _two_series(
     df: pd.DataFrame, theme: str, title: str, first: tuple[str, str], second: tuple[str, str], height: int,
     yaxis: dict[str, Any],
-) -> go.Figure:  # fmt: skip
+) -> Figure:  # fmt: skip
     """Two daily series (column, name) on one axis, weekends and holidays hidden."""
     p = palette(theme)
     days = _dates(df["trade_date"])
@@ -251,7 +254,7 @@ MAX_PAIN_AXES = {
 }
 
 
-def oi_by_strike(df: pd.DataFrame, theme: str, title: str, metric: str) -> go.Figure:
+def oi_by_strike(df: pd.DataFrame, theme: str, title: str, metric: str) -> Figure:
     """Calls up, puts down, per strike; the lower panel is the change since the previous trading day."""
     p = palette(theme)
     strikes = _r(df["strike_price"], 2)
@@ -281,7 +284,7 @@ def oi_by_strike(df: pd.DataFrame, theme: str, title: str, metric: str) -> go.Fi
                   **_axes(STRIKE_AXES, **titles))  # fmt: skip
 
 
-def gamma_exposure(df: pd.DataFrame, theme: str, title: str, column: str = "net_gex") -> go.Figure:
+def gamma_exposure(df: pd.DataFrame, theme: str, title: str, column: str = "net_gex") -> Figure:
     """Net gamma exposure by strike; ``column`` is ``volume_gex`` for the volume proxy (no open interest)."""
     p = palette(theme)
     gex = df[column].astype(float).fillna(0.0)
@@ -294,12 +297,12 @@ def gamma_exposure(df: pd.DataFrame, theme: str, title: str, column: str = "net_
                   annotations=[top_label(spot, "spot")])  # fmt: skip
 
 
-def put_call_ratios(df: pd.DataFrame, theme: str, title: str) -> go.Figure:
+def put_call_ratios(df: pd.DataFrame, theme: str, title: str) -> Figure:
     return _two_series(df, theme, title, ("put_call_volume_ratio", "by volume"),
                        ("put_call_open_interest_ratio", "by open interest"), 340, axis("puts / calls"))  # fmt: skip
 
 
-def max_pain(expiries: pd.DataFrame, history: pd.DataFrame, theme: str, title: str) -> go.Figure:
+def max_pain(expiries: pd.DataFrame, history: pd.DataFrame, theme: str, title: str) -> Figure:
     """Left: max pain per expiry on the day, against spot. Right: the nearest expiry's max pain over time."""
     p = palette(theme)
     data: list[Trace] = []
@@ -324,7 +327,7 @@ def max_pain(expiries: pd.DataFrame, history: pd.DataFrame, theme: str, title: s
 # --------------------------------------------------------------------------------------------- /strategy
 
 
-def payoff(result: Payoff, spot: float, theme: str, title: str) -> go.Figure:
+def payoff(result: Payoff, spot: float, theme: str, title: str) -> Figure:
     p = palette(theme)
     x = _r(result.prices, 2)
     data = [
@@ -342,7 +345,7 @@ def payoff(result: Payoff, spot: float, theme: str, title: str) -> go.Figure:
 # --------------------------------------------------------------------------------------------- /quality
 
 
-def loads(rows: pd.DataFrame, theme: str, title: str) -> go.Figure:
+def loads(rows: pd.DataFrame, theme: str, title: str) -> Figure:
     """Raw rows loaded per trading day, one bar series per dataset (from the load ledger)."""
     data = [
         {"type": "bar", "x": _dates(group["trade_date"]), "y": [int(v) for v in group["rows"]], "name": str(dataset),

@@ -1,5 +1,5 @@
 """Figures written out as plain dicts (``figures.figure``) are exactly what plotly's validated graph objects
-would send: every property valid as written, nothing plotly would change, the same JSON as the graph-object
+would send, in plain JSON types: every property valid as written, nothing plotly would change, the same JSON as the graph-object
 builds they replaced (``tests/dashboard/figures_plotly.py``), and the subplot geometry make_subplots lays out."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
@@ -49,13 +50,17 @@ VIEWS: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
-def as_json(fig: go.Figure) -> dict[str, Any]:
+def as_json(fig: Any) -> dict[str, Any]:
     return json.loads(json.dumps(fig, cls=PlotlyJSONEncoder))  # type: ignore[no-any-return]
 
 
 def assert_as_plotly_builds(name: str, args: tuple[Any, ...]) -> None:
-    """The dict figure validates unchanged, and equals the graph-object build of the same arguments."""
-    sent = as_json(getattr(figures, name)(*args))
+    """The dict figure is plain JSON types, validates unchanged, and equals the graph-object build of the same
+    arguments."""
+    built = getattr(figures, name)(*args)
+    # what Dash's plotly.io.json.to_json_plotly sends without walking it first (an object raises TypeError)
+    orjson.dumps(built, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    sent = as_json(built)
     checked = go.Figure(sent)  # validates every property: an unknown key or a bad value raises here
     assert as_json(checked) == sent, f"{name}: plotly would change what is sent"
     expected = as_json(getattr(figures_plotly, name)(*args))
@@ -79,8 +84,8 @@ def calls(built_home: Settings) -> list[tuple[str, tuple[Any, ...]]]:
     return made
 
 
-def _recorded(name: str, build: Callable[..., go.Figure], made: list[Any]) -> Callable[..., go.Figure]:
-    def record(*args: Any) -> go.Figure:
+def _recorded(name: str, build: Callable[..., Any], made: list[Any]) -> Callable[..., Any]:
+    def record(*args: Any) -> Any:
         made.append((name, args))
         return build(*args)
 

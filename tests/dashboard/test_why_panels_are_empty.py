@@ -17,8 +17,8 @@ BACKFILLED = "2026-11-20"  # a past day of the backfill-shaped build (tests/dash
 
 
 def _trace(figure: Any, name: str) -> list[float | None]:
-    (trace,) = [t for t in figure.data if t.name == name]
-    return list(trace.y)
+    (trace,) = [t for t in figure["data"] if t.get("name") == name]
+    return list(trace["y"])
 
 
 def _values(ys: list[float | None]) -> list[float]:
