@@ -123,6 +123,15 @@ MARKET_AXES = {
 }
 
 
+def expected_move(bars: pd.DataFrame, iv: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The one-sigma band priced for each day the evening before: the previous close times
+    (1 +/- its ATM IV x sqrt(1/252))."""
+    merged = bars[["trade_date", "close"]].merge(iv[["trade_date", "atm_iv"]], on="trade_date", how="left")
+    close = merged["close"].astype(float)
+    move = close * merged["atm_iv"].astype(float) * math.sqrt(1 / TRADING_DAYS)
+    return (close + move).shift(1), (close - move).shift(1)
+
+
 def market(bars: pd.DataFrame, iv: pd.DataFrame, theme: str, overlays: set[str], title: str) -> Figure:
     """Candles with volume, SMA 20/50/200, Bollinger bands and the one-day expected move from ATM IV.
 
@@ -134,12 +143,7 @@ def market(bars: pd.DataFrame, iv: pd.DataFrame, theme: str, overlays: set[str],
     price = {"x": days, "xaxis": "x", "yaxis": "y"}
     data: list[Trace] = []
     if "move" in overlays and not iv.empty:
-        merged = bars[["trade_date", "close"]].merge(
-            iv[["trade_date", "atm_iv"]], on="trade_date", how="left"
-        )
-        move = merged["close"].astype(float) * merged["atm_iv"].astype(float) * math.sqrt(1 / TRADING_DAYS)
-        upper = (merged["close"].astype(float) + move).shift(1)
-        lower = (merged["close"].astype(float) - move).shift(1)
+        upper, lower = expected_move(bars, iv)
         data.append({"type": "scatter", **price, "y": _r(upper, 2), "mode": "lines", "line": {"width": 0},
                      "hoverinfo": "skip", "showlegend": False, "legendgroup": "move"})  # fmt: skip
         data.append({"type": "scatter", **price, "y": _r(lower, 2), "mode": "lines", "line": {"width": 0},

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures import TRADING_DAYS, _dates, _hidden_days, _r
+from dashboard.figures import _dates, _hidden_days, _r, expected_move
 from dashboard.payoff import Payoff
 from dashboard.theme import SERIES, palette, template
 
@@ -50,12 +50,7 @@ def market(bars: pd.DataFrame, iv: pd.DataFrame, theme: str, overlays: set[str],
     fig.update_layout(template=template(theme), title_text=title, height=560, hovermode="x unified",
                       xaxis_rangeslider_visible=False)  # fmt: skip
     if "move" in overlays and not iv.empty:
-        merged = bars[["trade_date", "close"]].merge(
-            iv[["trade_date", "atm_iv"]], on="trade_date", how="left"
-        )
-        move = merged["close"].astype(float) * merged["atm_iv"].astype(float) * math.sqrt(1 / TRADING_DAYS)
-        upper = (merged["close"].astype(float) + move).shift(1)
-        lower = (merged["close"].astype(float) - move).shift(1)
+        upper, lower = expected_move(bars, iv)
         fig.add_trace(go.Scatter(x=days, y=_r(upper, 2), mode="lines", line={"width": 0}, hoverinfo="skip",
                                  showlegend=False, legendgroup="move"), row=1, col=1)  # fmt: skip
         fig.add_trace(go.Scatter(x=days, y=_r(lower, 2), mode="lines", line={"width": 0}, fill="tonexty",
