@@ -11,7 +11,6 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-import plotly.graph_objects as go
 from dash import Output, dcc, html
 
 from dashboard import figures
@@ -64,9 +63,9 @@ def chart_outputs(component_id: str) -> list[Output]:
     ]
 
 
-def drawn(fig: go.Figure, source: str | None, note: Any = None) -> tuple[Any, ...]:
+def drawn(fig: figures.Figure, source: str | None, note: Any = None) -> tuple[Any, ...]:
     """A drawn chart; the graph's box gets the figure's height so the card grows with it."""
-    return fig, note, {"height": f"{fig.layout.height or 450}px"}, source
+    return fig, note, {"height": f"{fig['layout']['height'] or 450}px"}, source
 
 
 def not_drawn(message: Any, theme: str, kind: str = "empty") -> tuple[Any, ...]:

@@ -41,6 +41,13 @@ def template(theme: str) -> Any:
     return go.layout.Template(_template(theme))
 
 
+@functools.cache
+def template_json(theme: str) -> dict[str, Any]:
+    """The template as plotly writes it out, for figures written as plain dicts (``dashboard.figures``): one
+    dict per theme, shared by every figure and never changed."""
+    return template(theme).to_plotly_json()  # type: ignore[no-any-return]
+
+
 def _template(theme: str) -> dict[str, Any]:
     p = palette(theme)
     axis = {

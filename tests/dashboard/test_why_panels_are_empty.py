@@ -17,8 +17,8 @@ BACKFILLED = "2026-11-20"  # a past day of the backfill-shaped build (tests/dash
 
 
 def _trace(figure: Any, name: str) -> list[float | None]:
-    (trace,) = [t for t in figure.data if t.name == name]
-    return list(trace.y)
+    (trace,) = [t for t in figure["data"] if t.get("name") == name]
+    return list(trace["y"])
 
 
 def _values(ys: list[float | None]) -> list[float]:
@@ -73,7 +73,7 @@ def test_moving_averages_on_a_short_history_say_how_many_closes_they_need(q: Que
         f"; SMA 50 and SMA 200 not drawn: they need 50 and 200 daily closes, the marts hold {held} for AAPL "
         f"up to {D} (earlier days: smelt run --start {start})"
     )
-    assert [t.name for t in outputs[0].data if t.name.startswith("SMA")] == ["SMA 20"]
+    assert [t["name"] for t in outputs[0]["data"] if t.get("name", "").startswith("SMA")] == ["SMA 20"]
     assert "not drawn" not in note_text(
         market.market_chart(q, "AAPL", D, "3m", "adjusted", ["sma20"], "light"), 1
     )
