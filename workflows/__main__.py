@@ -2,4 +2,5 @@
 
 from workflows.cli import main
 
-main()
+if __name__ == "__main__":  # a spawned process (smelt run's loader) imports this module without running smelt
+    main()

@@ -8,15 +8,17 @@ are built once and the plan (which path each day's option chains take) is made o
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from workflows import alerts, calendar, logs, run_reports
 from workflows.lake import new_run_id
 from workflows.publish import PublishReport
+from workflows.settings import Settings
 from workflows.steps.errors import StepError, retryable
 from workflows.steps.ingest import backfill_flatfiles, backfill_options, ingest_options, ingest_stocks
 from workflows.steps.load import load
@@ -101,9 +103,9 @@ def _run(resources: Resources, report: RunReport, now: dt.datetime, tickers: tup
                  flatfile_days=len(flatfiles))  # fmt: skip
         for decided in paths.days:
             log.debug("options path", trade_date=str(decided.day), path=decided.path, reason=decided.reason)
-        # Loads run on one thread beside the ingest: a day whose chains are in is loaded (DuckDB, which
-        # releases the GIL) while the next day is fetched (Python, which holds it), so two cores both work.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="load") as loader:
+        # Loads run in a process of their own beside the ingest: a day whose chains are in is loaded while
+        # the next day is fetched, so two cores both work (decisions 113, 125).
+        with _loader(settings) as loader:
             loads: dict[dt.date, Future[LoadReport]] = {}
             with _phase(report, "ingest"):
                 ingests = [ingest_stocks(resources, day, run_id=report.run_id) for day in days]
@@ -113,7 +115,7 @@ def _run(resources: Resources, report: RunReport, now: dt.datetime, tickers: tup
                             resources, day, underlyings=tickers, mode=paths.path(day), run_id=report.run_id
                         )
                     )
-                    loads[day] = loader.submit(load, resources, day, run_id=report.run_id)
+                    loads[day] = loader.submit(_load_in_loader, day, report.run_id)
                 if backfill:  # one range request per contract, never one per contract per day
                     ingests.append(
                         backfill_options(
@@ -132,7 +134,7 @@ def _run(resources: Resources, report: RunReport, now: dt.datetime, tickers: tup
             with _phase(report, "load"):  # what is left to load once the last fetch is in
                 for day in days:
                     if day not in loads:
-                        loads[day] = loader.submit(load, resources, day, run_id=report.run_id)
+                        loads[day] = loader.submit(_load_in_loader, day, report.run_id)
                 report.loaded_rows = sum(loads[day].result().rows for day in days)
         if settings.source == "simulator" and not settings.simulator.url:
             from workflows.simulator import release_models
@@ -142,6 +144,31 @@ def _run(resources: Resources, report: RunReport, now: dt.datetime, tickers: tup
             report.transform = transform(resources, run_id=report.run_id)
         with _phase(report, "publish"):
             report.publish = publish(resources, run_id=report.run_id)
+
+
+def _loader(settings: Settings) -> ProcessPoolExecutor:
+    """One process that loads the days the ingest hands it, in order. A process, not a thread: the loads'
+    Python (manifests, the ledger, DuckDB's calls) and the ingest's (parsing, the in-process simulator)
+    queued on one GIL, so the loads fell behind a faster ingest and were left to finish after it. Spawned,
+    not forked: the parent holds threads and HTTP clients a fork would copy mid-flight."""
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=_start_loader, initargs=(settings,)
+    )
+
+
+_LOADER: Resources | None = None  # the loader process's own resources
+
+
+def _start_loader(settings: Settings) -> None:
+    global _LOADER
+    logs.configure(settings.log_format, settings.log_level, secrets=settings.secrets())
+    _LOADER = Resources.from_settings(settings)
+
+
+def _load_in_loader(day: dt.date, run_id: str) -> LoadReport:
+    assert _LOADER is not None, "the loader process was started without its resources"
+    return load(_LOADER, day, run_id=run_id)
 
 
 def _store_report(
