@@ -78,8 +78,8 @@ def compute_greeks(warehouse: Warehouse, lake: Lake, run_id: str) -> GreeksRepor
         f"select trade_date, underlying, count(*) from ({pending}) as p group by 1, 2 order by 1, 2"
     )
     for first, last in chunks([(_as_date(d), str(u), int(n)) for d, u, n in units], ROWS_PER_CHUNK):
-        rows = warehouse.fetch(PENDING_SQL.format(answered=answered, days=_between(first, last)))
-        _solve_and_land(lake, run_id, _columns(rows), report)
+        pending_rows = PENDING_SQL.format(answered=answered, days=_between(first, last))
+        _solve_and_land(lake, run_id, warehouse.fetch_columns(pending_rows, COLUMNS, FLOAT_COLUMNS), report)
     report.seconds = round(time.perf_counter() - started, 3)
     log.info("greeks computed", rows=report.rows, solved=report.solved, reasons=report.reasons,
              days=len(report.days), seconds=report.seconds, solve_seconds=round(report.solve_seconds, 3))  # fmt: skip
@@ -128,18 +128,6 @@ def _exists(warehouse: Warehouse, schema: str, table: str) -> bool:
     found = warehouse.fetch("select count(*) from information_schema.tables "
                       f"where upper(table_schema) = '{schema.upper()}' and upper(table_name) = '{table.upper()}'")  # fmt: skip
     return bool(found and found[0][0])
-
-
-def _columns(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
-    """DB-API rows as one array per column; SQL NULL numbers become NaN."""
-    out: dict[str, Any] = {}
-    for j, name in enumerate(COLUMNS):
-        values = [row[j] for row in rows]
-        if name in FLOAT_COLUMNS:
-            out[name] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
-        else:
-            out[name] = np.array(values, dtype=object)
-    return out
 
 
 FLOAT_COLUMNS = frozenset({"strike_price", "underlying_price", "years_to_expiry", "option_price", "risk_free_rate",

@@ -17,11 +17,12 @@ import datetime as dt
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import numpy as np
 from tenacity import (
     RetryCallState,
     RetryError,
@@ -221,6 +222,20 @@ class DuckDBWarehouse(Warehouse):
     def fetch(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         with self._cursor() as cur:
             return cur.execute(sql, params).fetchall()
+
+    def fetch_columns(self, sql: str, names: Sequence[str], floats: Collection[str] = ()) -> dict[str, Any]:
+        with self._cursor() as cur:
+            found = cur.execute(sql).fetchnumpy()
+        out: dict[str, Any] = {}
+        for name, column in zip(names, found.values(), strict=True):
+            missing = np.ma.getmaskarray(column)
+            if name in floats:
+                out[name] = np.where(missing, np.nan, np.ma.getdata(column).astype(np.float64))
+            else:
+                values = np.ma.getdata(column).astype(object)
+                values[missing] = None
+                out[name] = values
+        return out
 
     def fetch_records(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
         with self._cursor() as cur:
