@@ -142,7 +142,8 @@ def test_a_snapshot_holds_every_mart_the_dashboard_reads(built_home) -> None:  #
             "SELECT max(loaded_at) FROM raw.smelt_loads WHERE dataset = 'stock_bars' AND files > 0"
         ).fetchall()
     bars = freshness["polygon.polygon_stock_bars"]
-    assert dt.datetime.fromisoformat(bars["max_loaded_at"]).replace(tzinfo=None) == newest.replace(tzinfo=None)
+    judged = dt.datetime.fromisoformat(bars["max_loaded_at"]).replace(tzinfo=None)
+    assert judged == newest.replace(tzinfo=None)
     assert bars["status"] in {"pass", "warn"} and "threshold" in bars["message"]
     datasets = {row["dataset"] for row in build["loads"]}
     assert datasets >= {"stock_bars", "option_contracts", "option_snapshots"}

@@ -65,15 +65,14 @@ def test_the_step_reads_every_pending_row_once_in_bounded_chunks(
     warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
     total = _inputs(warehouse)
     fetched: list[int] = []
-    fetch = warehouse.fetch
+    fetch_columns = warehouse.fetch_columns
 
-    def counting(sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-        rows = fetch(sql, params)
-        if "order by i.trade_date" in sql and "group by" not in sql:
-            fetched.append(len(rows))
-        return rows
+    def counting(sql: str, names: Any, floats: Any = ()) -> dict[str, Any]:
+        columns = fetch_columns(sql, names, floats)
+        fetched.append(len(columns["option_ticker"]))
+        return columns
 
-    monkeypatch.setattr(warehouse, "fetch", counting)
+    monkeypatch.setattr(warehouse, "fetch_columns", counting)
     lake = Lake.open((tmp_path / "lake").as_uri())
     report = compute_greeks(warehouse, lake, "run-1")
     assert report.rows == total == sum(fetched)
