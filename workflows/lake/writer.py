@@ -79,6 +79,7 @@ class DatasetWriter:
         self._gz: gzip.GzipFile | None = None
         self._pending = bytearray()
         self._rows = 0
+        self._day = trade_date.isoformat()  # stamped on every line: formatted once
 
     @property
     def rows(self) -> int:
@@ -103,18 +104,13 @@ class DatasetWriter:
         if self._gz is None:
             self._open_part()
         assert self._gz is not None
-        line = dict(item)
-        line["_meta"] = {
-            "source": self.source,
-            "endpoint": endpoint,
-            "request_id": request_id,
-            "fetched_at": fetched_at,
-            **({"request": request} if request is not None else {}),
-            "trade_date": self.trade_date.isoformat(),
-            "underlying": self.underlying,
-            **extra_meta,
-        }
-        self._pending += orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
+        meta = {"source": self.source, "endpoint": endpoint, "request_id": request_id, "fetched_at": fetched_at}
+        if request is not None:
+            meta["request"] = request
+        meta["trade_date"], meta["underlying"] = self._day, self.underlying
+        if extra_meta:
+            meta.update(extra_meta)
+        self._pending += orjson.dumps({**item, "_meta": meta}, option=orjson.OPT_APPEND_NEWLINE)
         if len(self._pending) >= _COMPRESS_BATCH:
             self._compress_pending()
         self._rows += 1
