@@ -9,9 +9,13 @@ carry the session's times) must not, or its new batch would look older than the 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import multiprocessing
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 #: Far from every fixture's dates (they sit in 2024-2026): a Tuesday in regular trading hours.
 TEST_CLOCK = dt.datetime(2027, 6, 15, 14, 30, tzinfo=dt.UTC)
@@ -21,6 +25,26 @@ ROOT = Path(__file__).resolve().parents[1]
 def smelt_on_session_clock(*args: str) -> list[str]:
     """The argv of ``smelt ARGS`` in a child on the session's clock as it reads now (run it with cwd=ROOT)."""
     return [sys.executable, "-m", "tests.clock", repr(time.time()), *args]
+
+
+def loader_on_session_clock(settings: Any) -> ProcessPoolExecutor:
+    """``smelt run``'s loader process (workflows/steps/run.py ``_loader``) on the session's clock: its ledger
+    rows and landing rows are stamped at the session's "now", as the ingest's are (the conftest installs it)."""
+    run = importlib.import_module("workflows.steps.run")  # the module: workflows.steps.run is also a function
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=context,
+        initializer=_start_on_clock,
+        initargs=(time.time(), run._start_loader, settings),
+    )
+
+
+def _start_on_clock(epoch: float, start: Any, settings: Any) -> None:
+    import time_machine
+
+    time_machine.travel(epoch, tick=True).start()
+    start(settings)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +31,8 @@ os.environ["SMELT_SIM_DAILY_RUNS"] = "0"
 #: date instead fails here on the day it is written, not weeks later when the real date has moved on (issue
 #: 19). Code that takes ``now`` as a parameter is tested with explicit instants. Other runtimes keep the real
 #: clock (DuckDB's ``now()``, Go, Chromium, the file system's mtimes), and so do child processes unless started
-#: with ``tests.clock.smelt_on_session_clock``; tests that compare against those clocks read them there.
+#: with ``tests.clock.smelt_on_session_clock`` (or, for ``smelt run``'s loader, ``loader_on_session_clock``);
+#: tests that compare against those clocks read them there.
 _traveller: Any = None
 
 
@@ -41,6 +43,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
     _traveller = time_machine.travel(TEST_CLOCK, tick=True)
     _traveller.start()
+    from tests.clock import loader_on_session_clock
+
+    # smelt run's loader process on the same clock (tests/clock.py); the module, not the `run` function that
+    # workflows.steps exports under the same name
+    importlib.import_module("workflows.steps.run")._loader = loader_on_session_clock
 
 
 #: Tests that need what ``make test`` builds in the background (scripts/test.sh): Go tools, images, a cluster.
