@@ -9,10 +9,7 @@
     A missing key or a JSON null gives SQL NULL on both engines.
 -#}
 {% macro json_field(column, path, type='varchar') -%}
-    {%- set allowed = ['varchar', 'double', 'bigint', 'date', 'timestamp_tz', 'boolean'] -%}
-    {%- if type not in allowed -%}
-        {{ exceptions.raise_compiler_error("json_field: type '" ~ type ~ "' is not one of " ~ allowed | join(', ')) }}
-    {%- endif -%}
+    {%- do smelt.json_field_type_checked('json_field', type) -%}
     {%- set keys = path.split('.') -%}
     {%- for key in keys -%}
         {%- if key == '' or '"' in key or "'" in key -%}
@@ -20,6 +17,23 @@
         {%- endif -%}
     {%- endfor -%}
     {{ return(adapter.dispatch('json_field', 'smelt')(column, keys, type)) }}
+{%- endmacro %}
+
+{#- The field types json_field, json_parse and parsed_field accept, and DuckDB's name for each. -#}
+{% macro duckdb_sql_type(type, caller_name='json_field') -%}
+    {%- set names = {'varchar': 'varchar', 'double': 'double', 'bigint': 'bigint', 'date': 'date',
+                     'timestamp_tz': 'timestamptz', 'boolean': 'boolean'} -%}
+    {{ return(names[smelt.json_field_type_checked(caller_name, type)]) }}
+{%- endmacro %}
+
+{#- type itself, or a compile error naming the macro, the type and the allowed ones. -#}
+{% macro json_field_type_checked(caller_name, type, key=none) -%}
+    {%- set allowed = ['varchar', 'double', 'bigint', 'date', 'timestamp_tz', 'boolean'] -%}
+    {%- if type not in allowed -%}
+        {%- set where = " of key '" ~ key ~ "'" if key is not none else "" -%}
+        {{ exceptions.raise_compiler_error(caller_name ~ ": type '" ~ type ~ "'" ~ where ~ " is not one of " ~ allowed | join(', ')) }}
+    {%- endif -%}
+    {{ return(type) }}
 {%- endmacro %}
 
 {% macro default__json_field(column, keys, type) -%}
@@ -34,8 +48,7 @@
         per field; every JSON function keeps its own parse buffers, and 40-odd full-document parses per row
         of an option chain need more than a 1 GB memory limit.
     -#}
-    {%- set sql_type = {'varchar': 'varchar', 'double': 'double', 'bigint': 'bigint', 'date': 'date',
-                         'timestamp_tz': 'timestamptz', 'boolean': 'boolean'}[type] -%}
+    {%- set sql_type = smelt.duckdb_sql_type(type) -%}
     {%- if keys | length > 1 -%}
         {%- set source = '(' ~ column ~ " -> '$.\"" ~ keys[0] ~ "\"')" -%}
         {%- set rest = keys[1:] -%}

@@ -34,15 +34,13 @@
 
 {#- The structure with every leaf VARCHAR (its type checked here, applied by parsed_field). -#}
 {% macro duckdb_json_structure(structure) -%}
-    {%- set types = ['varchar', 'double', 'bigint', 'date', 'timestamp_tz', 'boolean'] -%}
     {%- set out = {} -%}
     {%- for key, value in structure.items() -%}
         {%- if value is mapping -%}
             {%- do out.update({key: smelt.duckdb_json_structure(value)}) -%}
-        {%- elif value in types -%}
-            {%- do out.update({key: 'VARCHAR'}) -%}
         {%- else -%}
-            {{ exceptions.raise_compiler_error("json_parse: type '" ~ value ~ "' of key '" ~ key ~ "' is not one of " ~ types | join(', ')) }}
+            {%- do smelt.json_field_type_checked('json_parse', value, key) -%}
+            {%- do out.update({key: 'VARCHAR'}) -%}
         {%- endif -%}
     {%- endfor -%}
     {{ return(out) }}
@@ -58,8 +56,7 @@
 
 {#- Brackets, not dots: `parsed.day` would name a table `parsed`, and the column is a lateral alias. -#}
 {% macro duckdb__parsed_field(column, path, type) -%}
-    {%- set sql_type = {'varchar': 'varchar', 'double': 'double', 'bigint': 'bigint', 'date': 'date',
-                         'timestamp_tz': 'timestamptz', 'boolean': 'boolean'}[type] -%}
+    {%- set sql_type = smelt.duckdb_sql_type(type, 'parsed_field') -%}
     {%- set field = column ~ "['" ~ path.split('.') | join("']['") ~ "']" -%}
     {%- if type == 'varchar' -%} {{ field }} {%- else -%} cast({{ field }} as {{ sql_type }}) {%- endif -%}
 {%- endmacro %}
