@@ -1,18 +1,24 @@
-"""The whole pipeline on the simulator: `smelt run` over 5 days x 3 underlyings, and re-running it."""
+"""The whole pipeline on the simulator: `smelt run` over 5 days x 3 underlyings, and re-running it; a run of
+past days only."""
 
 from __future__ import annotations
 
+import importlib
 import math
+from pathlib import Path
+from typing import NoReturn
 
 import duckdb
+import pytest
 from typer.testing import CliRunner
 
-from tests.pipeline.support import END, MARTS, START, UNDERLYINGS, mart_fingerprints
+from tests.pipeline.support import END, MARTS, START, UNDERLYINGS, make_settings, mart_fingerprints
 from workflows import calendar, steps
 from workflows.cli import app
 from workflows.lake import Lake
 from workflows.marts_contract import current_version, mart_files
 from workflows.publish import snapshot_root
+from workflows.steps.plan import plan
 
 
 def test_run_lands_loads_and_models_every_day(demo_run) -> None:  # type: ignore[no-untyped-def]
@@ -90,3 +96,23 @@ def test_smelt_publish_full_rewrites_every_partition(demo_run) -> None:  # type:
     full = mart_files(root, version)
     assert all(version in path.name for paths in full.values() for path in paths)
     assert not {p for ps in quiet.values() for p in ps} & {p for ps in full.values() for p in ps}
+
+
+def _no_loader_process(settings: object) -> NoReturn:
+    raise AssertionError("a run with no day to load beside the ingest spawned a loader process")
+
+
+@pytest.mark.slow  # a whole run through dbt, two days of one underlying
+def test_a_history_only_run_loads_in_its_own_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every day is past (the backfill path loads after its fetch): nothing overlaps, so no loader process is
+    spawned for it, and every day is still loaded before the transform."""
+    monkeypatch.setattr(importlib.import_module("workflows.steps.run"), "_loader", _no_loader_process)
+    settings = make_settings(tmp_path / "home", underlyings=("IWM",), sim_snapshot_history=False)
+    days = calendar.trading_days(START, END)[:2]
+    assert plan(settings, days).days_on("backfill") == days
+    report = steps.run(steps.Resources.from_settings(settings), start=days[0], end=days[-1])
+    assert report.loaded_rows == report.ingested_rows > 0
+    assert list(report.seconds) == ["ingest", "load", "transform", "publish"]
+    with duckdb.connect(str(settings.duckdb.path), read_only=True) as con:
+        loaded = con.execute("select distinct trade_date from marts.mart_option_chain order by 1").fetchall()
+    assert [d for (d,) in loaded] == days

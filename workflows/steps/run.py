@@ -103,19 +103,18 @@ def _run(resources: Resources, report: RunReport, now: dt.datetime, tickers: tup
                  flatfile_days=len(flatfiles))  # fmt: skip
         for decided in paths.days:
             log.debug("options path", trade_date=str(decided.day), path=decided.path, reason=decided.reason)
-        # Loads run in a process of their own beside the ingest: a day whose chains are in is loaded while
-        # the next day is fetched, so two cores both work (decisions 113, 125).
-        with _loader(settings) as loader:
+        overlapping = sorted(snapshots + replays)  # a replayed day is its evening's daily run
+        with _day_loads(resources, report.run_id, beside_ingest=bool(overlapping)) as load_day:
             loads: dict[dt.date, Future[LoadReport]] = {}
             with _phase(report, "ingest"):
                 ingests = [ingest_stocks(resources, day, run_id=report.run_id) for day in days]
-                for day in sorted(snapshots + replays):  # a replayed day is its evening's daily run
+                for day in overlapping:
                     ingests.append(
                         ingest_options(
                             resources, day, underlyings=tickers, mode=paths.path(day), run_id=report.run_id
                         )
                     )
-                    loads[day] = loader.submit(_load_in_loader, day, report.run_id)
+                    loads[day] = load_day(day)
                 if backfill:  # one range request per contract, never one per contract per day
                     ingests.append(
                         backfill_options(
@@ -134,7 +133,7 @@ def _run(resources: Resources, report: RunReport, now: dt.datetime, tickers: tup
             with _phase(report, "load"):  # what is left to load once the last fetch is in
                 for day in days:
                     if day not in loads:
-                        loads[day] = loader.submit(_load_in_loader, day, report.run_id)
+                        loads[day] = load_day(day)
                 report.loaded_rows = sum(loads[day].result().rows for day in days)
         if settings.source == "simulator" and not settings.simulator.url:
             from workflows.simulator import release_models
@@ -144,6 +143,27 @@ def _run(resources: Resources, report: RunReport, now: dt.datetime, tickers: tup
             report.transform = transform(resources, run_id=report.run_id)
         with _phase(report, "publish"):
             report.publish = publish(resources, run_id=report.run_id)
+
+
+@contextmanager
+def _day_loads(
+    resources: Resources, run_id: str, *, beside_ingest: bool
+) -> Iterator[Callable[[dt.date], Future[LoadReport]]]:
+    """What loads a day. Beside the ingest (snapshot or replayed days), a process of its own: a day whose
+    chains are in is loaded while the next day is fetched, so both cores work (decisions 113, 125). With
+    nothing to overlap (a backfill or flat-file run loads only after its fetch), this process: a spawned one
+    would cost its start-up and imports for no parallelism."""
+    if not beside_ingest:
+
+        def load_here(day: dt.date) -> Future[LoadReport]:
+            done: Future[LoadReport] = Future()
+            done.set_result(load(resources, day, run_id=run_id))
+            return done
+
+        yield load_here
+        return
+    with _loader(resources.settings) as loader:
+        yield lambda day: loader.submit(_load_in_loader, day, run_id)
 
 
 def _loader(settings: Settings) -> ProcessPoolExecutor:
