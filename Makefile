@@ -14,7 +14,7 @@ help:
 	@echo "make demo   run the whole pipeline on embedded defaults (simulator, local lake, DuckDB), then serve the dashboard"
 	@echo "make run    the pipeline alone, non-interactive"
 	@echo "make check  lint, then the tests that need no Go tool, browser, control plane or container (under 3 min)"
-	@echo "make test   every suite; the tools and images build meanwhile (cold: 15-25 min, then cached outside the tree)"
+	@echo "make test   every suite; the tools and images build meanwhile (cold: 22-41 min, then cached outside the tree)"
 	@echo "make lint   ruff, and mypy on workflows/"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
 	@echo "make tools  build-or-reuse helm, kubeconform, argo and the local control plane (cached in SMELT_TOOLS_DIR)"
@@ -84,7 +84,7 @@ clean:
 	rm -rf .smelt dbt/target dbt/logs .pytest_cache .mypy_cache .ruff_cache
 
 # Tools the tests and the local control plane use, built from the Go module proxy and Debian packages into
-# ${SMELT_TOOLS_DIR:-~/.cache/smelt/tools} (outside the work tree). Cold: 15-25 min on 2 cores; warm: a no-op.
+# ${SMELT_TOOLS_DIR:-~/.cache/smelt/tools} (outside the work tree). Cold: 22-41 min on 2 cores; warm: a no-op.
 # `make tools TOOLSET=offline` builds only helm, kubeconform and argo; `all` includes the real node's tools
 # (TOOLSET=node: kubelet, kube-controller-manager, argoexec, the node's controller, pause).
 TOOLSET ?= all

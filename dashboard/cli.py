@@ -84,7 +84,8 @@ def _run_gunicorn(served: dict[str, Any]) -> None:
 
 @app.command("publish")
 def publish_command() -> None:
-    """Publish the warehouse's marts as a new snapshot now (the transform step does this after each build)."""
+    """Publish the warehouse's marts as a new snapshot now (the publish step, `smelt publish`, does this after
+    each build)."""
     from workflows.publish import PublishError, publish
     from workflows.settings import SettingsError, load_settings
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: every suite in one pytest session, while the Go tools (scripts/tools/install.sh) and the images
-# (scripts/images/build.sh) build in the background. Both are no-ops when warm; cold, the tools take 15-25 min
+# (scripts/images/build.sh) build in the background. Both are no-ops when warm; cold, the tools take 22-41 min
 # that the suites needing neither (pipeline, dashboard, dbt, ...) use instead of waiting. Those suites run
 # first (tests/conftest.py orders the `tools`, `cluster` and `images` tests last) and a test that needs a build
 # waits for it (tests/tooling.py: await_build), failing with the build's log if it failed.

@@ -7,7 +7,7 @@ A day costs what the day holds: the build runs only when the ledger holds loads 
 not take (its watermark, ``staging.smelt_watermarks``), and its data tests read only those loads' trading days
 (the ``smelt_test_days`` var, applied by the project's ``get_where_subquery``). The whole-table tests run in
 ``--full-validation`` (weekly). With nothing new there is no dbt invocation at all: freshness is judged from
-the ledger, as after every build (decision 123). docs/architecture.md (decisions 75-79) says which test runs where.
+the ledger, as after every build (decision 123). docs/architecture.md (decisions 75-78) says which test runs where.
 """
 
 from __future__ import annotations
