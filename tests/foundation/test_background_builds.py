@@ -36,10 +36,11 @@ def test_a_failed_build_fails_the_test_with_its_log(tmp_path: Path, monkeypatch:
 
 
 def test_without_background_builds_nothing_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # timeout=0: a call that waited at all would fail the test ("did not end within 0 s")
     monkeypatch.setattr(tooling, "BACKGROUND_BUILDS", None)
-    tooling.await_build("tools")  # returns at once: the caller finds what is installed
+    tooling.await_build("tools", timeout=0)  # returns at once: the caller finds what is installed
     monkeypatch.setattr(tooling, "BACKGROUND_BUILDS", tmp_path)  # a build make test did not start
-    tooling.await_build("images")
+    tooling.await_build("images", timeout=0)
 
 
 def _item(name: str, *markers: str) -> Any:

@@ -105,4 +105,4 @@ def test_contracts_as_of_a_past_day(client: Client) -> None:
     ]
     assert tickers == chain
     expired = client.json("/v3/reference/options/contracts?underlying_ticker=SPY&expired=true&limit=10")
-    assert all(r["expiration_date"] < DAY.isoformat() for r in expired["results"])
+    assert expired["results"] and all(r["expiration_date"] < DAY.isoformat() for r in expired["results"])
