@@ -37,6 +37,16 @@ HEADER = [
 ]
 
 
+def outcome_summary(statuses: list[Any]) -> str:
+    """One line over the listed runs: "the newest run: succeeded", "the 3 newest runs: 1 not succeeded"."""
+    if not statuses:
+        return ""
+    failed = sum(1 for status in statuses if status != SUCCEEDED)
+    if len(statuses) == 1:
+        return "the newest run: " + ("not succeeded" if failed else "succeeded")
+    return f"the {len(statuses)} newest runs: " + (f"{failed} not succeeded" if failed else "all succeeded")
+
+
 def layout(q: Queries, params: Mapping[str, str]) -> html.Div:
     runs = q.runs()
     if not runs:
@@ -46,8 +56,7 @@ def layout(q: Queries, params: Mapping[str, str]) -> html.Div:
         body = html.Table([html.Thead(html.Tr([html.Th(h, scope="col") for h in HEADER])),
                            html.Tbody([_row(run) for run in runs])],
                           className="plain runs-table", id=f"{PREFIX}-table")  # fmt: skip
-    failed = sum(1 for run in runs if run.get("status") != SUCCEEDED)
-    summary = f"the {len(runs)} newest runs, {failed} of them not succeeded" if runs else ""
+    summary = outcome_summary([run.get("status") for run in runs])
     # the simulated-data banner, like the pages whose charts drew simulated rows
     source = "simulator" if any(run.get("source") == "simulator" for run in runs) else None
     return html.Div([

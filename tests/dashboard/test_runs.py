@@ -104,7 +104,7 @@ def test_runs_page_sits_before_quality_and_lists_newest_first(two_runs: Settings
     page = runs.layout(q, {})
     assert page.children[0].data == "simulator"  # the simulated-data banner's store, as on the chart pages
     text = _text(page)
-    assert "the 2 newest runs, 1 of them not succeeded" in text
+    assert "the 2 newest runs: 1 not succeeded" in text
     assert text.index("smelt-daily-bbbbb") < text.index("smelt-daily-aaaaa")
     assert "run-day(0).load (load, exit 3)" in text and "14m 02s" in text and "12,345" in text
     # the slowest step attempt, opening onto every attempt in start order; a run without them says so
@@ -265,3 +265,17 @@ def test_a_report_from_before_step_attempts_still_reads() -> None:
     old = {"steps": [{"step": "ingest", "seconds": 12.0}, {"step": "transform", "seconds": 61.0}]}
     assert run_reports.step_text(run_reports.slowest_step(old) or {}) == "transform 1m 01s"
     assert run_reports.slowest_step({"steps": []}) is None and run_reports.slowest_step({}) is None
+
+
+@pytest.mark.parametrize(
+    ("statuses", "line"),
+    [
+        ([], ""),
+        (["Succeeded"], "the newest run: succeeded"),
+        (["Failed"], "the newest run: not succeeded"),
+        (["Succeeded", "Succeeded"], "the 2 newest runs: all succeeded"),
+        (["Failed", "Succeeded", "Error"], "the 3 newest runs: 2 not succeeded"),
+    ],
+)
+def test_the_summary_line_reads_as_a_sentence_for_one_run_or_many(statuses: list[str], line: str) -> None:
+    assert runs.outcome_summary(statuses) == line
