@@ -27,6 +27,7 @@ VIEWS = {
     "positioning": "?ticker=SPY",
     "strategy": "?ticker=AAPL",
     "quality": "",
+    "runs": "",
 }
 
 
