@@ -104,7 +104,12 @@ class DatasetWriter:
         if self._gz is None:
             self._open_part()
         assert self._gz is not None
-        meta = {"source": self.source, "endpoint": endpoint, "request_id": request_id, "fetched_at": fetched_at}
+        meta = {
+            "source": self.source,
+            "endpoint": endpoint,
+            "request_id": request_id,
+            "fetched_at": fetched_at,
+        }
         if request is not None:
             meta["request"] = request
         meta["trade_date"], meta["underlying"] = self._day, self.underlying
