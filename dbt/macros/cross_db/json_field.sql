@@ -19,21 +19,29 @@
     {{ return(adapter.dispatch('json_field', 'smelt')(column, keys, type)) }}
 {%- endmacro %}
 
-{#- The field types json_field, json_parse and parsed_field accept, and DuckDB's name for each. -#}
-{% macro duckdb_sql_type(type, caller_name='json_field') -%}
-    {%- set names = {'varchar': 'varchar', 'double': 'double', 'bigint': 'bigint', 'date': 'date',
-                     'timestamp_tz': 'timestamptz', 'boolean': 'boolean'} -%}
-    {{ return(names[smelt.json_field_type_checked(caller_name, type)]) }}
+{#-
+    The field types json_field, json_parse and parsed_field accept, with each engine's name for them: the one
+    list of them. The dispatching macros check a type here, whatever the engine; an implementation only looks
+    its name up.
+-#}
+{% macro json_field_types() -%}
+    {{ return({
+        'varchar': {'duckdb': 'varchar', 'snowflake': 'varchar'},
+        'double': {'duckdb': 'double', 'snowflake': 'double'},
+        'bigint': {'duckdb': 'bigint', 'snowflake': 'number(38, 0)'},
+        'date': {'duckdb': 'date', 'snowflake': 'date'},
+        'timestamp_tz': {'duckdb': 'timestamptz', 'snowflake': 'timestamp_tz'},
+        'boolean': {'duckdb': 'boolean', 'snowflake': 'boolean'},
+    }) }}
 {%- endmacro %}
 
-{#- type itself, or a compile error naming the macro, the type and the allowed ones. -#}
+{#- Nothing, or a compile error naming the macro, the type (and the key) and the allowed ones. -#}
 {% macro json_field_type_checked(caller_name, type, key=none) -%}
-    {%- set allowed = ['varchar', 'double', 'bigint', 'date', 'timestamp_tz', 'boolean'] -%}
+    {%- set allowed = smelt.json_field_types().keys() | list -%}
     {%- if type not in allowed -%}
         {%- set where = " of key '" ~ key ~ "'" if key is not none else "" -%}
         {{ exceptions.raise_compiler_error(caller_name ~ ": type '" ~ type ~ "'" ~ where ~ " is not one of " ~ allowed | join(', ')) }}
     {%- endif -%}
-    {{ return(type) }}
 {%- endmacro %}
 
 {% macro default__json_field(column, keys, type) -%}
@@ -48,7 +56,7 @@
         per field; every JSON function keeps its own parse buffers, and 40-odd full-document parses per row
         of an option chain need more than a 1 GB memory limit.
     -#}
-    {%- set sql_type = smelt.duckdb_sql_type(type) -%}
+    {%- set sql_type = smelt.json_field_types()[type].duckdb -%}
     {%- if keys | length > 1 -%}
         {%- set source = '(' ~ column ~ " -> '$.\"" ~ keys[0] ~ "\"')" -%}
         {%- set rest = keys[1:] -%}
@@ -65,7 +73,6 @@
 {%- endmacro %}
 
 {% macro snowflake__json_field(column, keys, type) -%}
-    {%- set sql_type = {'varchar': 'varchar', 'double': 'double', 'bigint': 'number(38, 0)', 'date': 'date',
-                         'timestamp_tz': 'timestamp_tz', 'boolean': 'boolean'}[type] -%}
+    {%- set sql_type = smelt.json_field_types()[type].snowflake -%}
     {{ column }}:"{{ keys | join('"."') }}"::{{ sql_type }}
 {%- endmacro %}

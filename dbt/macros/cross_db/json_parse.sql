@@ -16,7 +16,19 @@
     structure: nested dicts of key -> type (types as json_field's); every path read must be in it.
 -#}
 {% macro json_parse(column, structure) -%}
+    {%- do smelt.json_structure_checked(structure) -%}
     {{ return(adapter.dispatch('json_parse', 'smelt')(column, structure)) }}
+{%- endmacro %}
+
+{#- Every leaf's type is one json_field takes, on every engine (Snowflake's json_parse ignores the structure). -#}
+{% macro json_structure_checked(structure) -%}
+    {%- for key, value in structure.items() -%}
+        {%- if value is mapping -%}
+            {%- do smelt.json_structure_checked(value) -%}
+        {%- else -%}
+            {%- do smelt.json_field_type_checked('json_parse', value, key) -%}
+        {%- endif -%}
+    {%- endfor -%}
 {%- endmacro %}
 
 {% macro default__json_parse(column, structure) -%}
@@ -32,21 +44,17 @@
     json_transform({{ column }}, '{{ smelt.duckdb_json_structure(structure) | tojson | replace("'", "''") }}')
 {%- endmacro %}
 
-{#- The structure with every leaf VARCHAR (its type checked here, applied by parsed_field). -#}
+{#- The structure with every leaf VARCHAR (its type checked by json_parse, applied by parsed_field). -#}
 {% macro duckdb_json_structure(structure) -%}
     {%- set out = {} -%}
     {%- for key, value in structure.items() -%}
-        {%- if value is mapping -%}
-            {%- do out.update({key: smelt.duckdb_json_structure(value)}) -%}
-        {%- else -%}
-            {%- do smelt.json_field_type_checked('json_parse', value, key) -%}
-            {%- do out.update({key: 'VARCHAR'}) -%}
-        {%- endif -%}
+        {%- do out.update({key: smelt.duckdb_json_structure(value) if value is mapping else 'VARCHAR'}) -%}
     {%- endfor -%}
     {{ return(out) }}
 {%- endmacro %}
 
 {% macro parsed_field(column, path, type='varchar') -%}
+    {%- do smelt.json_field_type_checked('parsed_field', type) -%}
     {{ return(adapter.dispatch('parsed_field', 'smelt')(column, path, type)) }}
 {%- endmacro %}
 
@@ -56,7 +64,7 @@
 
 {#- Brackets, not dots: `parsed.day` would name a table `parsed`, and the column is a lateral alias. -#}
 {% macro duckdb__parsed_field(column, path, type) -%}
-    {%- set sql_type = smelt.duckdb_sql_type(type, 'parsed_field') -%}
+    {%- set sql_type = smelt.json_field_types()[type].duckdb -%}
     {%- set field = column ~ "['" ~ path.split('.') | join("']['") ~ "']" -%}
     {%- if type == 'varchar' -%} {{ field }} {%- else -%} cast({{ field }} as {{ sql_type }}) {%- endif -%}
 {%- endmacro %}
