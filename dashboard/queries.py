@@ -99,7 +99,8 @@ class Queries:
 
     source: MartsSource
     cache: Cache
-    #: Callback outputs by (version, callback, arguments): a repeated view is not drawn again.
+    #: Callback outputs by (version, callback, arguments): a repeated view is not drawn again; also values
+    #: derived from a query that every layout asks for (``underlyings``).
     answers: Cache
     #: When the marts are late (the quality page, /readyz); create_app sets it from the settings.
     sla: FreshnessSla = field(default_factory=FreshnessSla)
